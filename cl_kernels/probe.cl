@@ -1,0 +1,40 @@
+/* probe.cl — device peak probes: FMA throughput and memory bandwidth, for clenc-bench's share-of-peak figures.
+ *
+ * probe_fma: each work-item keeps PROBE_CHAINS independent float16 chains of
+ *   fma, so that the FMA units' latency is hidden by independent work (a
+ *   single chain measures latency, not throughput). FLOPs per launch:
+ *   global_size * iters * PROBE_CHAINS * 16 * 2. The result is written so
+ *   the compiler cannot drop the loop.
+ * probe_copy: out[i] = in[i] over float4; bytes moved: 2 * 16 * global_size.
+ *
+ * Tunables: PROBE_CHAINS (default 8).
+ */
+#ifndef PROBE_CHAINS
+#define PROBE_CHAINS 8
+#endif
+
+__kernel void probe_fma(__global float *out, const float a, const float b,
+                        const int iters)
+{
+    float16 acc[PROBE_CHAINS];
+    const float seed = (float)get_global_id(0);
+    for (int c = 0; c < PROBE_CHAINS; c++)
+        acc[c] = (float16)(seed + (float)c);
+    for (int i = 0; i < iters; i++) {
+#pragma unroll
+        for (int c = 0; c < PROBE_CHAINS; c++)
+            acc[c] = fma(acc[c], (float16)(a), (float16)(b));
+    }
+    float16 sum = acc[0];
+    for (int c = 1; c < PROBE_CHAINS; c++)
+        sum += acc[c];
+    out[get_global_id(0)] = sum.s0 + sum.s1 + sum.s2 + sum.s3 + sum.s4 +
+                            sum.s5 + sum.s6 + sum.s7 + sum.s8 + sum.s9 +
+                            sum.sa + sum.sb + sum.sc + sum.sd + sum.se + sum.sf;
+}
+
+__kernel void probe_copy(__global const float4 *in, __global float4 *out)
+{
+    const size_t i = get_global_id(0);
+    out[i] = in[i];
+}

@@ -1,0 +1,192 @@
+/* context.c — options, and the context: chosen device, OpenCL context, transfer queue, loaded container. */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "internal.h"
+
+void clenc_options_init(clenc_options *opt)
+{
+    if (opt)
+        memset(opt, 0, sizeof *opt);
+}
+
+/* An option set by the caller wins over the variable. */
+static const char *option_or_env(const char *option, const char *var)
+{
+    if (option && *option)
+        return option;
+    const char *v = getenv(var);
+    return v && *v ? v : NULL;
+}
+
+static clenc_status resolve_cache_dir(const clenc_options *opt, char **out)
+{
+    *out = NULL;
+    const char *dir = option_or_env(opt->cache_dir, "CLENC_CACHE_DIR");
+    if (dir && strcasecmp(dir, "off") == 0)
+        return CLENC_OK;
+    char *path = NULL;
+    const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+    if (dir)
+        path = clenc__strdup(dir);
+    else if (xdg && *xdg == '/')
+        path = clenc__asprintf("%s/clenc", xdg);
+    else if (home && *home)
+        path = clenc__asprintf("%s/.cache/clenc", home);
+    else
+        return CLENC_OK; /* nowhere to keep it: run without */
+    if (!path)
+        return clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no host memory");
+    *out = path;
+    return CLENC_OK;
+}
+
+static clenc_status resolve_kernel_dir(const clenc_options *opt, char **out)
+{
+    *out = NULL;
+    const char *dir = option_or_env(opt->kernel_dir, "CLENC_KERNEL_DIR");
+    if (!dir)
+        return CLENC_OK;
+    struct stat sb;
+    if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+        return clenc__fail(CLENC_ERR_IO,
+                           "kernel folder '%s' (%s) is not a folder", dir,
+                           opt->kernel_dir ? "option kernel_dir"
+                                           : "CLENC_KERNEL_DIR");
+    if (!(*out = clenc__strdup(dir)))
+        return clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no host memory");
+    return CLENC_OK;
+}
+
+static clenc_status load_container(clenc_context *ctx, const char *path)
+{
+    clenc_status st;
+    unsigned char *data;
+    size_t size;
+    clenc__container *c = calloc(1, sizeof *c);
+    if (!c || !(ctx->container_path = clenc__strdup(path))) {
+        free(c);
+        return clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no host memory");
+    }
+    TRY(clenc__file_read(path, "program container", &data, &size), out_free);
+    st = clenc__container_parse(data, size, path, c);
+    free(data);
+    if (st != CLENC_OK)
+        goto out_free;
+    TRY(clenc__container_check(c, path, &ctx->device.info), out_free_contents);
+    ctx->container = c;
+    return CLENC_OK;
+out_free_contents:
+    clenc__container_free(c);
+out_free:
+    free(c);
+    return st;
+}
+
+clenc_status clenc__queue_create(clenc_context *ctx, cl_command_queue *out)
+{
+    clenc_status st = CLENC_OK;
+    cl_int err;
+    cl_command_queue_properties props =
+        ctx->profiling ? CL_QUEUE_PROFILING_ENABLE : 0;
+    CL_CHECK((*out = clCreateCommandQueue(ctx->cl, ctx->device.id, props,
+                                          &err),
+              err),
+             fail);
+    return CLENC_OK;
+fail:
+    *out = NULL;
+    return st;
+}
+
+clenc_status clenc_context_create(const clenc_options *opt,
+                                  clenc_context **out)
+{
+    clenc_status st = CLENC_OK;
+    cl_int err;
+    clenc_options defaults;
+    if (!out)
+        return clenc__fail(CLENC_ERR_INVALID_ARG,
+                           "clenc_context_create: out is NULL");
+    *out = NULL;
+    if (!opt) {
+        clenc_options_init(&defaults);
+        opt = &defaults;
+    }
+    if (opt->source_build != CLENC_SOURCE_ALLOW &&
+        opt->source_build != CLENC_SOURCE_FORBID)
+        return clenc__fail(CLENC_ERR_INVALID_ARG,
+                           "clenc_context_create: source_build is %d",
+                           (int)opt->source_build);
+    clenc_context *ctx = calloc(1, sizeof *ctx);
+    if (!ctx)
+        return clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no host memory");
+    if (pthread_mutex_init(&ctx->lock, NULL) != 0) {
+        free(ctx);
+        return clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no mutex");
+    }
+    ctx->source_build = opt->source_build;
+    ctx->profiling = opt->profiling != 0;
+    TRY(resolve_cache_dir(opt, &ctx->cache_dir), out_destroy);
+    TRY(resolve_kernel_dir(opt, &ctx->kernel_dir), out_destroy);
+
+    clenc__device *list;
+    size_t count, chosen;
+    TRY(clenc__device_enumerate(&list, &count), out_destroy);
+    st = clenc__device_select(list, count, opt->device, &chosen);
+    if (st == CLENC_OK)
+        ctx->device = list[chosen];
+    free(list);
+    if (st != CLENC_OK)
+        goto out_destroy;
+
+    cl_context_properties props[] = {
+        CL_CONTEXT_PLATFORM, (cl_context_properties)ctx->device.platform, 0};
+    CL_CHECK((ctx->cl = clCreateContext(props, 1, &ctx->device.id, NULL, NULL,
+                                        &err),
+              err),
+             out_destroy);
+    TRY(clenc__queue_create(ctx, &ctx->transfer_queue), out_destroy);
+    if (opt->binary) {
+        TRY(load_container(ctx, opt->binary), out_destroy);
+        ctx->source_build = CLENC_SOURCE_FORBID;
+    }
+    *out = ctx;
+    return CLENC_OK;
+out_destroy:
+    clenc_context_destroy(ctx);
+    return st;
+}
+
+void clenc_context_destroy(clenc_context *ctx)
+{
+    if (!ctx)
+        return;
+    clenc__programs_release(ctx);
+    if (ctx->transfer_queue)
+        clReleaseCommandQueue(ctx->transfer_queue);
+    if (ctx->cl)
+        clReleaseContext(ctx->cl);
+    if (ctx->container) {
+        clenc__container_free(ctx->container);
+        free(ctx->container);
+    }
+    free(ctx->container_path);
+    free(ctx->kernel_dir);
+    free(ctx->cache_dir);
+    pthread_mutex_destroy(&ctx->lock);
+    free(ctx);
+}
+
+clenc_status clenc_context_device(const clenc_context *ctx,
+                                  clenc_device_info *out)
+{
+    if (!ctx || !out)
+        return clenc__fail(CLENC_ERR_INVALID_ARG,
+                           "clenc_context_device: %s is NULL",
+                           ctx ? "out" : "ctx");
+    *out = ctx->device.info;
+    return CLENC_OK;
+}

@@ -1,0 +1,204 @@
+/* internal.h — private structs of the runtime, and its one error-check macro. */
+#ifndef CLENC_INTERNAL_H
+#define CLENC_INTERNAL_H
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <CL/cl.h>
+
+#include "clenc.h"
+
+/* ------------------------------------------------------- errors (status.c) */
+
+/* Records the thread's last-error text (printf-style) and returns `status`. */
+clenc_status clenc__fail(clenc_status status, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Appends to the last-error text (a build log, a list of devices). */
+void clenc__fail_append(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+/* "CL_INVALID_WORK_GROUP_SIZE" for -54; "CL_UNKNOWN_ERROR(-1234)" else. */
+const char *clenc__cl_error_name(cl_int err);
+/* Records a failed OpenCL call and returns the status it maps to. */
+clenc_status clenc__cl_fail(cl_int err, const char *call, const char *file,
+                            int line);
+
+/* The one checking macro: `expr` yields a cl_int; on failure the call's text
+ * and the error's name become the last error, `st` is set, and control
+ * jumps to `label`. Creators are checked as CL_CHECK((x = clCreateX(..., &err),
+ * err), label). */
+#define CL_CHECK(expr, label)                                                  \
+    do {                                                                       \
+        cl_int cl_check_err_ = (expr);                                         \
+        if (cl_check_err_ != CL_SUCCESS) {                                     \
+            st = clenc__cl_fail(cl_check_err_, #expr, __FILE__, __LINE__);     \
+            goto label;                                                        \
+        }                                                                      \
+    } while (0)
+
+/* Status-returning internal calls: keep the status, jump on failure. */
+#define TRY(expr, label)                                                       \
+    do {                                                                       \
+        st = (expr);                                                           \
+        if (st != CLENC_OK)                                                    \
+            goto label;                                                        \
+    } while (0)
+
+/* ----------------------------------------------------------- hash, strings */
+
+/* FNV-1a 64: cache keys and container checksums (corruption, not attack). */
+#define CLENC__FNV_SEED 0xcbf29ce484222325ull
+uint64_t clenc__fnv1a(uint64_t h, const void *data, size_t size);
+/* Hashes a string with its length, so that fields cannot run together. */
+uint64_t clenc__fnv1a_str(uint64_t h, const char *s);
+
+char *clenc__strdup(const char *s);
+/* printf into a fresh malloc'd string; NULL when out of memory. */
+char *clenc__asprintf(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+
+/* ------------------------------------------------------------- files (file.c) */
+
+/* Reads a whole file; `what` names it in messages. */
+clenc_status clenc__file_read(const char *path, const char *what,
+                              unsigned char **data, size_t *size);
+/* Writes a whole file atomically: temp file in the same folder, rename. */
+clenc_status clenc__file_write_atomic(const char *path, const void *data,
+                                      size_t size);
+/* mkdir -p with mode 0700 for fresh folders. */
+clenc_status clenc__mkdirs(const char *path);
+
+/* ----------------------------------------------------- devices (device.c) */
+
+typedef struct clenc__device {
+    cl_platform_id platform;
+    cl_device_id id;
+    clenc_device_info info;
+} clenc__device;
+
+/* Every device of every platform, in order; free() the list. */
+clenc_status clenc__device_enumerate(clenc__device **list, size_t *count);
+/* Index into `list` of the device `spec` selects (NULL: env, then best). */
+clenc_status clenc__device_select(const clenc__device *list, size_t count,
+                                  const char *spec, size_t *index);
+
+/* ---------------------------------------------- program container (container.c) */
+
+typedef struct clenc__container_program {
+    char *name;    /* kernel file, without ".cl" */
+    char *options; /* full build options, specialisation constants included */
+    uint64_t source_hash;
+    unsigned char *binary;
+    size_t binary_size;
+} clenc__container_program;
+
+typedef struct clenc__container {
+    char *library_version;
+    char *device_name;
+    char *driver_version;
+    size_t count;
+    clenc__container_program *programs;
+} clenc__container;
+
+#define CLENC__CONTAINER_MAGIC "CLENCPRG"
+#define CLENC__CONTAINER_VERSION 1u
+#define CLENC__CONTAINER_HEADER 32u
+#define CLENC__CONTAINER_MAX_STRING 65536u
+
+/* Strict parse of a whole file's bytes; `origin` names it in messages. */
+clenc_status clenc__container_parse(const unsigned char *data, size_t size,
+                                    const char *origin, clenc__container *out);
+clenc_status clenc__container_serialize(const clenc__container *c,
+                                        unsigned char **data, size_t *size);
+/* A copy of `p` appended to `c` (strings and binary duplicated). */
+clenc_status clenc__container_add(clenc__container *c,
+                                  const clenc__container_program *p);
+/* Mismatch with this device, driver or library version is CLENC_ERR_BINARY
+ * naming the field and both values. */
+clenc_status clenc__container_check(const clenc__container *c,
+                                    const char *origin,
+                                    const clenc_device_info *device);
+void clenc__container_free(clenc__container *c);
+
+/* -------------------------------------------------------- kernel sources */
+
+typedef struct clenc__kernel_file {
+    const char *name; /* "attention" for cl_kernels/attention.cl */
+    const unsigned char *source;
+    size_t size;
+} clenc__kernel_file;
+
+/* Generated at build time from cl_kernels/ (build/kernels_embedded.c). */
+extern const clenc__kernel_file clenc__kernel_files[];
+extern const size_t clenc__kernel_file_count;
+
+/* ------------------------------------------------------------- context */
+
+typedef struct clenc__program {
+    char *name;
+    char *options; /* full options the program was built with */
+    uint64_t source_hash;
+    cl_program program;
+} clenc__program;
+
+struct clenc_context {
+    clenc__device device;
+    cl_context cl;
+    cl_command_queue transfer_queue; /* uploads at model load */
+    char *kernel_dir;                /* NULL: embedded sources */
+    char *cache_dir;                 /* NULL: cache off */
+    clenc__container *container;     /* NULL: none loaded */
+    char *container_path;
+    clenc_source_build source_build;
+    int profiling;
+
+    pthread_mutex_t lock; /* guards the fields below */
+    clenc__program *programs;
+    size_t program_count, program_capacity;
+    uint64_t allocated_bytes;
+};
+
+/* An in-order queue on the context's device (profiling as the options say). */
+clenc_status clenc__queue_create(clenc_context *ctx, cl_command_queue *out);
+
+/* ---------------------------------------------------- programs (program.c) */
+
+/* The program for kernel file `name` built with `defines` (may be NULL),
+ * from the context's programs, the container, the cache or source, in that
+ * order. The context keeps it; do not release. `*from_source` (may be NULL)
+ * says whether it was compiled now. Thread-safe. */
+clenc_status clenc__program_get(clenc_context *ctx, const char *name,
+                                const char *defines, cl_program *out,
+                                int *from_source);
+void clenc__programs_release(clenc_context *ctx);
+
+/* --------------------------------------------------------- cache (cache.c) */
+
+/* A validated binary for this program on this device, or CLENC_ERR_BINARY
+ * (miss, or an entry that is corrupt, truncated or for something else). */
+clenc_status clenc__cache_load(const clenc_context *ctx,
+                               const clenc__container_program *key,
+                               unsigned char **binary, size_t *size);
+clenc_status clenc__cache_store(const clenc_context *ctx,
+                                const clenc__container_program *program);
+/* The entry's path (malloc'd); for tests and messages. */
+char *clenc__cache_path(const clenc_context *ctx,
+                        const clenc__container_program *key);
+
+/* --------------------------------------------------------- buffers (buffer.c) */
+
+/* Device memory of `size` bytes; `what` names it in an out-of-memory message,
+ * which is given before asking OpenCL when the device's limits say no. */
+clenc_status clenc__buffer_create(clenc_context *ctx, size_t size,
+                                  cl_mem_flags flags, const char *what,
+                                  cl_mem *out);
+void clenc__buffer_release(clenc_context *ctx, cl_mem mem);
+clenc_status clenc__buffer_upload(cl_command_queue q, cl_mem mem,
+                                  size_t offset, size_t size,
+                                  const void *host);
+clenc_status clenc__buffer_download(cl_command_queue q, cl_mem mem,
+                                    size_t offset, size_t size, void *host);
+
+#endif /* CLENC_INTERNAL_H */

@@ -1,0 +1,46 @@
+/* util.c — small helpers the runtime shares: FNV-1a hashing and owned strings. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+uint64_t clenc__fnv1a(uint64_t h, const void *data, size_t size)
+{
+    const unsigned char *p = data;
+    for (size_t i = 0; i < size; i++) {
+        h ^= p[i];
+        h *= 0x100000001b3ull;
+    }
+    return h;
+}
+
+uint64_t clenc__fnv1a_str(uint64_t h, const char *s)
+{
+    uint64_t n = s ? strlen(s) : 0;
+    h = clenc__fnv1a(h, &n, sizeof n);
+    return clenc__fnv1a(h, s, (size_t)n);
+}
+
+char *clenc__strdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *p = malloc(n);
+    if (p)
+        memcpy(p, s, n);
+    return p;
+}
+
+char *clenc__asprintf(const char *fmt, ...)
+{
+    va_list ap, ap2;
+    va_start(ap, fmt);
+    va_copy(ap2, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap2);
+    va_end(ap2);
+    char *p = n < 0 ? NULL : malloc((size_t)n + 1);
+    if (p)
+        vsnprintf(p, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    return p;
+}

@@ -1,0 +1,57 @@
+/* helpers.h — what every test shares: the one device helper, temporary folders, files, child processes. */
+#ifndef CLENC_TEST_HELPERS_H
+#define CLENC_TEST_HELPERS_H
+
+#include <stddef.h>
+
+#include <CUnit/CUnit.h>
+
+#include "clenc.h"
+
+/* Options for the test device: CLENC_DEVICE if set, else the best device;
+ * the suite's own cache folder. */
+void test_options(clenc_options *opt);
+/* A context on the test device, or a fatal test failure naming why. */
+clenc_context *test_context(const clenc_options *opt);
+
+/* A fresh empty folder under the suite's temporary root (malloc'd). */
+char *test_tmpdir(const char *tag);
+char *test_path(const char *dir, const char *name);
+/* The suite's temporary root folder, removed when the run ends. */
+const char *test_root_dir(void);
+int test_write_file(const char *path, const void *data, size_t size);
+/* Whole file, NUL-terminated; NULL if unreadable. */
+unsigned char *test_read_file(const char *path, size_t *size);
+/* Files in `dir` whose names end in `suffix`; returns the count and the first
+ * one's path in *first (malloc'd, may be NULL). */
+size_t test_list_dir(const char *dir, const char *suffix, char **first);
+
+/* Runs argv with extra environment "K=V" entries (NULL-terminated) and
+ * returns the exit status, capturing stdout and stderr into *out and *err
+ * (malloc'd) when those are not NULL. */
+int test_run(char *const argv[], char *const env[], char **out, char **err);
+/* Starts argv (stdout and stderr inherited) and returns its pid. */
+int test_spawn(char *const argv[]);
+/* Path of this test binary and of the tools beside it. */
+const char *test_self(void);
+char *test_tool(const char *name);
+
+#define ASSERT_STATUS(call, expected)                                          \
+    do {                                                                       \
+        clenc_status st_ = (call);                                             \
+        if (st_ != (expected))                                                 \
+            fprintf(stderr, "\n    %s -> %s: %s\n", #call,                     \
+                    clenc_status_name(st_), clenc_last_error());               \
+        CU_ASSERT_EQUAL(st_, (expected));                                      \
+    } while (0)
+
+#define ASSERT_ERROR_MENTIONS(text)                                            \
+    do {                                                                       \
+        int found_ = strstr(clenc_last_error(), (text)) != NULL;               \
+        if (!found_)                                                           \
+            fprintf(stderr, "\n    last error lacks '%s': %s\n", (text),       \
+                    clenc_last_error());                                       \
+        CU_ASSERT(found_);                                                     \
+    } while (0)
+
+#endif

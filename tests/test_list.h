@@ -1,0 +1,29 @@
+/* test_list.h — every test of the suite, in one list: TEST(suite, name). */
+#define TEST_LIST(TEST)                                                        \
+    TEST(status, test_status_every_code_has_name_and_message)                 \
+    TEST(status, test_last_error_is_per_thread)                               \
+    TEST(device, test_device_list_matches_platform_counts)                    \
+    TEST(device, test_device_select_by_type_index_and_name)                   \
+    TEST(device, test_device_option_wins_over_environment)                    \
+    TEST(device, test_device_bad_spec_lists_devices)                          \
+    TEST(device, test_device_platform_without_devices_is_skipped)             \
+    TEST(device, test_device_no_platform_is_clear_error)                      \
+    TEST(device, test_info_tool_json_lists_device)                            \
+    TEST(program, test_program_builds_all_kernels)                            \
+    TEST(program, test_program_build_error_has_log)                           \
+    TEST(program, test_program_override_replaces_embedded)                    \
+    TEST(program, test_program_missing_override_dir)                          \
+    TEST(cache, test_cache_cold_forbidden_fails_then_warm_succeeds)           \
+    TEST(cache, test_cache_corrupt_entry_is_rebuilt)                          \
+    TEST(cache, test_cache_truncated_entry_is_rebuilt)                        \
+    TEST(cache, test_cache_off_writes_nothing)                                \
+    TEST(cache, test_cache_concurrent_writers_leave_valid_cache)              \
+    TEST(container, test_container_round_trip_without_compiler)               \
+    TEST(container, test_container_other_device_is_mismatch)                  \
+    TEST(container, test_container_other_driver_is_mismatch)                  \
+    TEST(container, test_container_other_library_is_mismatch)                 \
+    TEST(container, test_container_other_constants_is_mismatch)               \
+    TEST(container, test_container_corrupt_or_truncated_is_rejected)          \
+    TEST(buffer, test_buffer_over_max_alloc_is_out_of_memory)                 \
+    TEST(buffer, test_buffer_over_global_memory_is_out_of_memory)             \
+    TEST(buffer, test_buffer_upload_download_round_trip)

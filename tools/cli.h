@@ -1,0 +1,23 @@
+/* cli.h — what the command-line tools share: option matching, error reports, JSON strings. */
+#ifndef CLENC_CLI_H
+#define CLENC_CLI_H
+
+#include <stdio.h>
+
+#include "clenc.h"
+
+/* Prints "PROG: CLENC_ERR_X: detail" on stderr; returns the exit code 1. */
+int cli_fail(const char *prog, clenc_status status);
+/* Prints "PROG: message" and a hint to --help on stderr; returns 2. */
+int cli_usage_error(const char *prog, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* "--name VALUE" or "--name=VALUE" at argv[*i]; advances *i past it. Sets
+ * *missing when the value is absent. */
+int cli_option(int argc, char **argv, int *i, const char *name,
+               const char **value, int *missing);
+void cli_print_version(const char *prog);
+/* A JSON string literal, escaped. */
+void cli_json_string(FILE *f, const char *s);
+const char *cli_device_type(clenc_device_type t);
+
+#endif
