@@ -97,7 +97,7 @@ void clenc__container_free(clenc__container *c)
 static clenc_status parse_program(reader *r, clenc__container_program *p)
 {
     clenc_status st;
-    uint64_t size;
+    uint64_t size = 0;
     if ((st = read_str(r, "program name", &p->name)) != CLENC_OK ||
         (st = read_str(r, "build options", &p->options)) != CLENC_OK ||
         (st = read_u64(r, "source hash", &p->source_hash)) != CLENC_OK ||
