@@ -26,7 +26,7 @@ ALLFLAGS  = -std=c11 $(WARN) $(CFLAGS) -pthread -D_POSIX_C_SOURCE=200809L \
 LIBS      = $(PKG_LIBS) -lstdc++ -lm -pthread
 
 RUNTIME_SRC := $(wildcard runtime/*.c)
-KERNELS     := $(sort $(wildcard cl_kernels/*.cl))
+KERNELS     := $(sort $(wildcard cl_kernels/*.cl cl_kernels/*.h))
 LIB_OBJ     := $(RUNTIME_SRC:%.c=$(B)/obj/%.o) $(B)/obj/kernels_embedded.o
 TOOL_NAMES  := clenc-info
 TOOLS       := $(TOOL_NAMES:%=$(B)/bin/%)

@@ -121,6 +121,18 @@ typedef enum clenc_source_build {
     CLENC_SOURCE_FORBID = 1 /* binaries only (cache or container): FPGA flow */
 } clenc_source_build;
 
+typedef enum clenc_gemm {
+    CLENC_GEMM_AUTO = 0,   /* $CLENC_GEMM, else clenc's own kernel */
+    CLENC_GEMM_OWN = 1,    /* clenc's kernel, weights packed in panels */
+    CLENC_GEMM_CLBLAST = 2 /* CLBlast, epilogues as separate kernels */
+} clenc_gemm;
+
+typedef enum clenc_variant {
+    CLENC_VARIANT_AUTO = 0, /* $CLENC_VARIANT, else by device type */
+    CLENC_VARIANT_CPU = 1,  /* no barriers, no local memory */
+    CLENC_VARIANT_GPU = 2   /* work-group tiling in local memory */
+} clenc_variant;
+
 typedef struct clenc_options {
     /* A device spec as for clenc_device_find(); NULL: $CLENC_DEVICE, then the
      * best device. */
@@ -137,9 +149,14 @@ typedef struct clenc_options {
     clenc_source_build source_build;
     /* Non-zero: command queues record kernel times. */
     int profiling;
+    /* GEMM implementation of models loaded on this context. */
+    clenc_gemm gemm;
+    /* Kernel family of models loaded on this context. */
+    clenc_variant variant;
 } clenc_options;
 
-/* Defaults: best device, embedded kernels, cache on, sources allowed. */
+/* Defaults: best device, embedded kernels, cache on, sources allowed,
+ * GEMM and kernel family from the environment or the device. */
 CLENC_API void clenc_options_init(clenc_options *opt);
 
 /* A device and an OpenCL context on it. A context may be shared by threads:
@@ -170,6 +187,142 @@ CLENC_API clenc_status clenc_context_build_kernels(clenc_context *ctx,
  * created with options.binary set to it runs without compiling anything, on
  * the same device, driver and library version. Any thread. */
 CLENC_API clenc_status clenc_context_save_programs(clenc_context *ctx, const char *path);
+
+/* ---------------------------------------------------------------- models */
+
+typedef enum clenc_activation {
+    CLENC_ACT_GELU = 0,      /* exact: x/2 (1 + erf(x / sqrt 2)) */
+    CLENC_ACT_GELU_TANH = 1, /* the tanh approximation */
+    CLENC_ACT_RELU = 2
+} clenc_activation;
+
+typedef enum clenc_norm_placement {
+    CLENC_NORM_POST = 0, /* x = LN(x + f(x)): BERT, the paper */
+    CLENC_NORM_PRE = 1   /* x = x + f(LN(x)) */
+} clenc_norm_placement;
+
+typedef enum clenc_position_kind {
+    CLENC_POS_LEARNED = 0,    /* a trained table (BERT) */
+    CLENC_POS_SINUSOIDAL = 1, /* the paper's, interleaved sin/cos */
+    CLENC_POS_NONE = 2
+} clenc_position_kind;
+
+/* Pooling of an encoded batch; CLENC_POOL_NORMALIZE may be or'ed in. */
+typedef enum clenc_pooling {
+    CLENC_POOL_DEFAULT = 0, /* the model's default, normalisation included */
+    CLENC_POOL_MEAN = 1,    /* mean over the real tokens of each sequence */
+    CLENC_POOL_CLS = 2,     /* the first token's hidden state (no pooler) */
+    CLENC_POOL_NONE = 3,    /* every token's hidden state */
+    CLENC_POOL_NORMALIZE = 0x100 /* L2-normalise each returned vector */
+} clenc_pooling;
+
+/* One forward pass serves both families; these fields configure it. */
+typedef struct clenc_config {
+    unsigned vocab_size;
+    unsigned hidden;          /* d_model */
+    unsigned heads;           /* hidden must be a multiple */
+    unsigned layers;
+    unsigned ffn;             /* inner size of the feed-forward block */
+    unsigned max_positions;   /* longest sequence */
+    unsigned type_vocab_size; /* token types; 0: none */
+    clenc_activation activation;
+    clenc_norm_placement norm;
+    clenc_position_kind positions;
+    int scale_embedding; /* token embeddings times sqrt(hidden) (the paper) */
+    int embedding_norm;  /* LayerNorm after the embedding sum (BERT) */
+    int final_norm;      /* LayerNorm after the last layer (pre-LN models) */
+    float eps;           /* LayerNorm epsilon */
+    clenc_pooling pooling; /* default pooling, NORMALIZE or'ed in or not */
+} clenc_config;
+
+/* BERT family defaults: learned positions, token types (2), erf GELU,
+ * post-LN, embedding LayerNorm, eps 1e-12, mean pooling. Sizes are left 0:
+ * set them. */
+CLENC_API void clenc_config_init_bert(clenc_config *config);
+/* The paper's encoder: sinusoidal positions, embeddings scaled by
+ * sqrt(hidden), no token types, ReLU, post-LN, no embedding LayerNorm,
+ * eps 1e-5, mean pooling. Sizes are left 0. */
+CLENC_API void clenc_config_init_vanilla(clenc_config *config);
+
+/* Host weights, float32, row-major; matrices in PyTorch's Linear layout
+ * [out_features][in_features]. A NULL bias means zeros. Read only during
+ * clenc_model_create; the caller keeps ownership. */
+typedef struct clenc_layer_weights {
+    const float *q_weight, *q_bias; /* [hidden][hidden], [hidden] */
+    const float *k_weight, *k_bias;
+    const float *v_weight, *v_bias;
+    const float *o_weight, *o_bias;
+    const float *norm1_weight, *norm1_bias; /* attention block's LayerNorm */
+    const float *ffn_up_weight, *ffn_up_bias;     /* [ffn][hidden], [ffn] */
+    const float *ffn_down_weight, *ffn_down_bias; /* [hidden][ffn], [hidden] */
+    const float *norm2_weight, *norm2_bias; /* feed-forward block's LayerNorm */
+} clenc_layer_weights;
+
+typedef struct clenc_weights {
+    const float *word_embeddings;     /* [vocab_size][hidden] */
+    const float *position_embeddings; /* [max_positions][hidden], learned */
+    const float *type_embeddings;     /* [type_vocab_size][hidden] */
+    const float *embedding_norm_weight, *embedding_norm_bias;
+    const float *final_norm_weight, *final_norm_bias;
+    const clenc_layer_weights *layers; /* config.layers of them */
+} clenc_weights;
+
+/* Weights on the device and kernels built for this model. A model may be
+ * shared by threads; it must outlive its sessions. */
+typedef struct clenc_model clenc_model;
+
+typedef struct clenc_model_info {
+    unsigned hidden;        /* floats per output vector */
+    unsigned max_sequence;  /* longest sequence, in tokens */
+    unsigned vocab_size;
+    unsigned layers;
+    clenc_pooling pooling;  /* default pooling, NORMALIZE or'ed in or not */
+    clenc_gemm gemm;        /* the GEMM chosen at load */
+    clenc_variant variant;  /* the kernel family chosen at load */
+    uint64_t weight_bytes;  /* device memory held by the weights */
+} clenc_model_info;
+
+/* Validates the configuration (CLENC_ERR_INVALID_ARG naming the field),
+ * uploads the weights in the layout the chosen GEMM wants and builds the
+ * kernels specialised for this model (through the program cache). Any
+ * thread; *out is NULL on failure. */
+CLENC_API clenc_status clenc_model_create(clenc_context *ctx,
+                                          const clenc_config *config,
+                                          const clenc_weights *weights,
+                                          clenc_model **out);
+/* Accepts NULL. Destroy the model's sessions first. */
+CLENC_API void clenc_model_destroy(clenc_model *model);
+CLENC_API clenc_status clenc_model_info_get(const clenc_model *model,
+                                            clenc_model_info *out);
+
+/* -------------------------------------------------------------- sessions */
+
+/* A command queue, kernel objects and one planned workspace for batches of
+ * up to max_batch sequences of up to max_seq tokens. A session is used by
+ * one thread at a time; sessions of one model run concurrently. */
+typedef struct clenc_session clenc_session;
+
+CLENC_API clenc_status clenc_session_create(clenc_model *model,
+                                            unsigned max_batch,
+                                            unsigned max_seq,
+                                            clenc_session **out);
+/* Accepts NULL. */
+CLENC_API void clenc_session_destroy(clenc_session *session);
+
+/* Encodes `batch` sequences. ids and type_ids are [batch][seq] (type_ids
+ * may be NULL: all 0); lengths[b] in 1..seq gives each sequence's real
+ * tokens (NULL: all seq), the rest of a row is padding and never read.
+ * Sequences are packed: no work is spent on padding, and a sequence's
+ * result does not depend on the others in the batch. out receives
+ * [batch][hidden] floats, or [batch][seq][hidden] for CLENC_POOL_NONE
+ * (rows past a sequence's length set to 0). On failure out is not
+ * written to as if it held a result: its contents are unspecified. */
+CLENC_API clenc_status clenc_encode(clenc_session *session,
+                                    const int32_t *ids,
+                                    const int32_t *type_ids,
+                                    const int32_t *lengths, unsigned batch,
+                                    unsigned seq, clenc_pooling pooling,
+                                    float *out);
 
 #ifdef __cplusplus
 }

@@ -60,6 +60,29 @@ static clenc_status resolve_kernel_dir(const clenc_options *opt, char **out)
     return CLENC_OK;
 }
 
+/* An enum option, else its variable ("own" / "clblast"...), else `dflt`. */
+static clenc_status resolve_choice(int option, const char *var,
+                                   const char *const names[], int count,
+                                   int dflt, int *out)
+{
+    *out = option ? option : dflt;
+    if (option)
+        return option > 0 && option < count
+                   ? CLENC_OK
+                   : clenc__fail(CLENC_ERR_INVALID_ARG,
+                                 "option for %s is %d", var, option);
+    const char *v = getenv(var);
+    if (!v || !*v)
+        return CLENC_OK;
+    for (int i = 1; i < count; i++)
+        if (strcasecmp(v, names[i]) == 0) {
+            *out = i;
+            return CLENC_OK;
+        }
+    return clenc__fail(CLENC_ERR_INVALID_ARG, "%s='%s': expected %s or %s",
+                       var, v, names[1], names[2]);
+}
+
 static clenc_status load_container(clenc_context *ctx, const char *path)
 {
     clenc_status st;
@@ -141,6 +164,21 @@ clenc_status clenc_context_create(const clenc_options *opt,
     free(list);
     if (st != CLENC_OK)
         goto out_destroy;
+
+    static const char *const gemms[] = {"auto", "own", "clblast"};
+    static const char *const variants[] = {"auto", "cpu", "gpu"};
+    int gemm, variant;
+    TRY(resolve_choice(opt->gemm, "CLENC_GEMM", gemms, 3, CLENC_GEMM_OWN,
+                       &gemm),
+        out_destroy);
+    TRY(resolve_choice(opt->variant, "CLENC_VARIANT", variants, 3,
+                       ctx->device.info.type == CLENC_DEVICE_CPU
+                           ? CLENC_VARIANT_CPU
+                           : CLENC_VARIANT_GPU,
+                       &variant),
+        out_destroy);
+    ctx->gemm = (clenc_gemm)gemm;
+    ctx->variant = (clenc_variant)variant;
 
     cl_context_properties props[] = {
         CL_CONTEXT_PLATFORM, (cl_context_properties)ctx->device.platform, 0};

@@ -125,7 +125,7 @@ void clenc__container_free(clenc__container *c);
 /* -------------------------------------------------------- kernel sources */
 
 typedef struct clenc__kernel_file {
-    const char *name; /* "attention" for cl_kernels/attention.cl */
+    const char *name; /* file name: "attention.cl", "common.h" */
     const unsigned char *source;
     size_t size;
 } clenc__kernel_file;
@@ -133,6 +133,8 @@ typedef struct clenc__kernel_file {
 /* Generated at build time from cl_kernels/ (build/kernels_embedded.c). */
 extern const clenc__kernel_file clenc__kernel_files[];
 extern const size_t clenc__kernel_file_count;
+/* How many of them are programs (.cl), not included headers. */
+size_t clenc__kernel_program_count(void);
 
 /* ------------------------------------------------------------- context */
 
@@ -153,6 +155,8 @@ struct clenc_context {
     char *container_path;
     clenc_source_build source_build;
     int profiling;
+    clenc_gemm gemm;       /* resolved: never AUTO */
+    clenc_variant variant; /* resolved: never AUTO */
 
     pthread_mutex_t lock; /* guards the fields below */
     clenc__program *programs;
@@ -165,7 +169,7 @@ clenc_status clenc__queue_create(clenc_context *ctx, cl_command_queue *out);
 
 /* ---------------------------------------------------- programs (program.c) */
 
-/* The program for kernel file `name` built with `defines` (may be NULL),
+/* The program for kernel file `name` (without ".cl") built with `defines` (may be NULL),
  * from the context's programs, the container, the cache or source, in that
  * order. The context keeps it; do not release. `*from_source` (may be NULL)
  * says whether it was compiled now. Thread-safe. */

@@ -17,12 +17,13 @@ typedef struct source {
     char *origin;         /* for messages */
 } source;
 
-static clenc_status source_get(const clenc_context *ctx, const char *name,
-                               source *out)
+/* A file from the override folder if it is there, else the embedded one. */
+static clenc_status file_get(const clenc_context *ctx, const char *file,
+                             source *out)
 {
     memset(out, 0, sizeof *out);
     if (ctx->kernel_dir) {
-        char *path = clenc__asprintf("%s/%s.cl", ctx->kernel_dir, name);
+        char *path = clenc__asprintf("%s/%s", ctx->kernel_dir, file);
         if (!path)
             return clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no host memory");
         struct stat sb;
@@ -40,17 +41,82 @@ static clenc_status source_get(const clenc_context *ctx, const char *name,
         free(path);
     }
     for (size_t i = 0; i < clenc__kernel_file_count; i++)
-        if (strcmp(clenc__kernel_files[i].name, name) == 0) {
+        if (strcmp(clenc__kernel_files[i].name, file) == 0) {
             out->text = clenc__kernel_files[i].source;
             out->size = clenc__kernel_files[i].size;
-            out->origin = clenc__asprintf("embedded %s.cl", name);
+            out->origin = clenc__asprintf("embedded %s", file);
             return out->origin ? CLENC_OK
                                : clenc__fail(CLENC_ERR_OUT_OF_MEMORY,
                                              "no host memory");
         }
-    return clenc__fail(CLENC_ERR_INVALID_ARG, "no kernel file '%s.cl'%s%s",
-                       name, ctx->kernel_dir ? " in " : "",
+    return clenc__fail(CLENC_ERR_INVALID_ARG, "no kernel file '%s'%s%s", file,
+                       ctx->kernel_dir ? " in " : "",
                        ctx->kernel_dir ? ctx->kernel_dir : "");
+}
+
+static void source_free(source *s);
+
+/* Pastes `#include "X"` lines in place, as a preprocessor would with
+ * -I cl_kernels: embedded sources have no folder for the compiler to
+ * search, and an override folder's version of X must win. */
+static clenc_status expand_includes(const clenc_context *ctx, source *src,
+                                    int depth)
+{
+    static const char directive[] = "#include \"";
+    const char *text = (const char *)src->text, *end = text + src->size;
+    const char *hit = NULL;
+    for (const char *p = text; p + sizeof directive - 1 <= end; p++)
+        if ((p == text || p[-1] == '\n') &&
+            memcmp(p, directive, sizeof directive - 1) == 0) {
+            hit = p;
+            break;
+        }
+    if (!hit)
+        return CLENC_OK;
+    if (depth > 4)
+        return clenc__fail(CLENC_ERR_BUILD, "%s: #include nested too deeply",
+                           src->origin);
+    const char *name = hit + sizeof directive - 1;
+    const char *quote = memchr(name, '"', (size_t)(end - name));
+    const char *eol = memchr(name, '\n', (size_t)(end - name));
+    if (!quote || (eol && eol < quote) || quote - name > 200)
+        return clenc__fail(CLENC_ERR_BUILD, "%s: malformed #include",
+                           src->origin);
+    char file[256];
+    memcpy(file, name, (size_t)(quote - name));
+    file[quote - name] = '\0';
+    source inc;
+    clenc_status st = file_get(ctx, file, &inc);
+    if (st != CLENC_OK)
+        return st;
+    const char *rest = eol ? eol : end;
+    size_t head = (size_t)(hit - text), tail = (size_t)(end - rest);
+    size_t total = head + inc.size + tail;
+    unsigned char *joined = malloc(total + 1);
+    if (!joined) {
+        source_free(&inc);
+        return clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no host memory");
+    }
+    memcpy(joined, text, head);
+    memcpy(joined + head, inc.text, inc.size);
+    memcpy(joined + head + inc.size, rest, tail);
+    source_free(&inc);
+    free(src->owned);
+    src->owned = joined;
+    src->text = joined;
+    src->size = total;
+    return expand_includes(ctx, src, depth + 1);
+}
+
+static clenc_status source_get(const clenc_context *ctx, const char *name,
+                               source *out)
+{
+    char file[256];
+    snprintf(file, sizeof file, "%s.cl", name);
+    clenc_status st = file_get(ctx, file, out);
+    if (st == CLENC_OK && (st = expand_includes(ctx, out, 0)) != CLENC_OK)
+        source_free(out);
+    return st;
 }
 
 static void source_free(source *s)
@@ -304,6 +370,26 @@ void clenc__programs_release(clenc_context *ctx)
     ctx->program_count = ctx->program_capacity = 0;
 }
 
+/* "gemm.cl" is a program named "gemm"; "common.h" is not a program. */
+static int is_program(const char *file, char *name, size_t cap)
+{
+    size_t n = strlen(file);
+    if (n < 4 || n - 3 >= cap || strcmp(file + n - 3, ".cl") != 0)
+        return 0;
+    memcpy(name, file, n - 3);
+    name[n - 3] = '\0';
+    return 1;
+}
+
+size_t clenc__kernel_program_count(void)
+{
+    size_t count = 0;
+    char name[256];
+    for (size_t i = 0; i < clenc__kernel_file_count; i++)
+        count += is_program(clenc__kernel_files[i].name, name, sizeof name);
+    return count;
+}
+
 clenc_status clenc_context_build_kernels(clenc_context *ctx,
                                          const char *defines,
                                          unsigned *built_from_source)
@@ -314,10 +400,12 @@ clenc_status clenc_context_build_kernels(clenc_context *ctx,
     unsigned built = 0;
     clenc_status st = CLENC_OK;
     for (size_t i = 0; i < clenc__kernel_file_count && st == CLENC_OK; i++) {
+        char name[256];
+        if (!is_program(clenc__kernel_files[i].name, name, sizeof name))
+            continue;
         cl_program prog;
         int fresh = 0;
-        st = clenc__program_get(ctx, clenc__kernel_files[i].name, defines,
-                                &prog, &fresh);
+        st = clenc__program_get(ctx, name, defines, &prog, &fresh);
         built += (unsigned)fresh;
     }
     if (built_from_source)

@@ -28,7 +28,7 @@ void test_cache_cold_forbidden_fails_then_warm_succeeds(void)
                   CLENC_ERR_BINARY);
     ASSERT_ERROR_MENTIONS("source builds are forbidden");
     ASSERT_STATUS(build_with(cache, CLENC_SOURCE_ALLOW, &fresh), CLENC_OK);
-    CU_ASSERT_EQUAL(fresh, clenc__kernel_file_count);
+    CU_ASSERT_EQUAL(fresh, clenc__kernel_program_count());
     ASSERT_STATUS(build_with(cache, CLENC_SOURCE_FORBID, &fresh), CLENC_OK);
     CU_ASSERT_EQUAL(fresh, 0);
     free(cache);
@@ -43,7 +43,7 @@ static void check_damage_is_rebuilt(void (*damage)(const char *path))
     ASSERT_STATUS(build_with(cache, CLENC_SOURCE_ALLOW, &fresh), CLENC_OK);
     char *entry = NULL;
     CU_ASSERT_FATAL(test_list_dir(cache, ".clbin", &entry) ==
-                    clenc__kernel_file_count);
+                    clenc__kernel_program_count());
     damage(entry);
     /* Not trusted: with sources forbidden the damaged entry is a miss. */
     ASSERT_STATUS(build_with(cache, CLENC_SOURCE_FORBID, &fresh),
@@ -89,9 +89,9 @@ void test_cache_off_writes_nothing(void)
 {
     unsigned fresh = 0;
     ASSERT_STATUS(build_with("off", CLENC_SOURCE_ALLOW, &fresh), CLENC_OK);
-    CU_ASSERT_EQUAL(fresh, clenc__kernel_file_count);
+    CU_ASSERT_EQUAL(fresh, clenc__kernel_program_count());
     ASSERT_STATUS(build_with("OFF", CLENC_SOURCE_ALLOW, &fresh), CLENC_OK);
-    CU_ASSERT_EQUAL(fresh, clenc__kernel_file_count);
+    CU_ASSERT_EQUAL(fresh, clenc__kernel_program_count());
     ASSERT_STATUS(build_with("off", CLENC_SOURCE_FORBID, &fresh),
                   CLENC_ERR_BINARY);
 }
@@ -111,10 +111,10 @@ void test_cache_concurrent_writers_leave_valid_cache(void)
         CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     }
     CU_ASSERT_EQUAL(test_list_dir(cache, ".clbin", NULL),
-                    clenc__kernel_file_count);
+                    clenc__kernel_program_count());
     /* No temporary file left beside the entries ("." and ".." are counted). */
     CU_ASSERT_EQUAL(test_list_dir(cache, "", NULL),
-                    clenc__kernel_file_count + 2);
+                    clenc__kernel_program_count() + 2);
     unsigned fresh = 99;
     ASSERT_STATUS(build_with(cache, CLENC_SOURCE_FORBID, &fresh), CLENC_OK);
     CU_ASSERT_EQUAL(fresh, 0);

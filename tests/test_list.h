@@ -1,5 +1,14 @@
 /* test_list.h — every test of the suite, in one list: TEST(suite, name). */
+
+/* Suites run in this order; each group below lists its tests. */
 #define TEST_LIST(TEST)                                                        \
+    TESTS_FOUNDATION(TEST)                                                     \
+    TESTS_SAFETENSORS(TEST)                                                    \
+    TESTS_OPS(TEST)                                                            \
+    TESTS_ENCODER(TEST)                                                        \
+    TESTS_TOKENIZER(TEST)
+
+#define TESTS_FOUNDATION(TEST)                                                        \
     TEST(status, test_status_every_code_has_name_and_message)                 \
     TEST(status, test_last_error_is_per_thread)                               \
     TEST(device, test_device_list_matches_platform_counts)                    \
@@ -27,3 +36,58 @@
     TEST(buffer, test_buffer_over_max_alloc_is_out_of_memory)                 \
     TEST(buffer, test_buffer_over_global_memory_is_out_of_memory)             \
     TEST(buffer, test_buffer_upload_download_round_trip)
+
+#define TESTS_SAFETENSORS(TEST)                                               \
+    TEST(safetensors, test_safetensors_valid_file_reads_back)                 \
+    TEST(safetensors, test_safetensors_scalar_and_empty_tensors_accepted)     \
+    TEST(safetensors, test_safetensors_parse_reads_caller_buffer)             \
+    TEST(safetensors, test_safetensors_truncated_data_rejected)               \
+    TEST(safetensors, test_safetensors_shorter_than_length_field_rejected)    \
+    TEST(safetensors, test_safetensors_header_past_end_rejected)              \
+    TEST(safetensors, test_safetensors_absurd_header_length_rejected)         \
+    TEST(safetensors, test_safetensors_header_not_json_rejected)              \
+    TEST(safetensors, test_safetensors_header_not_object_rejected)            \
+    TEST(safetensors, test_safetensors_duplicate_names_rejected)              \
+    TEST(safetensors, test_safetensors_overlapping_offsets_rejected)          \
+    TEST(safetensors, test_safetensors_out_of_bounds_offsets_rejected)        \
+    TEST(safetensors, test_safetensors_begin_after_end_rejected)              \
+    TEST(safetensors, test_safetensors_unknown_dtype_rejected)                \
+    TEST(safetensors, test_safetensors_size_mismatch_rejected)                \
+    TEST(safetensors, test_safetensors_trailing_bytes_rejected)               \
+    TEST(safetensors, test_safetensors_gap_between_tensors_rejected)          \
+    TEST(safetensors, test_safetensors_bad_shape_rejected)                    \
+    TEST(safetensors, test_safetensors_missing_or_unknown_fields_rejected)    \
+    TEST(safetensors, test_safetensors_to_f32_rejects_integer_dtypes)         \
+    TEST(safetensors, test_safetensors_missing_file_is_io_error)
+
+#define TESTS_OPS(TEST)                                                        \
+    TEST(ops, test_plan_never_overlaps_live_buffers)                          \
+    TEST(ops, test_gemm_own_cpu_matches_reference)                            \
+    TEST(ops, test_gemm_own_gpu_matches_reference)                            \
+    TEST(ops, test_gemm_clblast_matches_reference)                            \
+    TEST(ops, test_attention_matches_reference)                               \
+    TEST(ops, test_attention_mask_ignores_other_sequences)                    \
+    TEST(ops, test_layernorm_matches_reference_in_and_out_of_place)           \
+    TEST(ops, test_embed_every_position_kind)                                 \
+    TEST(ops, test_pool_cls_mean_and_l2norm)
+
+#define TESTS_ENCODER(TEST)                                                    \
+    TEST(encoder, test_encoder_bert_matches_pytorch)                          \
+    TEST(encoder, test_encoder_vanilla_post_ln_matches_pytorch)               \
+    TEST(encoder, test_encoder_vanilla_pre_ln_tanh_matches_pytorch)           \
+    TEST(encoder, test_encoder_every_activation_norm_and_position_matches_reference) \
+    TEST(encoder, test_encoder_sequence_alone_equals_sequence_in_batch)       \
+    TEST(encoder, test_encoder_padding_is_never_read)                         \
+    TEST(encoder, test_encoder_rejects_bad_config)                            \
+    TEST(encoder, test_encoder_rejects_bad_batches)
+
+#define TESTS_TOKENIZER(TEST)                                                  \
+    TEST(tokenizer, test_tokenizer_matches_hf_minilm)                         \
+    TEST(tokenizer, test_tokenizer_tiny_vocab_matches_hf_under_each_option)   \
+    TEST(tokenizer, test_tokenizer_special_ids_looked_up_by_string)           \
+    TEST(tokenizer, test_tokenizer_missing_special_token_is_model_format)     \
+    TEST(tokenizer, test_tokenizer_invalid_utf8_names_offset)                 \
+    TEST(tokenizer, test_tokenizer_max_len_too_small_is_invalid_arg)          \
+    TEST(tokenizer, test_tokenizer_missing_vocab_file_is_io_naming_path)      \
+    TEST(tokenizer, test_tokenizer_vocab_lines_crlf_and_duplicates)           \
+    TEST(tokenizer, test_tokenizer_vocab_rejects_nul_and_bad_utf8)

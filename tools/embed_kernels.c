@@ -23,20 +23,17 @@ static int embed(FILE *out, const char *path, size_t index)
     return ok;
 }
 
-/* "dir/attention.cl" -> "attention" */
+/* "dir/attention.cl" -> "attention.cl" */
 static void base_name(const char *path, char *out, size_t cap)
 {
     const char *slash = strrchr(path, '/');
     snprintf(out, cap, "%s", slash ? slash + 1 : path);
-    char *dot = strrchr(out, '.');
-    if (dot)
-        *dot = '\0';
 }
 
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: embed_kernels OUT.c FILE.cl...\n");
+        fprintf(stderr, "usage: embed_kernels OUT.c FILE...\n");
         return 2;
     }
     FILE *out = fopen(argv[1], "w");

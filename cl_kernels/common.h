@@ -1,0 +1,104 @@
+/* common.h — helpers every kernel file includes: model constants, activations, per-row reductions for both kernel families.
+ *
+ * Included with #include "common.h": offline compilers take -I cl_kernels;
+ * the runtime pastes the file in itself (embedded sources have no folder).
+ *
+ * Kernel families (VARIANT_GPU):
+ *   0 (cpu): no barriers, no local memory. One work-item owns a whole row.
+ *     PoCL runs a work-group's work-items in a loop and must split that loop
+ *     at every barrier; a textbook tiled GEMM ran at 3 GFLOP/s here.
+ *   1 (gpu): a work-group of ROW_WG work-items shares a row and reduces
+ *     through local memory.
+ */
+#ifndef CLENC_COMMON_H
+#define CLENC_COMMON_H
+
+#ifndef VARIANT_GPU
+#define VARIANT_GPU 0
+#endif
+#ifndef HIDDEN
+#define HIDDEN 384
+#endif
+#ifndef LN_EPS
+#define LN_EPS 1e-12f
+#endif
+/* 0: GELU (erf), 1: GELU (tanh approximation), 2: ReLU */
+#ifndef ACT
+#define ACT 0
+#endif
+/* Work-items sharing one row in the gpu family. */
+#ifndef ROW_WG
+#define ROW_WG 64
+#endif
+
+/* The model's activation, written as a macro so that it applies to float
+ * and to floatN alike (OpenCL C 1.2 has no overloading of user functions). */
+#if ACT == 0
+#define ACTIVATE(x) (0.5f * (x) * (1.0f + erf((x) * 0.70710678118654752f)))
+#elif ACT == 1
+#define ACTIVATE(x)                                                            \
+    (0.5f * (x) *                                                              \
+     (1.0f + tanh(0.79788456080286536f * ((x) + 0.044715f * (x) * (x) * (x)))))
+#else
+#define ACTIVATE(x) fmax((x), 0.0f)
+#endif
+
+#if VARIANT_GPU
+/* Sum of v over the work-group; every work-item gets the result. */
+inline float group_sum(float v, __local float *scratch)
+{
+    const int lid = get_local_id(0);
+    scratch[lid] = v;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int span = ROW_WG / 2; span > 0; span >>= 1) {
+        if (lid < span)
+            scratch[lid] += scratch[lid + span];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    const float sum = scratch[0];
+    barrier(CLK_LOCAL_MEM_FENCE); /* scratch is reused by the next call */
+    return sum;
+}
+#define ROW_FIRST get_local_id(0)
+#define ROW_STEP ROW_WG
+#define ROW_SUM(v) group_sum((v), scratch)
+#else
+#define ROW_FIRST 0
+#define ROW_STEP 1
+#define ROW_SUM(v) (v)
+#endif
+
+/* LayerNorm of y[0..HIDDEN) in place. Everything is computed on deviations
+ * from the row's first element: a residual stream can sit far from 0, and
+ * at 100 a float cannot even hold the mean to better than 4e-6, while
+ * y - pivot is exact and small. The variance is a second pass over the
+ * deviations from the mean, stable where E[y²] - E[y]² cancels. In the gpu
+ * family every work-item reads y[0], which another wrote: hence the barrier
+ * first. */
+#if VARIANT_GPU
+inline void row_layernorm(__global float *y, __global const float *gamma,
+                          __global const float *beta, __local float *scratch)
+#else
+inline void row_layernorm(__global float *y, __global const float *gamma,
+                          __global const float *beta)
+#endif
+{
+#if VARIANT_GPU
+    barrier(CLK_GLOBAL_MEM_FENCE);
+#endif
+    const float pivot = y[0];
+    float s = 0.0f;
+    for (int i = ROW_FIRST; i < HIDDEN; i += ROW_STEP)
+        s += y[i] - pivot;
+    const float shift = ROW_SUM(s) / HIDDEN; /* mean - pivot */
+    float v = 0.0f;
+    for (int i = ROW_FIRST; i < HIDDEN; i += ROW_STEP) {
+        const float d = (y[i] - pivot) - shift;
+        v += d * d;
+    }
+    const float inv = 1.0f / sqrt(ROW_SUM(v) / HIDDEN + LN_EPS);
+    for (int i = ROW_FIRST; i < HIDDEN; i += ROW_STEP)
+        y[i] = ((y[i] - pivot) - shift) * inv * gamma[i] + beta[i];
+}
+
+#endif

@@ -1,0 +1,148 @@
+/* encoder.h — private structs of models and sessions, the kernel table, launch records and op launchers. */
+#ifndef CLENC_ENCODER_H
+#define CLENC_ENCODER_H
+
+#include "internal.h"
+
+/* Every kernel of the runtime: id, source file, function. Sessions create
+ * one cl_kernel per entry whose program the model built. */
+#define CLENC__KERNEL_TABLE(K)                                                 \
+    K(EMBED, "embed", "embed")                                                 \
+    K(GEMM, "gemm", "gemm")                                                    \
+    K(EPILOGUE, "activation", "bias_act_residual")                             \
+    K(ATTENTION, "attention", "attention")                                     \
+    K(LAYERNORM, "layernorm", "layernorm")                                     \
+    K(L2NORM, "layernorm", "l2norm")                                           \
+    K(POOL, "pool", "pool")
+
+typedef enum clenc__kernel_id {
+#define K(id, file, function) CLENC__K_##id,
+    CLENC__KERNEL_TABLE(K)
+#undef K
+        CLENC__KERNEL_COUNT
+} clenc__kernel_id;
+
+typedef struct clenc__kernel_desc {
+    const char *name, *file, *function;
+} clenc__kernel_desc;
+extern const clenc__kernel_desc clenc__kernels[CLENC__KERNEL_COUNT];
+
+/* Panel width of the own GEMM's packed weights (gemm.cl's PANEL). */
+#define CLENC__PANEL 16u
+
+/* A weight matrix [n][k] (and its bias [n]) in the layout of the model's
+ * GEMM: packed panels for the own kernel, plain rows for CLBlast. */
+typedef struct clenc__matrix {
+    cl_mem weight, bias;
+    unsigned n, k;
+} clenc__matrix;
+
+typedef struct clenc__layer {
+    clenc__matrix qkv, o, ffn_up, ffn_down;
+    cl_mem norm1_weight, norm1_bias, norm2_weight, norm2_bias;
+} clenc__layer;
+
+struct clenc_model {
+    clenc_context *ctx;
+    clenc_config config;
+    clenc_gemm gemm;
+    clenc_variant variant;
+    char *defines; /* the -D constants every program of the model gets */
+    cl_program programs[CLENC__KERNEL_COUNT]; /* NULL: not needed */
+    cl_mem word, position, type;
+    cl_mem embedding_norm_weight, embedding_norm_bias;
+    cl_mem final_norm_weight, final_norm_bias;
+    clenc__layer *layers;
+    uint64_t weight_bytes;
+};
+
+/* One enqueued kernel (or CLBlast call): what ran, on what sizes. The
+ * profiler reads the same records, with their events. */
+typedef struct clenc__launch {
+    clenc__kernel_id kernel;
+    int clblast;      /* a GEMM that CLBlast ran */
+    int gpu;          /* the gpu kernel family ran */
+    unsigned m, n, k; /* GEMM sizes; rows for row kernels (m) */
+    size_t global[2], local[2];
+    cl_event event; /* with profiling on; released at the next encode */
+} clenc__launch;
+
+struct clenc_session {
+    clenc_model *model;
+    cl_command_queue queue;
+    cl_kernel kernels[CLENC__KERNEL_COUNT];
+    unsigned max_batch, max_seq;
+    size_t max_tokens;
+    /* Activations: sub-buffers of one planned arena (plan.c). */
+    cl_mem arena;
+    cl_mem x, qkv, attn, proj, ffn, proj2, pooled;
+    uint64_t workspace_bytes;
+    /* Per-batch inputs and their host staging. */
+    cl_mem ids, type_ids, positions, offsets;
+    int32_t *host_ids, *host_type_ids, *host_positions, *host_offsets;
+    clenc__launch *launches;
+    size_t launch_count, launch_capacity;
+};
+
+/* Work-items per row in the gpu family for rows of `hidden` floats. */
+unsigned clenc__row_wg(unsigned hidden);
+
+/* ------------------------------------------------------------ ops (ops.c) */
+
+/* Sets kernel arguments from a format: 'm' cl_mem (NULL allowed), 'i' int,
+ * 'f' float. */
+clenc_status clenc__kernel_args(cl_kernel kernel, const char *format, ...);
+/* Enqueues and records one launch of a kernel of the table. */
+clenc_status clenc__launch_kernel(clenc_session *s, clenc__kernel_id id,
+                                  cl_uint dims, const size_t *global,
+                                  const size_t *local, unsigned m, unsigned n,
+                                  unsigned k);
+/* Appends a record for work enqueued by a library (CLBlast); takes the event. */
+clenc_status clenc__launch_record(clenc_session *s, clenc__kernel_id id,
+                                  int clblast, unsigned m, unsigned n,
+                                  unsigned k, cl_event event);
+void clenc__launches_reset(clenc_session *s);
+
+clenc_status clenc__op_embed(clenc_session *s, cl_mem ids, cl_mem type_ids,
+                             cl_mem positions, unsigned tokens, cl_mem out);
+clenc_status clenc__op_attention(clenc_session *s, cl_mem qkv, cl_mem offsets,
+                                 unsigned batch, unsigned max_len, cl_mem out);
+clenc_status clenc__op_layernorm(clenc_session *s, cl_mem in, cl_mem out,
+                                 cl_mem gamma, cl_mem beta, unsigned rows);
+/* mode 0: CLS, 1: mean. */
+clenc_status clenc__op_pool(clenc_session *s, cl_mem x, cl_mem offsets,
+                            unsigned batch, int mode, cl_mem out);
+clenc_status clenc__op_l2norm(clenc_session *s, cl_mem x, unsigned rows);
+
+/* ---------------------------------------------------------- gemm (gemm.c) */
+
+#define CLENC__EPI_BIAS 1u
+#define CLENC__EPI_ACT 2u
+#define CLENC__EPI_RESIDUAL 4u
+
+/* out[m][w->n] = act?(a[m][w->k] · wᵀ + bias) + residual, through the
+ * model's GEMM. `residual` may be `out`; `a` must not be. */
+clenc_status clenc__op_gemm(clenc_session *s, const clenc__matrix *w,
+                            cl_mem a, unsigned m, cl_mem out, cl_mem residual,
+                            unsigned flags);
+/* Uploads host weights [n][k] (bias [n] or NULL: zeros) in the layout the
+ * model's GEMM wants. */
+clenc_status clenc__matrix_upload(clenc_model *model, const float *weight,
+                                  const float *bias, unsigned n, unsigned k,
+                                  const char *what, clenc__matrix *out);
+void clenc__matrix_release(clenc_context *ctx, clenc__matrix *m);
+
+/* ---------------------------------------------------- workspace (plan.c) */
+
+typedef struct clenc__plan_item {
+    const char *name;
+    size_t size;         /* bytes */
+    unsigned first, last; /* steps during which it is alive, inclusive */
+    size_t offset;       /* result */
+} clenc__plan_item;
+
+/* Places items in one arena so that items alive at the same step never
+ * share bytes; offsets aligned to `align`. Returns the arena size. */
+size_t clenc__plan(clenc__plan_item *items, size_t count, size_t align);
+
+#endif

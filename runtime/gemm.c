@@ -1,0 +1,165 @@
+/* gemm.c — the one GEMM dispatch point: clenc's own kernel (fused epilogue, packed panels) or CLBlast (epilogue as a kernel). */
+#include <stdlib.h>
+#include <string.h>
+
+#include <clblast_c.h>
+
+#include "encoder.h"
+
+/* cl_kernels/gemm.cl's tunables, as the runtime launches them. */
+#define GEMM_TM 8
+#define GEMM_TS 64
+#define ELEMENTWISE_WG 64
+
+static size_t ceil_div(size_t a, size_t b)
+{
+    return (a + b - 1) / b;
+}
+
+static size_t panels(unsigned n)
+{
+    return ceil_div(n, CLENC__PANEL);
+}
+
+/* [n][k] rows -> panels of 16 columns: (col, kk) at
+ * (col / 16) * k * 16 + kk * 16 + col % 16, the last panel zero-padded. */
+static void pack_panels(const float *w, unsigned n, unsigned k, float *out)
+{
+    const size_t np = panels(n);
+    memset(out, 0, np * k * CLENC__PANEL * sizeof *out);
+    for (unsigned col = 0; col < n; col++)
+        for (unsigned kk = 0; kk < k; kk++)
+            out[((size_t)(col / CLENC__PANEL) * k + kk) * CLENC__PANEL +
+                col % CLENC__PANEL] = w[(size_t)col * k + kk];
+}
+
+static clenc_status upload(clenc_model *model, const float *host, size_t count,
+                           const char *what, cl_mem *out)
+{
+    clenc_status st = clenc__buffer_create(model->ctx, count * sizeof *host,
+                                           CL_MEM_READ_ONLY, what, out);
+    if (st == CLENC_OK)
+        st = clenc__buffer_upload(model->ctx->transfer_queue, *out, 0,
+                                  count * sizeof *host, host);
+    if (st == CLENC_OK)
+        model->weight_bytes += count * sizeof *host;
+    return st;
+}
+
+clenc_status clenc__matrix_upload(clenc_model *model, const float *weight,
+                                  const float *bias, unsigned n, unsigned k,
+                                  const char *what, clenc__matrix *out)
+{
+    clenc_status st = CLENC_OK;
+    const int own = model->gemm == CLENC_GEMM_OWN;
+    /* The own kernel reads whole panels, bias included. */
+    const size_t rows = own ? panels(n) * CLENC__PANEL : n;
+    memset(out, 0, sizeof *out);
+    out->n = n;
+    out->k = k;
+    float *staging = NULL, *bias_staging = calloc(rows, sizeof *bias_staging);
+    if (!bias_staging)
+        return clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no host memory");
+    if (bias)
+        memcpy(bias_staging, bias, (size_t)n * sizeof *bias);
+    if (own) {
+        if (!(staging = malloc(rows * k * sizeof *staging))) {
+            st = clenc__fail(CLENC_ERR_OUT_OF_MEMORY,
+                             "no host memory to pack %s (%u x %u)", what, n, k);
+            goto out_free;
+        }
+        pack_panels(weight, n, k, staging);
+    }
+    TRY(upload(model, own ? staging : weight, rows * k, what, &out->weight),
+        out_release);
+    TRY(upload(model, bias_staging, rows, what, &out->bias), out_release);
+    goto out_free;
+out_release:
+    clenc__matrix_release(model->ctx, out);
+out_free:
+    free(staging);
+    free(bias_staging);
+    return st;
+}
+
+void clenc__matrix_release(clenc_context *ctx, clenc__matrix *m)
+{
+    clenc__buffer_release(ctx, m->weight);
+    clenc__buffer_release(ctx, m->bias);
+    m->weight = m->bias = NULL;
+}
+
+static clenc_status gemm_own(clenc_session *s, const clenc__matrix *w,
+                             cl_mem a, unsigned m, cl_mem out, cl_mem residual,
+                             unsigned flags)
+{
+    clenc_status st = clenc__kernel_args(s->kernels[CLENC__K_GEMM], "mmmmmiiii",
+                                         a, w->weight, w->bias, residual, out,
+                                         (int)m, (int)w->n, (int)w->k,
+                                         (int)flags);
+    if (st != CLENC_OK)
+        return st;
+    size_t global[2], local[2];
+    if (s->model->variant == CLENC_VARIANT_GPU) {
+        global[0] = ceil_div(w->n, GEMM_TS) * 16;
+        global[1] = ceil_div(m, GEMM_TS) * 16;
+        local[0] = local[1] = 16;
+    } else {
+        global[0] = ceil_div(m, GEMM_TM);
+        global[1] = panels(w->n);
+        local[0] = local[1] = 1;
+    }
+    return clenc__launch_kernel(s, CLENC__K_GEMM, 2, global, local, m, w->n,
+                                w->k);
+}
+
+static const char *clblast_error(CLBlastStatusCode code)
+{
+    /* CLBlast passes OpenCL's codes through and adds its own below -1000. */
+    return code > -1000 ? clenc__cl_error_name(code) : "CLBlast error";
+}
+
+static clenc_status gemm_clblast(clenc_session *s, const clenc__matrix *w,
+                                 cl_mem a, unsigned m, cl_mem out,
+                                 cl_mem residual, unsigned flags)
+{
+    /* A residual that is the output itself comes for free as beta = 1. */
+    const int accumulate = (flags & CLENC__EPI_RESIDUAL) && residual == out;
+    if (accumulate)
+        flags &= ~CLENC__EPI_RESIDUAL;
+    cl_event event = NULL;
+    CLBlastStatusCode code = CLBlastSgemm(
+        CLBlastLayoutRowMajor, CLBlastTransposeNo, CLBlastTransposeYes, m,
+        w->n, w->k, 1.0f, a, 0, w->k, w->weight, 0, w->k,
+        accumulate ? 1.0f : 0.0f, out, 0, w->n, &s->queue,
+        s->model->ctx->profiling ? &event : NULL);
+    if (code != CLBlastSuccess)
+        return clenc__fail(CLENC_ERR_OPENCL,
+                           "CLBlastSgemm(m=%u, n=%u, k=%u) failed: %s (%d)", m,
+                           w->n, w->k, clblast_error(code), (int)code);
+    clenc_status st =
+        clenc__launch_record(s, CLENC__K_GEMM, 1, m, w->n, w->k, event);
+    if (st != CLENC_OK || flags == 0)
+        return st;
+    TRY(clenc__kernel_args(s->kernels[CLENC__K_EPILOGUE], "mmmmiii", out,
+                           w->bias, residual, out, (int)m, (int)w->n,
+                           (int)flags),
+        fail);
+    size_t local = ELEMENTWISE_WG;
+    size_t global = ceil_div((size_t)m * w->n, ELEMENTWISE_WG) * ELEMENTWISE_WG;
+    return clenc__launch_kernel(s, CLENC__K_EPILOGUE, 1, &global, &local, m,
+                                w->n, 0);
+fail:
+    return st;
+}
+
+clenc_status clenc__op_gemm(clenc_session *s, const clenc__matrix *w,
+                            cl_mem a, unsigned m, cl_mem out, cl_mem residual,
+                            unsigned flags)
+{
+    if (m == 0)
+        return CLENC_OK;
+    return s->model->gemm == CLENC_GEMM_CLBLAST
+               ? gemm_clblast(s, w, a, m, out, residual, flags)
+               : gemm_own(s, w, a, m, out, residual, flags);
+}

@@ -1,0 +1,208 @@
+/* ops.c — host launchers of the encoder's kernels, and the launch records every run keeps. */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "encoder.h"
+
+const clenc__kernel_desc clenc__kernels[CLENC__KERNEL_COUNT] = {
+#define K(id, file, function) {#id, file, function},
+    CLENC__KERNEL_TABLE(K)
+#undef K
+};
+
+/* Local sizes are fixed per kernel: PoCL compiles a work-group function for
+ * every new local size (90-150 ms the first time). */
+#define CPU_ROWS_WG 8
+#define ELEMENTWISE_WG 64
+#define ATT_WG_CPU 8
+#define ATT_WG_GPU 64
+
+static size_t round_up(size_t v, size_t m)
+{
+    return (v + m - 1) / m * m;
+}
+
+clenc_status clenc__kernel_args(cl_kernel kernel, const char *format, ...)
+{
+    clenc_status st = CLENC_OK;
+    va_list ap;
+    va_start(ap, format);
+    for (cl_uint i = 0; format[i]; i++) {
+        cl_int iv;
+        float fv;
+        cl_mem mv;
+        switch (format[i]) {
+        case 'm':
+            mv = va_arg(ap, cl_mem);
+            CL_CHECK(clSetKernelArg(kernel, i, sizeof mv, &mv), out);
+            break;
+        case 'i':
+            iv = va_arg(ap, int);
+            CL_CHECK(clSetKernelArg(kernel, i, sizeof iv, &iv), out);
+            break;
+        case 'f':
+            fv = (float)va_arg(ap, double);
+            CL_CHECK(clSetKernelArg(kernel, i, sizeof fv, &fv), out);
+            break;
+        default:
+            st = clenc__fail(CLENC_ERR_INVALID_ARG, "bad argument format '%c'",
+                             format[i]);
+            goto out;
+        }
+    }
+out:
+    va_end(ap);
+    return st;
+}
+
+static clenc_status record(clenc_session *s, clenc__launch **out)
+{
+    if (s->launch_count == s->launch_capacity) {
+        size_t cap = s->launch_capacity ? 2 * s->launch_capacity : 64;
+        clenc__launch *grown = realloc(s->launches, cap * sizeof *grown);
+        if (!grown)
+            return clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no host memory");
+        s->launches = grown;
+        s->launch_capacity = cap;
+    }
+    *out = &s->launches[s->launch_count];
+    memset(*out, 0, sizeof **out);
+    return CLENC_OK;
+}
+
+clenc_status clenc__launch_record(clenc_session *s, clenc__kernel_id id,
+                                  int clblast, unsigned m, unsigned n,
+                                  unsigned k, cl_event event)
+{
+    clenc__launch *l;
+    clenc_status st = record(s, &l);
+    if (st != CLENC_OK) {
+        if (event)
+            clReleaseEvent(event);
+        return st;
+    }
+    l->kernel = id;
+    l->clblast = clblast;
+    l->m = m;
+    l->n = n;
+    l->k = k;
+    l->event = event;
+    s->launch_count++;
+    return CLENC_OK;
+}
+
+clenc_status clenc__launch_kernel(clenc_session *s, clenc__kernel_id id,
+                                  cl_uint dims, const size_t *global,
+                                  const size_t *local, unsigned m, unsigned n,
+                                  unsigned k)
+{
+    clenc_status st = CLENC_OK;
+    clenc__launch *l;
+    TRY(record(s, &l), out);
+    cl_event *event = s->model->ctx->profiling ? &l->event : NULL;
+    CL_CHECK(clEnqueueNDRangeKernel(s->queue, s->kernels[id], dims, NULL,
+                                    global, local, 0, NULL, event),
+             out_name);
+    l->kernel = id;
+    l->gpu = s->model->variant == CLENC_VARIANT_GPU;
+    l->m = m;
+    l->n = n;
+    l->k = k;
+    for (cl_uint d = 0; d < dims && d < 2; d++) {
+        l->global[d] = global[d];
+        l->local[d] = local ? local[d] : 0;
+    }
+    s->launch_count++;
+    return CLENC_OK;
+out_name:
+    clenc__fail_append(" (kernel %s, global %zu x %zu)",
+                       clenc__kernels[id].function, global[0],
+                       dims > 1 ? global[1] : (size_t)1);
+out:
+    return st;
+}
+
+void clenc__launches_reset(clenc_session *s)
+{
+    for (size_t i = 0; i < s->launch_count; i++)
+        if (s->launches[i].event)
+            clReleaseEvent(s->launches[i].event);
+    s->launch_count = 0;
+}
+
+static int gpu(const clenc_session *s)
+{
+    return s->model->variant == CLENC_VARIANT_GPU;
+}
+
+/* Row kernels: a row per work-item (cpu) or per work-group (gpu). */
+static clenc_status launch_rows(clenc_session *s, clenc__kernel_id id,
+                                unsigned rows)
+{
+    size_t global, local;
+    if (gpu(s)) {
+        local = clenc__row_wg(s->model->config.hidden);
+        global = (size_t)rows * local;
+    } else {
+        local = CPU_ROWS_WG;
+        global = round_up(rows, CPU_ROWS_WG);
+    }
+    return clenc__launch_kernel(s, id, 1, &global, &local, rows, 0, 0);
+}
+
+clenc_status clenc__op_embed(clenc_session *s, cl_mem ids, cl_mem type_ids,
+                             cl_mem positions, unsigned tokens, cl_mem out)
+{
+    const clenc_model *m = s->model;
+    clenc_status st = clenc__kernel_args(
+        s->kernels[CLENC__K_EMBED], "mmmmmmmmmi", ids, type_ids, positions,
+        m->word, m->position, m->type, m->embedding_norm_weight,
+        m->embedding_norm_bias, out, (int)tokens);
+    return st != CLENC_OK ? st : launch_rows(s, CLENC__K_EMBED, tokens);
+}
+
+clenc_status clenc__op_layernorm(clenc_session *s, cl_mem in, cl_mem out,
+                                 cl_mem gamma, cl_mem beta, unsigned rows)
+{
+    clenc_status st = clenc__kernel_args(s->kernels[CLENC__K_LAYERNORM],
+                                         "mmmmi", in, out, gamma, beta,
+                                         (int)rows);
+    return st != CLENC_OK ? st : launch_rows(s, CLENC__K_LAYERNORM, rows);
+}
+
+clenc_status clenc__op_l2norm(clenc_session *s, cl_mem x, unsigned rows)
+{
+    clenc_status st = clenc__kernel_args(s->kernels[CLENC__K_L2NORM], "mi", x,
+                                         (int)rows);
+    return st != CLENC_OK ? st : launch_rows(s, CLENC__K_L2NORM, rows);
+}
+
+clenc_status clenc__op_attention(clenc_session *s, cl_mem qkv, cl_mem offsets,
+                                 unsigned batch, unsigned max_len, cl_mem out)
+{
+    clenc_status st = clenc__kernel_args(s->kernels[CLENC__K_ATTENTION], "mmm",
+                                         qkv, offsets, out);
+    if (st != CLENC_OK)
+        return st;
+    size_t wg = gpu(s) ? ATT_WG_GPU : ATT_WG_CPU;
+    size_t global[2] = {round_up(max_len, wg),
+                        (size_t)batch * s->model->config.heads};
+    size_t local[2] = {wg, 1};
+    return clenc__launch_kernel(s, CLENC__K_ATTENTION, 2, global, local,
+                                max_len, batch, 0);
+}
+
+clenc_status clenc__op_pool(clenc_session *s, cl_mem x, cl_mem offsets,
+                            unsigned batch, int mode, cl_mem out)
+{
+    clenc_status st = clenc__kernel_args(s->kernels[CLENC__K_POOL], "mmmii", x,
+                                         offsets, out, (int)batch, mode);
+    if (st != CLENC_OK)
+        return st;
+    size_t local = ELEMENTWISE_WG;
+    size_t global =
+        round_up((size_t)batch * s->model->config.hidden, ELEMENTWISE_WG);
+    return clenc__launch_kernel(s, CLENC__K_POOL, 1, &global, &local, batch,
+                                0, 0);
+}

@@ -1,0 +1,404 @@
+/* test_encoder.c — whole forward passes: against PyTorch fixtures and the C reference, batching, packing, bad input. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "encoder.h"
+#include "helpers.h"
+#include "ref.h"
+#include "testmodel.h"
+
+/* End to end against PyTorch in float64: the bound. */
+#define E2E_ATOL 1e-5
+
+static const struct {
+    clenc_variant variant;
+    clenc_gemm gemm;
+    const char *name;
+} paths[] = {{CLENC_VARIANT_CPU, CLENC_GEMM_OWN, "cpu/own"},
+             {CLENC_VARIANT_GPU, CLENC_GEMM_OWN, "gpu/own"},
+             {CLENC_VARIANT_CPU, CLENC_GEMM_CLBLAST, "cpu/clblast"}};
+#define PATHS (sizeof paths / sizeof paths[0])
+
+static double max_abs_diff(const float *got, const float *want, size_t n)
+{
+    double worst = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)got[i] - (double)want[i]);
+        if (!(d <= worst))
+            worst = d;
+    }
+    return worst;
+}
+
+static void expect_close(const char *what, const float *got, const float *want,
+                         size_t n, double atol)
+{
+    double d = max_abs_diff(got, want, n);
+    printf("\n    %-44s max abs diff %.3g", what, d);
+    CU_ASSERT(d <= atol);
+}
+
+/* Every layer of the pass ran in the family and GEMM asked for, and every
+ * GEMM ran over exactly the real tokens. */
+static void check_launches(const clenc_session *s, unsigned tokens,
+                           clenc_variant v, clenc_gemm g)
+{
+    unsigned gemms = 0;
+    for (size_t i = 0; i < s->launch_count; i++) {
+        const clenc__launch *l = &s->launches[i];
+        if (l->kernel == CLENC__K_GEMM) {
+            gemms++;
+            CU_ASSERT_EQUAL(l->m, tokens);
+            CU_ASSERT_EQUAL(l->clblast, g == CLENC_GEMM_CLBLAST);
+        } else {
+            CU_ASSERT_EQUAL(l->gpu, v == CLENC_VARIANT_GPU);
+        }
+    }
+    CU_ASSERT_EQUAL(gemms, 4 * s->model->config.layers);
+}
+
+static void fixture_case(const char *name)
+{
+    test_model tm;
+    test_model_fixture(&tm, name);
+    const clenc_config *c = &tm.config;
+    const size_t h = c->hidden, b = tm.batch, seq = tm.seq;
+    const float *hidden = test_fixture_tensor(&tm, "expected.hidden", b * seq * h);
+    const float *cls = test_fixture_tensor(&tm, "expected.cls", b * h);
+    const float *mean = test_fixture_tensor(&tm, "expected.mean", b * h);
+    const float *unit =
+        test_fixture_tensor(&tm, "expected.mean_normalized", b * h);
+    unsigned tokens = 0;
+    for (size_t i = 0; i < b; i++)
+        tokens += (unsigned)tm.lengths[i];
+    float *got = malloc(b * seq * h * sizeof *got);
+    CU_ASSERT_FATAL(got != NULL);
+    for (size_t p = 0; p < PATHS; p++) {
+        clenc_context *ctx = test_context_for(paths[p].variant, paths[p].gemm);
+        clenc_model *model = test_model_upload(ctx, &tm);
+        clenc_session *s = NULL;
+        ASSERT_STATUS(clenc_session_create(model, (unsigned)b, (unsigned)seq, &s),
+                      CLENC_OK);
+        CU_ASSERT_FATAL(s != NULL);
+        char what[96];
+        const int32_t *types = c->type_vocab_size ? tm.type_ids : NULL;
+        ASSERT_STATUS(clenc_encode(s, tm.ids, types, tm.lengths, (unsigned)b,
+                                   (unsigned)seq, CLENC_POOL_NONE, got),
+                      CLENC_OK);
+        check_launches(s, tokens, paths[p].variant, paths[p].gemm);
+        snprintf(what, sizeof what, "%s %s all tokens", name, paths[p].name);
+        expect_close(what, got, hidden, b * seq * h, E2E_ATOL);
+        ASSERT_STATUS(clenc_encode(s, tm.ids, types, tm.lengths, (unsigned)b,
+                                   (unsigned)seq, CLENC_POOL_CLS, got),
+                      CLENC_OK);
+        snprintf(what, sizeof what, "%s %s cls", name, paths[p].name);
+        expect_close(what, got, cls, b * h, E2E_ATOL);
+        ASSERT_STATUS(clenc_encode(s, tm.ids, types, tm.lengths, (unsigned)b,
+                                   (unsigned)seq, CLENC_POOL_MEAN, got),
+                      CLENC_OK);
+        snprintf(what, sizeof what, "%s %s mean", name, paths[p].name);
+        expect_close(what, got, mean, b * h, E2E_ATOL);
+        ASSERT_STATUS(clenc_encode(s, tm.ids, types, tm.lengths, (unsigned)b,
+                                   (unsigned)seq,
+                                   CLENC_POOL_MEAN | CLENC_POOL_NORMALIZE, got),
+                      CLENC_OK);
+        snprintf(what, sizeof what, "%s %s mean, normalised", name,
+                 paths[p].name);
+        expect_close(what, got, unit, b * h, E2E_ATOL);
+        clenc_session_destroy(s);
+        clenc_model_destroy(model);
+        clenc_context_destroy(ctx);
+    }
+    free(got);
+    test_model_free(&tm);
+}
+
+void test_encoder_bert_matches_pytorch(void)
+{
+    fixture_case("bert_tiny");
+}
+
+void test_encoder_vanilla_post_ln_matches_pytorch(void)
+{
+    fixture_case("vanilla_post");
+}
+
+void test_encoder_vanilla_pre_ln_tanh_matches_pytorch(void)
+{
+    fixture_case("vanilla_pre_tanh");
+}
+
+/* ------------------------------------------- every configuration vs ref.c */
+
+static void small_config(clenc_config *c)
+{
+    clenc_config_init_bert(c);
+    c->vocab_size = 50;
+    c->hidden = 32;
+    c->heads = 4;
+    c->layers = 2;
+    c->ffn = 37;
+    c->max_positions = 80;
+}
+
+static void ref_case(const clenc_config *c, const char *name)
+{
+    static const int32_t lengths[] = {7, 1, 65, 13};
+    const size_t batch = 4, seq = 65, h = c->hidden;
+    int32_t ids[4 * 65], types[4 * 65];
+    for (size_t i = 0; i < batch * seq; i++) {
+        ids[i] = (int32_t)((i * 31 + 7) % c->vocab_size);
+        types[i] = c->type_vocab_size ? (int32_t)((i / 3) % 2) : 0;
+    }
+    test_model tm;
+    test_model_random(&tm, c, 1234);
+    const size_t t = 86;
+    double *ref = malloc(sizeof *ref * t * h);
+    ref_encoder(c, &tm.weights, ids, types, lengths, batch, seq, ref);
+    float *want = calloc(batch * seq * h, sizeof *want);
+    float *got = malloc(batch * seq * h * sizeof *got);
+    CU_ASSERT_FATAL(ref && want && got);
+    for (size_t b = 0, row = 0; b < batch; b++)
+        for (size_t p = 0; p < (size_t)lengths[b]; p++, row++)
+            for (size_t i = 0; i < h; i++)
+                want[(b * seq + p) * h + i] = (float)ref[row * h + i];
+    for (size_t p = 0; p < PATHS; p++) {
+        clenc_context *ctx = test_context_for(paths[p].variant, paths[p].gemm);
+        clenc_model *model = test_model_upload(ctx, &tm);
+        clenc_session *s = NULL;
+        ASSERT_STATUS(clenc_session_create(model, 4, 65, &s), CLENC_OK);
+        CU_ASSERT_FATAL(s != NULL);
+        ASSERT_STATUS(clenc_encode(s, ids, types, lengths, 4, 65,
+                                   CLENC_POOL_NONE, got),
+                      CLENC_OK);
+        char what[96];
+        snprintf(what, sizeof what, "%s %s", name, paths[p].name);
+        expect_close(what, got, want, batch * seq * h, 1e-4);
+        clenc_session_destroy(s);
+        clenc_model_destroy(model);
+        clenc_context_destroy(ctx);
+    }
+    free(got);
+    free(want);
+    free(ref);
+    test_model_free(&tm);
+}
+
+void test_encoder_every_activation_norm_and_position_matches_reference(void)
+{
+    clenc_config c;
+    small_config(&c);
+    ref_case(&c, "gelu/post/learned");
+    c.activation = CLENC_ACT_GELU_TANH;
+    c.norm = CLENC_NORM_PRE;
+    c.final_norm = 1;
+    ref_case(&c, "gelu_tanh/pre/learned+final");
+    c.activation = CLENC_ACT_RELU;
+    c.positions = CLENC_POS_SINUSOIDAL;
+    c.scale_embedding = 1;
+    c.embedding_norm = 0;
+    c.type_vocab_size = 0;
+    c.norm = CLENC_NORM_POST;
+    c.final_norm = 0;
+    ref_case(&c, "relu/post/sinusoidal");
+    c.positions = CLENC_POS_NONE;
+    c.norm = CLENC_NORM_PRE;
+    c.heads = 8;
+    ref_case(&c, "relu/pre/none, 8 heads");
+}
+
+/* ------------------------------------------------------ batching, packing */
+
+void test_encoder_sequence_alone_equals_sequence_in_batch(void)
+{
+    test_model tm;
+    test_model_fixture(&tm, "bert_tiny");
+    const size_t h = tm.config.hidden, b = tm.batch, seq = tm.seq;
+    float *batched = malloc(b * seq * h * sizeof *batched);
+    float *alone = malloc(seq * h * sizeof *alone);
+    CU_ASSERT_FATAL(batched && alone);
+    for (size_t p = 0; p < PATHS; p++) {
+        clenc_context *ctx = test_context_for(paths[p].variant, paths[p].gemm);
+        clenc_model *model = test_model_upload(ctx, &tm);
+        clenc_session *s = NULL;
+        ASSERT_STATUS(clenc_session_create(model, (unsigned)b, (unsigned)seq, &s),
+                      CLENC_OK);
+        CU_ASSERT_FATAL(s != NULL);
+        ASSERT_STATUS(clenc_encode(s, tm.ids, tm.type_ids, tm.lengths,
+                                   (unsigned)b, (unsigned)seq, CLENC_POOL_NONE,
+                                   batched),
+                      CLENC_OK);
+        double worst = 0;
+        for (size_t i = 0; i < b; i++) {
+            const int32_t len = tm.lengths[i];
+            ASSERT_STATUS(clenc_encode(s, tm.ids + i * seq,
+                                       tm.type_ids + i * seq, &len, 1,
+                                       (unsigned)len, CLENC_POOL_NONE, alone),
+                          CLENC_OK);
+            double d = max_abs_diff(alone, batched + i * seq * h,
+                                    (size_t)len * h);
+            worst = d > worst ? d : worst;
+        }
+        printf("\n    %-44s max abs diff %.3g", paths[p].name, worst);
+        CU_ASSERT(worst <= 1e-6);
+        clenc_session_destroy(s);
+        clenc_model_destroy(model);
+        clenc_context_destroy(ctx);
+    }
+    free(batched);
+    free(alone);
+    test_model_free(&tm);
+}
+
+/* Padding rows of the input are never read: garbage there changes nothing. */
+void test_encoder_padding_is_never_read(void)
+{
+    test_model tm;
+    test_model_fixture(&tm, "bert_tiny");
+    const size_t h = tm.config.hidden, b = tm.batch, seq = tm.seq;
+    int32_t *ids = malloc(b * seq * sizeof *ids);
+    float *clean = malloc(b * seq * h * sizeof *clean);
+    float *dirty = malloc(b * seq * h * sizeof *dirty);
+    CU_ASSERT_FATAL(ids && clean && dirty);
+    memcpy(ids, tm.ids, b * seq * sizeof *ids);
+    for (size_t i = 0; i < b; i++)
+        for (size_t p = (size_t)tm.lengths[i]; p < seq; p++)
+            ids[i * seq + p] = -12345; /* would be rejected if read */
+    clenc_context *ctx = test_context_for(CLENC_VARIANT_CPU, CLENC_GEMM_OWN);
+    clenc_model *model = test_model_upload(ctx, &tm);
+    clenc_session *s = NULL;
+    ASSERT_STATUS(clenc_session_create(model, (unsigned)b, (unsigned)seq, &s),
+                  CLENC_OK);
+    ASSERT_STATUS(clenc_encode(s, tm.ids, tm.type_ids, tm.lengths, (unsigned)b,
+                               (unsigned)seq, CLENC_POOL_NONE, clean),
+                  CLENC_OK);
+    memset(dirty, 0x7f, b * seq * h * sizeof *dirty);
+    ASSERT_STATUS(clenc_encode(s, ids, tm.type_ids, tm.lengths, (unsigned)b,
+                               (unsigned)seq, CLENC_POOL_NONE, dirty),
+                  CLENC_OK);
+    CU_ASSERT(memcmp(clean, dirty, b * seq * h * sizeof *clean) == 0);
+    clenc_session_destroy(s);
+    clenc_model_destroy(model);
+    clenc_context_destroy(ctx);
+    free(ids);
+    free(clean);
+    free(dirty);
+    test_model_free(&tm);
+}
+
+/* ------------------------------------------------------------ bad input */
+
+void test_encoder_rejects_bad_config(void)
+{
+    clenc_context *ctx = test_context(NULL);
+    clenc_config c;
+    small_config(&c);
+    test_model tm;
+    test_model_random(&tm, &c, 1);
+    clenc_model *model = (clenc_model *)&c;
+    c.hidden = 30; /* 4 heads */
+    ASSERT_STATUS(clenc_model_create(ctx, &c, &tm.weights, &model),
+                  CLENC_ERR_INVALID_ARG);
+    ASSERT_ERROR_MENTIONS("not divisible by config.heads");
+    CU_ASSERT_PTR_NULL(model);
+    small_config(&c);
+    c.layers = 0;
+    ASSERT_STATUS(clenc_model_create(ctx, &c, &tm.weights, &model),
+                  CLENC_ERR_INVALID_ARG);
+    ASSERT_ERROR_MENTIONS("config.layers is 0");
+    small_config(&c);
+    c.ffn = 0;
+    ASSERT_STATUS(clenc_model_create(ctx, &c, &tm.weights, &model),
+                  CLENC_ERR_INVALID_ARG);
+    ASSERT_ERROR_MENTIONS("config.ffn is 0");
+    small_config(&c);
+    c.eps = -1;
+    ASSERT_STATUS(clenc_model_create(ctx, &c, &tm.weights, &model),
+                  CLENC_ERR_INVALID_ARG);
+    ASSERT_ERROR_MENTIONS("config.eps");
+    small_config(&c);
+    c.activation = (clenc_activation)7;
+    ASSERT_STATUS(clenc_model_create(ctx, &c, &tm.weights, &model),
+                  CLENC_ERR_INVALID_ARG);
+    ASSERT_ERROR_MENTIONS("config.activation");
+    small_config(&c);
+    clenc_layer_weights saved = tm.layers[1];
+    tm.layers[1].ffn_up_weight = NULL;
+    ASSERT_STATUS(clenc_model_create(ctx, &c, &tm.weights, &model),
+                  CLENC_ERR_INVALID_ARG);
+    ASSERT_ERROR_MENTIONS("weights.layers[1].ffn_up_weight");
+    tm.layers[1] = saved;
+    ASSERT_STATUS(clenc_model_create(ctx, &c, NULL, &model),
+                  CLENC_ERR_INVALID_ARG);
+    ASSERT_STATUS(clenc_model_create(NULL, &c, &tm.weights, &model),
+                  CLENC_ERR_INVALID_ARG);
+    clenc_context_destroy(ctx);
+    test_model_free(&tm);
+}
+
+void test_encoder_rejects_bad_batches(void)
+{
+    clenc_context *ctx = test_context(NULL);
+    clenc_config c;
+    small_config(&c);
+    test_model tm;
+    test_model_random(&tm, &c, 1);
+    clenc_model *model = test_model_upload(ctx, &tm);
+    clenc_session *s = (clenc_session *)&c;
+    ASSERT_STATUS(clenc_session_create(model, 2, 81, &s), CLENC_ERR_INVALID_ARG);
+    ASSERT_ERROR_MENTIONS("max_seq 81 is over the model's 80 positions");
+    CU_ASSERT_PTR_NULL(s);
+    ASSERT_STATUS(clenc_session_create(model, 0, 8, &s), CLENC_ERR_INVALID_ARG);
+    ASSERT_STATUS(clenc_session_create(model, 2, 8, &s), CLENC_OK);
+    int32_t ids[3 * 9] = {0}, lengths[3] = {8, 8, 8};
+    float out[3 * 9 * 32];
+    ASSERT_STATUS(clenc_encode(s, ids, NULL, lengths, 3, 8, CLENC_POOL_MEAN, out),
+                  CLENC_ERR_INVALID_ARG);
+    ASSERT_ERROR_MENTIONS("batch 3 is outside the session's 1..2");
+    ASSERT_STATUS(clenc_encode(s, ids, NULL, NULL, 2, 9, CLENC_POOL_MEAN, out),
+                  CLENC_ERR_INVALID_ARG);
+    ASSERT_ERROR_MENTIONS("seq 9");
+    ASSERT_STATUS(clenc_encode(s, ids, NULL, NULL, 0, 8, CLENC_POOL_MEAN, out),
+                  CLENC_ERR_INVALID_ARG);
+    lengths[1] = 0;
+    ASSERT_STATUS(clenc_encode(s, ids, NULL, lengths, 2, 8, CLENC_POOL_MEAN, out),
+                  CLENC_ERR_INVALID_ARG);
+    ASSERT_ERROR_MENTIONS("lengths[1] is 0");
+    lengths[1] = 8;
+    ids[8 + 3] = 50;
+    ASSERT_STATUS(clenc_encode(s, ids, NULL, lengths, 2, 8, CLENC_POOL_MEAN, out),
+                  CLENC_ERR_INVALID_ARG);
+    ASSERT_ERROR_MENTIONS("token id 50 at [1][3]");
+    ids[8 + 3] = -1;
+    ASSERT_STATUS(clenc_encode(s, ids, NULL, lengths, 2, 8, CLENC_POOL_MEAN, out),
+                  CLENC_ERR_INVALID_ARG);
+    ids[8 + 3] = 0;
+    int32_t types[2 * 8] = {0};
+    types[5] = 2;
+    ASSERT_STATUS(clenc_encode(s, ids, types, lengths, 2, 8, CLENC_POOL_MEAN, out),
+                  CLENC_ERR_INVALID_ARG);
+    ASSERT_ERROR_MENTIONS("token type 2 at [0][5]");
+    ASSERT_STATUS(clenc_encode(s, ids, NULL, lengths, 2, 8,
+                               (clenc_pooling)0x55, out),
+                  CLENC_ERR_INVALID_ARG);
+    ASSERT_STATUS(clenc_encode(s, NULL, NULL, lengths, 2, 8, CLENC_POOL_MEAN, out),
+                  CLENC_ERR_INVALID_ARG);
+    ASSERT_STATUS(clenc_encode(NULL, ids, NULL, lengths, 2, 8, CLENC_POOL_MEAN,
+                               out),
+                  CLENC_ERR_INVALID_ARG);
+    /* And the session still works. */
+    ASSERT_STATUS(clenc_encode(s, ids, NULL, lengths, 2, 8, CLENC_POOL_MEAN, out),
+                  CLENC_OK);
+    clenc_model_info info;
+    ASSERT_STATUS(clenc_model_info_get(model, &info), CLENC_OK);
+    CU_ASSERT_EQUAL(info.hidden, 32);
+    CU_ASSERT_EQUAL(info.max_sequence, 80);
+    CU_ASSERT_EQUAL(info.pooling, CLENC_POOL_MEAN);
+    CU_ASSERT(info.weight_bytes > 50 * 32 * sizeof(float));
+    clenc_session_destroy(s);
+    clenc_model_destroy(model);
+    clenc_context_destroy(ctx);
+    test_model_free(&tm);
+}
