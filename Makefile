@@ -28,7 +28,7 @@ LIBS      = $(PKG_LIBS) -lstdc++ -lm -pthread
 RUNTIME_SRC := $(wildcard runtime/*.c)
 KERNELS     := $(sort $(wildcard cl_kernels/*.cl cl_kernels/*.h))
 LIB_OBJ     := $(RUNTIME_SRC:%.c=$(B)/obj/%.o) $(B)/obj/kernels_embedded.o
-TOOL_NAMES  := clenc-info
+TOOL_NAMES  := clenc-info clenc-run
 TOOLS       := $(TOOL_NAMES:%=$(B)/bin/%)
 TOOL_COMMON := $(B)/obj/tools/cli.o
 TEST_SRC    := $(wildcard tests/*.c)
@@ -77,17 +77,24 @@ $(TEST_BIN): $(TEST_SRC:%.c=$(B)/obj/%.o) $(B)/libclenc.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALLFLAGS) $(filter %.o,$^) $(B)/libclenc.a $(LIBS) -lcunit -o $@
 
-# `make test` installs what is missing first, then builds in a fresh make so
-# that pkg-config sees the packages just installed.
+MODEL   := models/all-MiniLM-L6-v2
+SAMPLES := "A man is eating food." "A man is eating a piece of bread." \
+           "The new movie is awesome." "The cat plays in the garden." \
+           "A woman watches TV." "The new movie is so great."
+
+# `make test` and `make run` install what is missing first, then build in a
+# fresh make so that pkg-config sees the packages just installed.
 test: deps
+	@tools/fetch-model.sh $(MODEL)
 	@$(MAKE) --no-print-directory check
 
 check: all $(TEST_BIN)
 	$(TEST_BIN)
 
 run: deps
+	@tools/fetch-model.sh $(MODEL)
 	@$(MAKE) --no-print-directory all
-	$(B)/bin/clenc-info
+	$(B)/bin/clenc-run --model $(MODEL) --similarity $(SAMPLES)
 
 bench: deps
 	@$(MAKE) --no-print-directory all

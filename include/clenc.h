@@ -280,6 +280,9 @@ typedef struct clenc_model_info {
     clenc_gemm gemm;        /* the GEMM chosen at load */
     clenc_variant variant;  /* the kernel family chosen at load */
     uint64_t weight_bytes;  /* device memory held by the weights */
+    int has_tokenizer;      /* 0: the model takes token ids only */
+    unsigned max_text_tokens; /* texts are truncated to this many tokens */
+    char name[256];         /* the model folder's name */
 } clenc_model_info;
 
 /* Validates the configuration (CLENC_ERR_INVALID_ARG naming the field),
@@ -295,6 +298,32 @@ CLENC_API void clenc_model_destroy(clenc_model *model);
 CLENC_API clenc_status clenc_model_info_get(const clenc_model *model,
                                             clenc_model_info *out);
 
+/* Loads a model folder (or a .safetensors file with config.json beside
+ * it): a BERT-family checkpoint (BertModel's config.json; MiniLM, BGE, E5;
+ * tensor names with or without a prefix such as "bert."), or a PyTorch
+ * torch.nn.TransformerEncoder state dict with a config.json of
+ * "architectures": ["TransformerEncoder"] (README.md, "Models"). The
+ * sentence-transformers files beside it (modules.json, 1_Pooling/,
+ * sentence_bert_config.json) set the default pooling, normalisation and
+ * truncation; vocab.txt and tokenizer_config.json the tokenizer. A missing
+ * or mis-shaped tensor is CLENC_ERR_MODEL_FORMAT naming it and both shapes;
+ * an architecture or setting clenc does not run is CLENC_ERR_UNSUPPORTED
+ * naming the field and value. The weights are on the device and the file
+ * is unmapped when this returns. Any thread. */
+CLENC_API clenc_status clenc_model_load(clenc_context *ctx, const char *path,
+                                        clenc_model **out);
+
+/* WordPiece-tokenizes text (and text_pair, may be NULL) exactly as Hugging
+ * Face's BertTokenizerFast: [CLS] text [SEP] (pair [SEP]), truncated to
+ * max_len tokens (0: the model's max_text_tokens). ids and type_ids (may be
+ * NULL) must hold max_len entries; *n receives the count. Text must be
+ * UTF-8: invalid bytes are CLENC_ERR_INVALID_ARG naming their offset. A
+ * model without a tokenizer is CLENC_ERR_UNSUPPORTED. Any thread. */
+CLENC_API clenc_status clenc_tokenize(const clenc_model *model,
+                                      const char *text, const char *text_pair,
+                                      size_t max_len, int32_t *ids,
+                                      int32_t *type_ids, size_t *n);
+
 /* -------------------------------------------------------------- sessions */
 
 /* A command queue, kernel objects and one planned workspace for batches of
@@ -308,6 +337,20 @@ CLENC_API clenc_status clenc_session_create(clenc_model *model,
                                             clenc_session **out);
 /* Accepts NULL. */
 CLENC_API void clenc_session_destroy(clenc_session *session);
+
+/* The pooling clenc_embed_text() uses: CLENC_POOL_DEFAULT (the model's,
+ * normalisation included) or another, CLENC_POOL_NORMALIZE or'ed in or not. */
+CLENC_API clenc_status clenc_session_set_pooling(clenc_session *session,
+                                                 clenc_pooling pooling);
+
+/* Tokenizes, batches, encodes and pools n texts: out receives
+ * [n][hidden] floats in the order of the texts, or [n][max_seq][hidden]
+ * for CLENC_POOL_NONE (rows past a text's tokens set to 0). Any n: texts
+ * are grouped by length into batches of the session's max_batch, and
+ * truncated to the session's max_seq and the model's max_text_tokens. */
+CLENC_API clenc_status clenc_embed_text(clenc_session *session,
+                                        const char *const *texts, size_t n,
+                                        float *out);
 
 /* Encodes `batch` sequences. ids and type_ids are [batch][seq] (type_ids
  * may be NULL: all 0); lengths[b] in 1..seq gives each sequence's real

@@ -54,6 +54,9 @@ struct clenc_model {
     cl_mem final_norm_weight, final_norm_bias;
     clenc__layer *layers;
     uint64_t weight_bytes;
+    struct clenc__tokenizer *tokenizer; /* NULL: the model takes ids only */
+    unsigned max_text_tokens;
+    char name[256];
 };
 
 /* One enqueued kernel (or CLBlast call): what ran, on what sizes. The
@@ -82,6 +85,7 @@ struct clenc_session {
     int32_t *host_ids, *host_type_ids, *host_positions, *host_offsets;
     clenc__launch *launches;
     size_t launch_count, launch_capacity;
+    clenc_pooling pooling; /* clenc_embed_text's; DEFAULT: the model's */
 };
 
 /* Work-items per row in the gpu family for rows of `hidden` floats. */

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "encoder.h"
+#include "tokenizer.h"
 
 /* Private arrays of a head's query and accumulator live in registers. */
 #define MAX_HEAD_DIM 256u
@@ -310,6 +311,7 @@ clenc_status clenc_model_create(clenc_context *ctx, const clenc_config *config,
         return clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no host memory");
     m->ctx = ctx;
     m->config = *config;
+    m->max_text_tokens = config->max_positions;
     m->gemm = ctx->gemm;
     m->variant = ctx->variant;
     TRY(build_programs(m), out_destroy);
@@ -348,6 +350,7 @@ void clenc_model_destroy(clenc_model *m)
                        m->final_norm_bias};
     for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++)
         clenc__buffer_release(ctx, tables[i]);
+    clenc__tokenizer_free(m->tokenizer);
     free(m->defines);
     free(m);
 }
@@ -367,5 +370,8 @@ clenc_status clenc_model_info_get(const clenc_model *m, clenc_model_info *out)
     out->gemm = m->gemm;
     out->variant = m->variant;
     out->weight_bytes = m->weight_bytes;
+    out->has_tokenizer = m->tokenizer != NULL;
+    out->max_text_tokens = m->max_text_tokens;
+    memcpy(out->name, m->name, sizeof out->name);
     return CLENC_OK;
 }

@@ -6,7 +6,9 @@
     TESTS_SAFETENSORS(TEST)                                                    \
     TESTS_OPS(TEST)                                                            \
     TESTS_ENCODER(TEST)                                                        \
-    TESTS_TOKENIZER(TEST)
+    TESTS_TOKENIZER(TEST)                                                      \
+    TESTS_MODELS(TEST)                                                         \
+    TESTS_TOOLS(TEST)
 
 #define TESTS_FOUNDATION(TEST)                                                        \
     TEST(status, test_status_every_code_has_name_and_message)                 \
@@ -91,3 +93,23 @@
     TEST(tokenizer, test_tokenizer_missing_vocab_file_is_io_naming_path)      \
     TEST(tokenizer, test_tokenizer_vocab_lines_crlf_and_duplicates)           \
     TEST(tokenizer, test_tokenizer_vocab_rejects_nul_and_bad_utf8)
+
+#define TESTS_MODELS(TEST)                                                     \
+    TEST(models, test_load_hf_bert_folder_matches_fixture)                    \
+    TEST(models, test_load_accepts_prefix_and_gamma_beta_names)               \
+    TEST(models, test_load_missing_or_misshapen_tensor_named)                 \
+    TEST(models, test_load_bad_config_json)                                   \
+    TEST(models, test_load_missing_vocab_and_tokenizer_json_only)             \
+    TEST(models, test_load_not_a_model)                                       \
+    TEST(models, test_load_sentence_transformers_files_set_defaults)          \
+    TEST(models, test_load_torch_encoder_matches_pytorch)                     \
+    TEST(models, test_minilm_token_ids_match_reference)                       \
+    TEST(models, test_minilm_embeddings_match_sentence_transformers)          \
+    TEST(models, test_minilm_pairs_cls_and_token_states_match)
+
+#define TESTS_TOOLS(TEST)                                                      \
+    TEST(tools, test_run_json_holds_tokens_and_embeddings)                    \
+    TEST(tools, test_run_json_pooling_none_lists_every_token)                 \
+    TEST(tools, test_run_text_similarity_and_input_file)                      \
+    TEST(tools, test_run_ids_for_tokenizer_less_model)                        \
+    TEST(tools, test_run_reports_bad_usage_and_input)

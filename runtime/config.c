@@ -1,0 +1,478 @@
+/* config.c — model configuration: HF config.json, torch TransformerEncoder config, sentence-transformers and tokenizer files → clenc terms. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <jansson.h>
+
+#include "config.h"
+
+static int exists(const char *path, int want_dir)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0 && (want_dir ? S_ISDIR(sb.st_mode)
+                                             : S_ISREG(sb.st_mode));
+}
+
+/* folder/name, or NULL when out of memory. */
+static char *join(const char *folder, const char *name)
+{
+    return clenc__asprintf("%s/%s", folder, name);
+}
+
+/* Parses a JSON file; a missing optional file gives *out = NULL and OK. */
+static clenc_status json_read(const char *folder, const char *name,
+                              int required, json_t **out)
+{
+    *out = NULL;
+    char *path = join(folder, name);
+    if (!path)
+        return clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no host memory");
+    clenc_status st = CLENC_OK;
+    if (!exists(path, 0)) {
+        if (required)
+            st = clenc__fail(CLENC_ERR_MODEL_FORMAT,
+                             "'%s' is not a model folder: it has no %s",
+                             folder, name);
+        goto out;
+    }
+    json_error_t err;
+    *out = json_load_file(path, JSON_REJECT_DUPLICATES, &err);
+    if (!*out)
+        st = clenc__fail(CLENC_ERR_MODEL_FORMAT, "%s: line %d: %s", path,
+                         err.line, err.text);
+    else if (!json_is_object(*out)) {
+        json_decref(*out);
+        *out = NULL;
+        st = clenc__fail(CLENC_ERR_MODEL_FORMAT,
+                         "%s: not a JSON object", path);
+    }
+out:
+    free(path);
+    return st;
+}
+
+/* An unsigned field; absent gives `dflt` unless dflt < 0 (required). */
+static clenc_status get_uint(json_t *o, const char *file, const char *key,
+                             long long dflt, unsigned *out)
+{
+    json_t *v = json_object_get(o, key);
+    if (!v) {
+        if (dflt < 0)
+            return clenc__fail(CLENC_ERR_MODEL_FORMAT,
+                               "%s: field '%s' is missing", file, key);
+        *out = (unsigned)dflt;
+        return CLENC_OK;
+    }
+    if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+        json_integer_value(v) > 0x7fffffff)
+        return clenc__fail(CLENC_ERR_MODEL_FORMAT,
+                           "%s: field '%s' is not a non-negative integer",
+                           file, key);
+    *out = (unsigned)json_integer_value(v);
+    return CLENC_OK;
+}
+
+static clenc_status get_float(json_t *o, const char *file, const char *key,
+                              double dflt, float *out)
+{
+    json_t *v = json_object_get(o, key);
+    if (!v) {
+        *out = (float)dflt;
+        return CLENC_OK;
+    }
+    if (!json_is_number(v))
+        return clenc__fail(CLENC_ERR_MODEL_FORMAT,
+                           "%s: field '%s' is not a number", file, key);
+    *out = (float)json_number_value(v);
+    return CLENC_OK;
+}
+
+static clenc_status get_bool(json_t *o, const char *file, const char *key,
+                             int dflt, int *out)
+{
+    json_t *v = json_object_get(o, key);
+    if (!v || json_is_null(v)) {
+        *out = dflt;
+        return CLENC_OK;
+    }
+    if (!json_is_boolean(v))
+        return clenc__fail(CLENC_ERR_MODEL_FORMAT,
+                           "%s: field '%s' is not true or false", file, key);
+    *out = json_is_true(v);
+    return CLENC_OK;
+}
+
+/* A string field; absent (or null) gives dflt. */
+static clenc_status get_string(json_t *o, const char *file, const char *key,
+                               const char *dflt, const char **out)
+{
+    json_t *v = json_object_get(o, key);
+    if (!v || json_is_null(v)) {
+        *out = dflt;
+        return CLENC_OK;
+    }
+    if (!json_is_string(v))
+        return clenc__fail(CLENC_ERR_MODEL_FORMAT,
+                           "%s: field '%s' is not a string", file, key);
+    *out = json_string_value(v);
+    return CLENC_OK;
+}
+
+static clenc_status unsupported(const char *file, const char *key,
+                                const char *value, const char *supported)
+{
+    return clenc__fail(CLENC_ERR_UNSUPPORTED,
+                       "%s: %s '%s' is not supported (clenc runs %s)", file,
+                       key, value, supported);
+}
+
+static int has_architecture(json_t *root, const char *prefix)
+{
+    json_t *arch = json_object_get(root, "architectures");
+    size_t i;
+    json_t *v;
+    json_array_foreach(arch, i, v)
+    {
+        if (json_is_string(v) &&
+            strncmp(json_string_value(v), prefix, strlen(prefix)) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static clenc_status read_bert(json_t *root, const char *file, clenc_config *c)
+{
+    clenc_status st;
+    const char *type = NULL, *act = NULL, *pos = NULL;
+    clenc_config_init_bert(c);
+    TRY(get_string(root, file, "model_type", "bert", &type), out);
+    if (strcmp(type, "bert") != 0)
+        return unsupported(file, "model_type", type,
+                           "\"bert\" models and TransformerEncoder");
+    TRY(get_uint(root, file, "vocab_size", -1, &c->vocab_size), out);
+    TRY(get_uint(root, file, "hidden_size", -1, &c->hidden), out);
+    TRY(get_uint(root, file, "num_attention_heads", -1, &c->heads), out);
+    TRY(get_uint(root, file, "num_hidden_layers", -1, &c->layers), out);
+    TRY(get_uint(root, file, "intermediate_size", -1, &c->ffn), out);
+    TRY(get_uint(root, file, "max_position_embeddings", -1,
+                 &c->max_positions),
+        out);
+    TRY(get_uint(root, file, "type_vocab_size", 2, &c->type_vocab_size), out);
+    TRY(get_float(root, file, "layer_norm_eps", 1e-12, &c->eps), out);
+    TRY(get_string(root, file, "hidden_act", "gelu", &act), out);
+    if (strcmp(act, "gelu") == 0)
+        c->activation = CLENC_ACT_GELU;
+    else if (strcmp(act, "gelu_new") == 0 ||
+             strcmp(act, "gelu_pytorch_tanh") == 0)
+        c->activation = CLENC_ACT_GELU_TANH;
+    else if (strcmp(act, "relu") == 0)
+        c->activation = CLENC_ACT_RELU;
+    else
+        return unsupported(file, "hidden_act", act,
+                           "gelu, gelu_new, gelu_pytorch_tanh and relu");
+    TRY(get_string(root, file, "position_embedding_type", "absolute", &pos),
+        out);
+    if (strcmp(pos, "absolute") != 0)
+        return unsupported(file, "position_embedding_type", pos, "absolute");
+out:
+    return st;
+}
+
+static clenc_status read_torch_encoder(json_t *root, const char *file,
+                                       clenc_config *c)
+{
+    clenc_status st;
+    const char *act = NULL, *pe = NULL;
+    int norm_first = 0, scale = 0;
+    clenc_config_init_vanilla(c);
+    TRY(get_uint(root, file, "vocab_size", -1, &c->vocab_size), out);
+    TRY(get_uint(root, file, "d_model", -1, &c->hidden), out);
+    TRY(get_uint(root, file, "nhead", -1, &c->heads), out);
+    TRY(get_uint(root, file, "num_layers", -1, &c->layers), out);
+    TRY(get_uint(root, file, "dim_feedforward", 2048, &c->ffn), out);
+    TRY(get_uint(root, file, "max_len", -1, &c->max_positions), out);
+    TRY(get_float(root, file, "layer_norm_eps", 1e-5, &c->eps), out);
+    TRY(get_bool(root, file, "norm_first", 0, &norm_first), out);
+    TRY(get_bool(root, file, "scale_embedding", 1, &scale), out);
+    c->norm = norm_first ? CLENC_NORM_PRE : CLENC_NORM_POST;
+    c->scale_embedding = scale;
+    TRY(get_string(root, file, "activation", "relu", &act), out);
+    if (strcmp(act, "relu") == 0)
+        c->activation = CLENC_ACT_RELU;
+    else if (strcmp(act, "gelu") == 0)
+        c->activation = CLENC_ACT_GELU;
+    else
+        return unsupported(file, "activation", act, "relu and gelu");
+    TRY(get_string(root, file, "positional_encoding", "sinusoidal", &pe), out);
+    if (strcmp(pe, "sinusoidal") == 0)
+        c->positions = CLENC_POS_SINUSOIDAL;
+    else if (strcmp(pe, "none") == 0)
+        c->positions = CLENC_POS_NONE;
+    else
+        return unsupported(file, "positional_encoding", pe,
+                           "sinusoidal and none");
+out:
+    return st;
+}
+
+/* sentence-transformers: modules.json names a Pooling folder and maybe a
+ * Normalize module. Without it: mean pooling, no normalisation. */
+static clenc_status read_pooling(const char *folder, clenc_config *c)
+{
+    clenc_status st;
+    json_t *modules = NULL, *pool = NULL;
+    c->pooling = CLENC_POOL_MEAN;
+    char *file = join(folder, "modules.json");
+    if (!file)
+        return clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no host memory");
+    if (!exists(file, 0)) {
+        st = CLENC_OK;
+        goto out;
+    }
+    json_error_t err;
+    if (!(modules = json_load_file(file, 0, &err)) || !json_is_array(modules)) {
+        st = clenc__fail(CLENC_ERR_MODEL_FORMAT, "%s: %s", file,
+                         modules ? "not a JSON list" : err.text);
+        goto out;
+    }
+    int normalize = 0;
+    const char *pool_path = NULL;
+    size_t i;
+    json_t *m;
+    json_array_foreach(modules, i, m)
+    {
+        const char *type = json_string_value(json_object_get(m, "type"));
+        const char *path = json_string_value(json_object_get(m, "path"));
+        if (!type)
+            continue;
+        if (strstr(type, "Normalize"))
+            normalize = 1;
+        else if (strstr(type, "Pooling"))
+            pool_path = path ? path : "";
+    }
+    if (pool_path) {
+        char *sub = join(folder, pool_path);
+        if (!sub) {
+            st = clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no host memory");
+            goto out;
+        }
+        st = json_read(sub, "config.json", 1, &pool);
+        free(sub);
+        if (st != CLENC_OK)
+            goto out;
+        int cls = 0, mean = 0, max = 0, sqrt_len = 0;
+        const char *f = "the pooling config";
+        TRY(get_bool(pool, f, "pooling_mode_cls_token", 0, &cls), out);
+        TRY(get_bool(pool, f, "pooling_mode_mean_tokens", 0, &mean), out);
+        TRY(get_bool(pool, f, "pooling_mode_max_tokens", 0, &max), out);
+        TRY(get_bool(pool, f, "pooling_mode_mean_sqrt_len_tokens", 0,
+                     &sqrt_len),
+            out);
+        if (max || sqrt_len || cls + mean != 1) {
+            st = clenc__fail(CLENC_ERR_UNSUPPORTED,
+                             "%s/%s/config.json: pooling (cls %d, mean %d, "
+                             "max %d, mean_sqrt_len %d) is not supported "
+                             "(clenc pools by CLS or mean, one of them)",
+                             folder, pool_path, cls, mean, max, sqrt_len);
+            goto out;
+        }
+        c->pooling = cls ? CLENC_POOL_CLS : CLENC_POOL_MEAN;
+    }
+    if (normalize)
+        c->pooling = (clenc_pooling)(c->pooling | CLENC_POOL_NORMALIZE);
+    st = CLENC_OK;
+out:
+    json_decref(pool);
+    json_decref(modules);
+    free(file);
+    return st;
+}
+
+/* A special token is a string, or {"content": string} in newer files. */
+static const char *token_string(json_t *v)
+{
+    if (json_is_object(v))
+        v = json_object_get(v, "content");
+    return json_string_value(v);
+}
+
+static clenc_status read_tokenizer(const char *folder, clenc__model_files *f)
+{
+    static const char *const keys[5] = {"cls_token", "sep_token", "unk_token",
+                                        "pad_token", "mask_token"};
+    static const char *const defaults[5] = {"[CLS]", "[SEP]", "[UNK]",
+                                            "[PAD]", "[MASK]"};
+    clenc_status st;
+    json_t *tc = NULL, *map = NULL, *sb = NULL;
+    clenc__tokenizer_options *t = &f->tokenizer;
+    clenc__tokenizer_options_init(t);
+    TRY(json_read(folder, "tokenizer_config.json", 0, &tc), out);
+    TRY(json_read(folder, "special_tokens_map.json", 0, &map), out);
+    TRY(json_read(folder, "sentence_bert_config.json", 0, &sb), out);
+    const char *file = "tokenizer_config.json";
+    int lower = 1, accents = -1, cjk = 1;
+    if (tc) {
+        TRY(get_bool(tc, file, "do_lower_case", 1, &lower), out);
+        TRY(get_bool(tc, file, "tokenize_chinese_chars", 1, &cjk), out);
+        json_t *sa = json_object_get(tc, "strip_accents");
+        if (json_is_boolean(sa))
+            accents = json_is_true(sa);
+    }
+    int st_lower = 0;
+    if (sb)
+        TRY(get_bool(sb, "sentence_bert_config.json", "do_lower_case", 0,
+                     &st_lower),
+            out);
+    t->lowercase = lower || st_lower;
+    t->strip_accents = accents;
+    t->chinese_chars = cjk;
+    for (int i = 0; i < 5; i++) {
+        /* special_tokens_map.json wins over tokenizer_config.json. */
+        const char *s = token_string(json_object_get(map, keys[i]));
+        if (!s)
+            s = token_string(json_object_get(tc, keys[i]));
+        if (!(f->special[i] = clenc__strdup(s ? s : defaults[i]))) {
+            st = clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no host memory");
+            goto out;
+        }
+    }
+    t->cls = f->special[0];
+    t->sep = f->special[1];
+    t->unk = f->special[2];
+    t->pad = f->special[3];
+    t->mask = f->special[4];
+
+    /* Truncation: sentence-transformers' max_seq_length wins over the
+     * tokenizer's model_max_length; the positions cap both. */
+    unsigned limit = f->config.max_positions, v;
+    if (tc && json_is_integer(json_object_get(tc, "model_max_length"))) {
+        TRY(get_uint(tc, file, "model_max_length", 0, &v), out);
+        if (v && v < limit)
+            limit = v;
+    }
+    if (sb && json_object_get(sb, "max_seq_length")) {
+        TRY(get_uint(sb, "sentence_bert_config.json", "max_seq_length", 0, &v),
+            out);
+        if (v)
+            limit = v < f->config.max_positions ? v : f->config.max_positions;
+    }
+    f->max_text_tokens = limit;
+out:
+    json_decref(tc);
+    json_decref(map);
+    json_decref(sb);
+    return st;
+}
+
+static clenc_status locate(const char *path, clenc__model_files *f)
+{
+    size_t n = strlen(path);
+    if (exists(path, 1)) {
+        f->folder = clenc__strdup(path);
+        f->weights_path = join(path, "model.safetensors");
+    } else if (n > 12 && strcmp(path + n - 12, ".safetensors") == 0 &&
+               exists(path, 0)) {
+        const char *slash = strrchr(path, '/');
+        f->folder = slash ? clenc__asprintf("%.*s", (int)(slash - path), path)
+                          : clenc__strdup(".");
+        f->weights_path = clenc__strdup(path);
+    } else {
+        return clenc__fail(CLENC_ERR_IO,
+                           "'%s' is neither a model folder nor a "
+                           ".safetensors file: %s",
+                           path, exists(path, 0) ? "not a folder"
+                                                 : strerror(ENOENT));
+    }
+    if (!f->folder || !f->weights_path)
+        return clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no host memory");
+    char *config = join(f->folder, "config.json");
+    char *bin = join(f->folder, "pytorch_model.bin");
+    clenc_status st = CLENC_OK;
+    if (!config || !bin)
+        st = clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no host memory");
+    else if (!exists(config, 0))
+        st = clenc__fail(CLENC_ERR_MODEL_FORMAT,
+                         "'%s' is not a model folder: it has no config.json",
+                         f->folder);
+    else if (!exists(f->weights_path, 0))
+        st = clenc__fail(CLENC_ERR_MODEL_FORMAT,
+                         "'%s' has no model.safetensors%s", f->folder,
+                         exists(bin, 0)
+                             ? ": clenc reads safetensors, not "
+                               "pytorch_model.bin (save it again with "
+                               "safetensors.torch.save_file)"
+                             : "");
+    free(config);
+    free(bin);
+    return st;
+}
+
+clenc_status clenc__model_files_read(const char *path, clenc__model_files *f)
+{
+    clenc_status st;
+    json_t *root = NULL;
+    memset(f, 0, sizeof *f);
+    TRY(locate(path, f), out);
+    TRY(json_read(f->folder, "config.json", 1, &root), out);
+    char *file = join(f->folder, "config.json");
+    if (!file) {
+        st = clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no host memory");
+        goto out;
+    }
+    if (has_architecture(root, "TransformerEncoder")) {
+        f->arch = CLENC__ARCH_TORCH_ENCODER;
+        st = read_torch_encoder(root, file, &f->config);
+    } else {
+        f->arch = CLENC__ARCH_BERT;
+        st = read_bert(root, file, &f->config);
+    }
+    free(file);
+    if (st != CLENC_OK)
+        goto out;
+    f->max_text_tokens = f->config.max_positions;
+    if (f->arch == CLENC__ARCH_BERT) {
+        TRY(read_pooling(f->folder, &f->config), out);
+        char *vocab = join(f->folder, "vocab.txt");
+        char *fast = join(f->folder, "tokenizer.json");
+        if (!vocab || !fast) {
+            free(vocab);
+            free(fast);
+            st = clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no host memory");
+            goto out;
+        }
+        int has_vocab = exists(vocab, 0), has_fast = exists(fast, 0);
+        free(fast);
+        if (!has_vocab) {
+            free(vocab);
+            st = has_fast
+                     ? clenc__fail(CLENC_ERR_UNSUPPORTED,
+                                   "%s has tokenizer.json but no vocab.txt: "
+                                   "clenc's WordPiece tokenizer reads "
+                                   "vocab.txt",
+                                   f->folder)
+                     : clenc__fail(CLENC_ERR_MODEL_FORMAT,
+                                   "%s has no vocab.txt for its tokenizer",
+                                   f->folder);
+            goto out;
+        }
+        f->vocab_path = vocab;
+        TRY(read_tokenizer(f->folder, f), out);
+    }
+out:
+    json_decref(root);
+    if (st != CLENC_OK)
+        clenc__model_files_free(f);
+    return st;
+}
+
+void clenc__model_files_free(clenc__model_files *f)
+{
+    free(f->folder);
+    free(f->weights_path);
+    free(f->vocab_path);
+    for (int i = 0; i < 5; i++)
+        free(f->special[i]);
+    memset(f, 0, sizeof *f);
+}

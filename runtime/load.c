@@ -1,0 +1,300 @@
+/* load.c — clenc_model_load: a model folder's safetensors mapped onto the encoder's weights, with every shape checked. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "encoder.h"
+#include "safetensors.h"
+#include "tokenizer.h"
+
+typedef struct loader {
+    const clenc__model_files *files;
+    clenc__safetensors st;
+    const char *prefix; /* tensor names' common prefix ("bert.", "") */
+    size_t prefix_len;
+    float **converted; /* float32 copies this load made */
+    size_t converted_count;
+} loader;
+
+static void shape_text(const clenc__tensor *t, char *out, size_t cap)
+{
+    size_t n = (size_t)snprintf(out, cap, "[");
+    for (unsigned i = 0; i < t->ndim && n < cap; i++)
+        n += (size_t)snprintf(out + n, cap - n, "%s%llu", i ? ", " : "",
+                              (unsigned long long)t->shape[i]);
+    if (n < cap)
+        snprintf(out + n, cap - n, "]");
+}
+
+/* Tensor `name` (after the prefix) as float32 of shape [d0] or [d0, d1]
+ * (d1 = 0 for vectors). Absent: CLENC_ERR_MODEL_FORMAT, or NULL when not
+ * required. */
+static clenc_status tensor(loader *L, const char *name, unsigned d0,
+                           unsigned d1, int required, const float **out)
+{
+    char full[512];
+    snprintf(full, sizeof full, "%.*s%s", (int)L->prefix_len, L->prefix, name);
+    *out = NULL;
+    const clenc__tensor *t = clenc__st_find(&L->st, full);
+    if (!t)
+        return required ? clenc__fail(CLENC_ERR_MODEL_FORMAT,
+                                      "%s: tensor '%s' is missing",
+                                      L->files->weights_path, full)
+                        : CLENC_OK;
+    const int matrix = d1 != 0;
+    if (t->ndim != (matrix ? 2u : 1u) || t->shape[0] != d0 ||
+        (matrix && t->shape[1] != d1)) {
+        char have[96];
+        shape_text(t, have, sizeof have);
+        if (matrix)
+            return clenc__fail(CLENC_ERR_MODEL_FORMAT,
+                               "%s: tensor '%s' has shape %s, but config.json "
+                               "says [%u, %u]",
+                               L->files->weights_path, full, have, d0, d1);
+        return clenc__fail(CLENC_ERR_MODEL_FORMAT,
+                           "%s: tensor '%s' has shape %s, but config.json "
+                           "says [%u]",
+                           L->files->weights_path, full, have, d0);
+    }
+    /* Little-endian float32 at an aligned offset is used where it lies in
+     * the mapping; anything else is converted into a copy. */
+    const uint16_t probe = 1;
+    if (t->dtype == CLENC__F32 && *(const uint8_t *)&probe == 1 &&
+        (uintptr_t)t->data % sizeof(float) == 0) {
+        *out = (const float *)(const void *)t->data;
+        return CLENC_OK;
+    }
+    float **grown =
+        realloc(L->converted, (L->converted_count + 1) * sizeof *grown);
+    if (!grown)
+        return clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no host memory");
+    L->converted = grown;
+    float *copy = malloc((size_t)t->count * sizeof *copy);
+    if (!copy)
+        return clenc__fail(CLENC_ERR_OUT_OF_MEMORY,
+                           "no host memory to convert tensor '%s'", full);
+    clenc_status st = clenc__st_to_f32(t, copy);
+    if (st != CLENC_OK) {
+        free(copy);
+        return st;
+    }
+    L->converted[L->converted_count++] = copy;
+    *out = copy;
+    return CLENC_OK;
+}
+
+/* "bert.embeddings.word_embeddings.weight" -> prefix "bert.": task heads
+ * and wrappers name the same encoder under different prefixes. */
+static int find_prefix(loader *L, const char *suffix)
+{
+    const size_t ns = strlen(suffix);
+    for (size_t i = 0; i < L->st.count; i++) {
+        const char *name = L->st.tensors[i].name;
+        size_t n = strlen(name);
+        if (n >= ns && strcmp(name + n - ns, suffix) == 0 &&
+            (n == ns || name[n - ns - 1] == '.')) {
+            L->prefix = name;
+            L->prefix_len = n - ns;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* BERT's LayerNorm is "weight"/"bias", or "gamma"/"beta" in checkpoints
+ * converted from TensorFlow. */
+static clenc_status layer_norm(loader *L, const char *base, unsigned h,
+                               const float **w, const float **b)
+{
+    char name[256];
+    clenc_status st;
+    snprintf(name, sizeof name, "%s.gamma", base);
+    if ((st = tensor(L, name, h, 0, 0, w)) != CLENC_OK || *w) {
+        snprintf(name, sizeof name, "%s.beta", base);
+        return st != CLENC_OK ? st : tensor(L, name, h, 0, 1, b);
+    }
+    snprintf(name, sizeof name, "%s.weight", base);
+    TRY(tensor(L, name, h, 0, 1, w), out);
+    snprintf(name, sizeof name, "%s.bias", base);
+    st = tensor(L, name, h, 0, 1, b);
+out:
+    return st;
+}
+
+static clenc_status map_bert(loader *L, const clenc_config *c,
+                             clenc_weights *w, clenc_layer_weights *layers)
+{
+    clenc_status st;
+    const unsigned h = c->hidden, f = c->ffn;
+    if (!find_prefix(L, "embeddings.word_embeddings.weight"))
+        return clenc__fail(CLENC_ERR_MODEL_FORMAT,
+                           "%s: no tensor 'embeddings.word_embeddings.weight' "
+                           "(with or without a prefix such as 'bert.')",
+                           L->files->weights_path);
+    TRY(tensor(L, "embeddings.word_embeddings.weight", c->vocab_size, h, 1,
+               &w->word_embeddings),
+        out);
+    TRY(tensor(L, "embeddings.position_embeddings.weight", c->max_positions,
+               h, 1, &w->position_embeddings),
+        out);
+    if (c->type_vocab_size)
+        TRY(tensor(L, "embeddings.token_type_embeddings.weight",
+                   c->type_vocab_size, h, 1, &w->type_embeddings),
+            out);
+    TRY(layer_norm(L, "embeddings.LayerNorm", h, &w->embedding_norm_weight,
+                   &w->embedding_norm_bias),
+        out);
+    for (unsigned i = 0; i < c->layers; i++) {
+        clenc_layer_weights *l = &layers[i];
+        char n[256];
+#define GET(field, suffix, d0, d1)                                             \
+    snprintf(n, sizeof n, "encoder.layer.%u.%s", i, suffix);                   \
+    TRY(tensor(L, n, d0, d1, 1, &l->field), out)
+        GET(q_weight, "attention.self.query.weight", h, h);
+        GET(q_bias, "attention.self.query.bias", h, 0);
+        GET(k_weight, "attention.self.key.weight", h, h);
+        GET(k_bias, "attention.self.key.bias", h, 0);
+        GET(v_weight, "attention.self.value.weight", h, h);
+        GET(v_bias, "attention.self.value.bias", h, 0);
+        GET(o_weight, "attention.output.dense.weight", h, h);
+        GET(o_bias, "attention.output.dense.bias", h, 0);
+        GET(ffn_up_weight, "intermediate.dense.weight", f, h);
+        GET(ffn_up_bias, "intermediate.dense.bias", f, 0);
+        GET(ffn_down_weight, "output.dense.weight", h, f);
+        GET(ffn_down_bias, "output.dense.bias", h, 0);
+#undef GET
+        snprintf(n, sizeof n, "encoder.layer.%u.attention.output.LayerNorm", i);
+        TRY(layer_norm(L, n, h, &l->norm1_weight, &l->norm1_bias), out);
+        snprintf(n, sizeof n, "encoder.layer.%u.output.LayerNorm", i);
+        TRY(layer_norm(L, n, h, &l->norm2_weight, &l->norm2_bias), out);
+    }
+out:
+    return st;
+}
+
+static clenc_status map_torch(loader *L, clenc_config *c, clenc_weights *w,
+                              clenc_layer_weights *layers)
+{
+    clenc_status st;
+    const unsigned h = c->hidden, f = c->ffn;
+    const size_t hh = (size_t)h * h;
+    if (!find_prefix(L, "layers.0.self_attn.in_proj_weight"))
+        L->prefix_len = 0; /* reported as missing below */
+    TRY(tensor(L, "embedding.weight", c->vocab_size, h, 1, &w->word_embeddings),
+        out);
+    for (unsigned i = 0; i < c->layers; i++) {
+        clenc_layer_weights *l = &layers[i];
+        const float *in_w, *in_b;
+        char n[256];
+#define GET(ptr, suffix, d0, d1)                                               \
+    snprintf(n, sizeof n, "layers.%u.%s", i, suffix);                          \
+    TRY(tensor(L, n, d0, d1, 1, ptr), out)
+        GET(&in_w, "self_attn.in_proj_weight", 3 * h, h);
+        GET(&in_b, "self_attn.in_proj_bias", 3 * h, 0);
+        GET(&l->o_weight, "self_attn.out_proj.weight", h, h);
+        GET(&l->o_bias, "self_attn.out_proj.bias", h, 0);
+        GET(&l->ffn_up_weight, "linear1.weight", f, h);
+        GET(&l->ffn_up_bias, "linear1.bias", f, 0);
+        GET(&l->ffn_down_weight, "linear2.weight", h, f);
+        GET(&l->ffn_down_bias, "linear2.bias", h, 0);
+        GET(&l->norm1_weight, "norm1.weight", h, 0);
+        GET(&l->norm1_bias, "norm1.bias", h, 0);
+        GET(&l->norm2_weight, "norm2.weight", h, 0);
+        GET(&l->norm2_bias, "norm2.bias", h, 0);
+#undef GET
+        /* in_proj stacks Q, K and V. */
+        l->q_weight = in_w;
+        l->k_weight = in_w + hh;
+        l->v_weight = in_w + 2 * hh;
+        l->q_bias = in_b;
+        l->k_bias = in_b + h;
+        l->v_bias = in_b + 2 * h;
+    }
+    TRY(tensor(L, "norm.weight", h, 0, 0, &w->final_norm_weight), out);
+    if (w->final_norm_weight)
+        TRY(tensor(L, "norm.bias", h, 0, 1, &w->final_norm_bias), out);
+    c->final_norm = w->final_norm_weight != NULL;
+out:
+    return st;
+}
+
+static void model_name(const char *folder, char *out, size_t cap)
+{
+    size_t n = strlen(folder);
+    while (n > 1 && folder[n - 1] == '/')
+        n--;
+    size_t start = n;
+    while (start > 0 && folder[start - 1] != '/')
+        start--;
+    snprintf(out, cap, "%.*s", (int)(n - start), folder + start);
+}
+
+clenc_status clenc_model_load(clenc_context *ctx, const char *path,
+                              clenc_model **out)
+{
+    clenc_status st;
+    if (!out)
+        return clenc__fail(CLENC_ERR_INVALID_ARG,
+                           "clenc_model_load: out is NULL");
+    *out = NULL;
+    if (!ctx || !path)
+        return clenc__fail(CLENC_ERR_INVALID_ARG,
+                           "clenc_model_load: %s is NULL", ctx ? "path" : "ctx");
+    clenc__model_files files;
+    loader L;
+    memset(&L, 0, sizeof L);
+    L.files = &files;
+    clenc__tokenizer *tok = NULL;
+    clenc_layer_weights *layers = NULL;
+    TRY(clenc__model_files_read(path, &files), out);
+    TRY(clenc__st_open(files.weights_path, &L.st), out_free_files);
+    clenc_config config = files.config;
+    clenc_weights weights;
+    memset(&weights, 0, sizeof weights);
+    /* Checked here too: layers sizes the allocation below. */
+    if (config.layers == 0 || config.layers > 1024) {
+        st = clenc__fail(CLENC_ERR_MODEL_FORMAT,
+                         "%s/config.json: %u layers", files.folder,
+                         config.layers);
+        goto out_close;
+    }
+    if (!(layers = calloc(config.layers, sizeof *layers))) {
+        st = clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no host memory");
+        goto out_close;
+    }
+    weights.layers = layers;
+    TRY(files.arch == CLENC__ARCH_BERT ? map_bert(&L, &config, &weights, layers)
+                                       : map_torch(&L, &config, &weights, layers),
+        out_close);
+    if (files.vocab_path)
+        TRY(clenc__tokenizer_load(files.vocab_path, &files.tokenizer, &tok),
+            out_close);
+    if (tok && clenc__tokenizer_vocab_size(tok) > config.vocab_size) {
+        st = clenc__fail(CLENC_ERR_MODEL_FORMAT,
+                         "%s has %zu tokens, but config.json's vocab_size is "
+                         "%u",
+                         files.vocab_path, clenc__tokenizer_vocab_size(tok),
+                         config.vocab_size);
+        goto out_close;
+    }
+    clenc_model *m;
+    TRY(clenc_model_create(ctx, &config, &weights, &m), out_close);
+    m->tokenizer = tok;
+    tok = NULL;
+    m->max_text_tokens = files.max_text_tokens;
+    model_name(files.folder, m->name, sizeof m->name);
+    *out = m;
+out_close:
+    clenc__tokenizer_free(tok);
+    for (size_t i = 0; i < L.converted_count; i++)
+        free(L.converted[i]);
+    free(L.converted);
+    free(layers);
+    clenc__st_close(&L.st);
+out_free_files:
+    clenc__model_files_free(&files);
+out:
+    return st;
+}

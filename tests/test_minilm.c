@@ -1,0 +1,234 @@
+/* test_minilm.c — parity with sentence-transformers on all-MiniLM-L6-v2: token ids, pooled embeddings, CLS and token states. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "helpers.h"
+#include "safetensors.h"
+
+#define MODEL_DIR "models/all-MiniLM-L6-v2"
+#define H 384
+#define EMBED_ATOL 1e-4
+#define MIN_COSINE 0.99999
+
+typedef struct parity {
+    json_t *root, *texts;
+    size_t count;
+    clenc__safetensors st;
+    float *embeddings; /* [count][H] */
+    clenc_context *ctx;
+    clenc_model *model;
+} parity;
+
+static void parity_open(parity *p)
+{
+    memset(p, 0, sizeof *p);
+    json_error_t err;
+    p->root = json_load_file("tests/fixtures/minilm_parity.json", 0, &err);
+    CU_ASSERT_FATAL(p->root != NULL);
+    p->texts = json_object_get(p->root, "texts");
+    p->count = json_array_size(p->texts);
+    CU_ASSERT_FATAL(p->count >= 30);
+    ASSERT_STATUS(clenc__st_open("tests/fixtures/minilm_parity.safetensors",
+                                 &p->st),
+                  CLENC_OK);
+    const clenc__tensor *t = clenc__st_find(&p->st, "embeddings");
+    CU_ASSERT_FATAL(t && t->count == p->count * H);
+    p->embeddings = malloc(p->count * H * sizeof *p->embeddings);
+    CU_ASSERT_FATAL(p->embeddings != NULL);
+    ASSERT_STATUS(clenc__st_to_f32(t, p->embeddings), CLENC_OK);
+    p->ctx = test_context(NULL);
+    clenc_status st = clenc_model_load(p->ctx, MODEL_DIR, &p->model);
+    if (st != CLENC_OK)
+        fprintf(stderr, "\n    %s: %s (make test fetches the model into "
+                        "models/)\n",
+                clenc_status_name(st), clenc_last_error());
+    CU_ASSERT_FATAL(st == CLENC_OK);
+}
+
+static void parity_close(parity *p)
+{
+    clenc_model_destroy(p->model);
+    clenc_context_destroy(p->ctx);
+    clenc__st_close(&p->st);
+    free(p->embeddings);
+    json_decref(p->root);
+}
+
+static const char *text_of(const parity *p, size_t i, const char **pair)
+{
+    json_t *t = json_array_get(p->texts, i);
+    *pair = json_string_value(json_object_get(t, "pair"));
+    return json_string_value(json_object_get(t, "text"));
+}
+
+/* Asserts max |a - b| <= EMBED_ATOL and cos(a, b) >= MIN_COSINE; returns
+ * the difference and lowers *min_cos. */
+static double compare(const float *got, const float *want, size_t n,
+                      double *min_cos)
+{
+    double worst = 0, ab = 0, aa = 0, bb = 0;
+    for (size_t i = 0; i < n; i++) {
+        worst = fmax(worst, fabs((double)got[i] - want[i]));
+        ab += (double)got[i] * want[i];
+        aa += (double)got[i] * got[i];
+        bb += (double)want[i] * want[i];
+    }
+    double cos = ab / sqrt(aa * bb);
+    if (!(cos >= *min_cos))
+        *min_cos = cos;
+    CU_ASSERT(worst <= EMBED_ATOL);
+    CU_ASSERT(cos >= MIN_COSINE);
+    return worst;
+}
+
+void test_minilm_token_ids_match_reference(void)
+{
+    parity p;
+    parity_open(&p);
+    int32_t ids[512], types[512];
+    size_t mismatches = 0;
+    for (size_t i = 0; i < p.count; i++) {
+        const char *pair, *text = text_of(&p, i, &pair);
+        json_t *want = json_object_get(json_array_get(p.texts, i), "ids");
+        json_t *want_types =
+            json_object_get(json_array_get(p.texts, i), "type_ids");
+        size_t n = 0;
+        ASSERT_STATUS(clenc_tokenize(p.model, text, pair, 0, ids, types, &n),
+                      CLENC_OK);
+        int same = n == json_array_size(want);
+        for (size_t k = 0; same && k < n; k++)
+            same = ids[k] == json_integer_value(json_array_get(want, k)) &&
+                   types[k] ==
+                       json_integer_value(json_array_get(want_types, k));
+        if (!same) {
+            mismatches++;
+            fprintf(stderr, "\n    text %zu: ids differ (%zu vs %zu tokens)",
+                    i, n, json_array_size(want));
+        }
+    }
+    CU_ASSERT_EQUAL(mismatches, 0);
+    parity_close(&p);
+}
+
+/* All single texts through clenc_embed_text, in sessions of two sizes: a
+ * batch of 8 (several mixed-length batches) and a batch of 64 (one). */
+void test_minilm_embeddings_match_sentence_transformers(void)
+{
+    parity p;
+    parity_open(&p);
+    const char **texts = malloc(p.count * sizeof *texts);
+    size_t *index = malloc(p.count * sizeof *index), n = 0;
+    float *got = malloc(p.count * H * sizeof *got);
+    CU_ASSERT_FATAL(texts && index && got);
+    for (size_t i = 0; i < p.count; i++) {
+        const char *pair, *text = text_of(&p, i, &pair);
+        if (!pair) {
+            index[n] = i;
+            texts[n++] = text;
+        }
+    }
+    const unsigned batches[] = {8, 64};
+    for (size_t b = 0; b < 2; b++) {
+        clenc_session *s = NULL;
+        ASSERT_STATUS(clenc_session_create(p.model, batches[b], 256, &s),
+                      CLENC_OK);
+        ASSERT_STATUS(clenc_embed_text(s, texts, n, got), CLENC_OK);
+        double worst = 0, min_cos = 1;
+        for (size_t i = 0; i < n; i++)
+            worst = fmax(worst, compare(got + i * H,
+                                        p.embeddings + index[i] * H, H,
+                                        &min_cos));
+        printf("\n    %zu texts, batches of %u: max abs diff %.3g, min cosine "
+               "%.9f",
+               n, batches[b], worst, min_cos);
+        clenc_session_destroy(s);
+    }
+    /* One by one. */
+    clenc_session *s = NULL;
+    ASSERT_STATUS(clenc_session_create(p.model, 1, 256, &s), CLENC_OK);
+    double worst = 0, min_cos = 1;
+    for (size_t i = 0; i < n; i++) {
+        ASSERT_STATUS(clenc_embed_text(s, &texts[i], 1, got), CLENC_OK);
+        worst = fmax(worst, compare(got, p.embeddings + index[i] * H, H,
+                                    &min_cos));
+    }
+    printf("\n    %zu texts one by one: max abs diff %.3g, min cosine %.9f", n,
+           worst, min_cos);
+    clenc_session_destroy(s);
+    free(texts);
+    free(index);
+    free(got);
+    parity_close(&p);
+}
+
+void test_minilm_pairs_cls_and_token_states_match(void)
+{
+    parity p;
+    parity_open(&p);
+    clenc_session *s = NULL;
+    ASSERT_STATUS(clenc_session_create(p.model, 1, 256, &s), CLENC_OK);
+    int32_t ids[256], types[256];
+    float *out = malloc(256 * H * sizeof *out);
+    CU_ASSERT_FATAL(out != NULL);
+    double worst = 0, min_cos = 1;
+    size_t pairs = 0;
+    for (size_t i = 0; i < p.count; i++) {
+        const char *pair, *text = text_of(&p, i, &pair);
+        if (!pair)
+            continue;
+        size_t n = 0;
+        ASSERT_STATUS(clenc_tokenize(p.model, text, pair, 256, ids, types, &n),
+                      CLENC_OK);
+        const int32_t len = (int32_t)n;
+        ASSERT_STATUS(clenc_encode(s, ids, types, &len, 1, (unsigned)n,
+                                   CLENC_POOL_DEFAULT, out),
+                      CLENC_OK);
+        worst = fmax(worst, compare(out, p.embeddings + i * H, H, &min_cos));
+        pairs++;
+    }
+    printf("\n    %zu sentence pairs: max abs diff %.3g", pairs, worst);
+    CU_ASSERT(pairs >= 2);
+    json_t *which = json_object_get(p.root, "token_outputs");
+    size_t k;
+    json_t *v;
+    json_array_foreach(which, k, v)
+    {
+        const size_t i = (size_t)json_integer_value(v);
+        const char *pair, *text = text_of(&p, i, &pair);
+        size_t n = 0;
+        ASSERT_STATUS(clenc_tokenize(p.model, text, pair, 256, ids, types, &n),
+                      CLENC_OK);
+        const int32_t len = (int32_t)n;
+        char name[32];
+        snprintf(name, sizeof name, "cls.%zu", i);
+        const clenc__tensor *cls = clenc__st_find(&p.st, name);
+        snprintf(name, sizeof name, "tokens.%zu", i);
+        const clenc__tensor *tok = clenc__st_find(&p.st, name);
+        CU_ASSERT_FATAL(cls && tok && tok->count == n * H);
+        float *want = malloc(n * H * sizeof *want);
+        CU_ASSERT_FATAL(want != NULL);
+        ASSERT_STATUS(clenc_encode(s, ids, types, &len, 1, (unsigned)n,
+                                   CLENC_POOL_CLS, out),
+                      CLENC_OK);
+        ASSERT_STATUS(clenc__st_to_f32(cls, want), CLENC_OK);
+        double d_cls = compare(out, want, H, &min_cos);
+        ASSERT_STATUS(clenc_encode(s, ids, types, &len, 1, (unsigned)n,
+                                   CLENC_POOL_NONE, out),
+                      CLENC_OK);
+        ASSERT_STATUS(clenc__st_to_f32(tok, want), CLENC_OK);
+        double d_tok = 0;
+        for (size_t r = 0; r < n; r++)
+            d_tok = fmax(d_tok, compare(out + r * H, want + r * H, H, &min_cos));
+        printf("\n    text %zu (%zu tokens): CLS max abs diff %.3g, every token "
+               "%.3g",
+               i, n, d_cls, d_tok);
+        free(want);
+    }
+    free(out);
+    clenc_session_destroy(s);
+    parity_close(&p);
+}

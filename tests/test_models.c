@@ -1,0 +1,422 @@
+/* test_models.c — clenc_model_load: HF BERT folders built from the fixture, tensor-name variants, and each bad folder. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "helpers.h"
+#include "testmodel.h"
+
+typedef struct named {
+    char name[128];
+    const float *data;
+    size_t dims[2]; /* dims[1] = 0: a vector */
+} named;
+
+/* Writes a safetensors file of F32 tensors (the format's few bytes by
+ * hand: the reader under test must not write its own inputs). */
+static void write_safetensors(const char *path, const named *t, size_t n)
+{
+    size_t cap = 256 + n * 256, len = 0, offset = 0;
+    char *header = malloc(cap);
+    CU_ASSERT_FATAL(header != NULL);
+    len += (size_t)snprintf(header + len, cap - len,
+                            "{\"__metadata__\": {\"format\": \"pt\"}");
+    for (size_t i = 0; i < n; i++) {
+        size_t count = t[i].dims[0] * (t[i].dims[1] ? t[i].dims[1] : 1);
+        if (t[i].dims[1])
+            len += (size_t)snprintf(header + len, cap - len,
+                                    ", \"%s\": {\"dtype\": \"F32\", \"shape\": "
+                                    "[%zu, %zu], \"data_offsets\": [%zu, %zu]}",
+                                    t[i].name, t[i].dims[0], t[i].dims[1],
+                                    offset, offset + 4 * count);
+        else
+            len += (size_t)snprintf(header + len, cap - len,
+                                    ", \"%s\": {\"dtype\": \"F32\", \"shape\": "
+                                    "[%zu], \"data_offsets\": [%zu, %zu]}",
+                                    t[i].name, t[i].dims[0], offset,
+                                    offset + 4 * count);
+        offset += 4 * count;
+    }
+    len += (size_t)snprintf(header + len, cap - len, "}");
+    while (len % 8)
+        header[len++] = ' ';
+    FILE *f = fopen(path, "wb");
+    CU_ASSERT_FATAL(f != NULL);
+    unsigned char le[8];
+    for (int i = 0; i < 8; i++)
+        le[i] = (unsigned char)((unsigned long long)len >> (8 * i));
+    fwrite(le, 1, 8, f);
+    fwrite(header, 1, len, f);
+    for (size_t i = 0; i < n; i++)
+        fwrite(t[i].data, 4,
+               t[i].dims[0] * (t[i].dims[1] ? t[i].dims[1] : 1), f);
+    CU_ASSERT_FATAL(fclose(f) == 0);
+    free(header);
+}
+
+static void write_text(const char *dir, const char *name, const char *text)
+{
+    char *path = test_path(dir, name);
+    CU_ASSERT_FATAL(test_write_file(path, text, strlen(text)));
+    free(path);
+}
+
+static const char bert_config[] =
+    "{\"architectures\": [\"BertModel\"], \"model_type\": \"bert\", "
+    "\"vocab_size\": 50, \"hidden_size\": 32, \"num_attention_heads\": 4, "
+    "\"num_hidden_layers\": 2, \"intermediate_size\": 37, "
+    "\"max_position_embeddings\": 64, \"type_vocab_size\": 2, "
+    "\"hidden_act\": \"gelu\", \"layer_norm_eps\": 1e-12}";
+
+/* A Hugging Face BERT folder holding the bert_tiny fixture's weights under
+ * HF's names, with `prefix` ("bert." for a task model's checkpoint) and the
+ * old "gamma"/"beta" LayerNorm names if asked. `skip` leaves out one
+ * tensor; `bad_shape` gives one a wrong shape. */
+static char *bert_folder(test_model *tm, const char *prefix, int gamma_beta,
+                         const char *skip, const char *bad_shape)
+{
+    char *dir = test_tmpdir("bert");
+    const clenc_weights *w = &tm->weights;
+    named t[64];
+    size_t n = 0;
+    const char *g = gamma_beta ? "gamma" : "weight", *b = gamma_beta ? "beta" : "bias";
+#define ADD(ptr, d0, d1, ...)                                                  \
+    do {                                                                       \
+        int k_ = snprintf(t[n].name, sizeof t[n].name, "%s", prefix);          \
+        snprintf(t[n].name + k_, sizeof t[n].name - (size_t)k_, __VA_ARGS__);  \
+        t[n].data = (ptr);                                                     \
+        t[n].dims[0] = (d0);                                                   \
+        t[n].dims[1] = (d1);                                                   \
+        if (!(skip && strcmp(t[n].name, skip) == 0)) {                         \
+            if (bad_shape && strcmp(t[n].name, bad_shape) == 0)                \
+                t[n].dims[0] -= 1;                                             \
+            n++;                                                               \
+        }                                                                      \
+    } while (0)
+    ADD(w->word_embeddings, 50, 32, "embeddings.word_embeddings.weight");
+    ADD(w->position_embeddings, 64, 32, "embeddings.position_embeddings.weight");
+    ADD(w->type_embeddings, 2, 32, "embeddings.token_type_embeddings.weight");
+    ADD(w->embedding_norm_weight, 32, 0, "embeddings.LayerNorm.%s", g);
+    ADD(w->embedding_norm_bias, 32, 0, "embeddings.LayerNorm.%s", b);
+    for (int i = 0; i < 2; i++) {
+        const clenc_layer_weights *l = &w->layers[i];
+        ADD(l->q_weight, 32, 32, "encoder.layer.%d.attention.self.query.weight", i);
+        ADD(l->q_bias, 32, 0, "encoder.layer.%d.attention.self.query.bias", i);
+        ADD(l->k_weight, 32, 32, "encoder.layer.%d.attention.self.key.weight", i);
+        ADD(l->k_bias, 32, 0, "encoder.layer.%d.attention.self.key.bias", i);
+        ADD(l->v_weight, 32, 32, "encoder.layer.%d.attention.self.value.weight", i);
+        ADD(l->v_bias, 32, 0, "encoder.layer.%d.attention.self.value.bias", i);
+        ADD(l->o_weight, 32, 32, "encoder.layer.%d.attention.output.dense.weight", i);
+        ADD(l->o_bias, 32, 0, "encoder.layer.%d.attention.output.dense.bias", i);
+        ADD(l->norm1_weight, 32, 0, "encoder.layer.%d.attention.output.LayerNorm.%s", i, g);
+        ADD(l->norm1_bias, 32, 0, "encoder.layer.%d.attention.output.LayerNorm.%s", i, b);
+        ADD(l->ffn_up_weight, 37, 32, "encoder.layer.%d.intermediate.dense.weight", i);
+        ADD(l->ffn_up_bias, 37, 0, "encoder.layer.%d.intermediate.dense.bias", i);
+        ADD(l->ffn_down_weight, 32, 37, "encoder.layer.%d.output.dense.weight", i);
+        ADD(l->ffn_down_bias, 32, 0, "encoder.layer.%d.output.dense.bias", i);
+        ADD(l->norm2_weight, 32, 0, "encoder.layer.%d.output.LayerNorm.%s", i, g);
+        ADD(l->norm2_bias, 32, 0, "encoder.layer.%d.output.LayerNorm.%s", i, b);
+    }
+    /* Tensors the encoder does not use are ignored. */
+    ADD(w->word_embeddings, 32, 32, "pooler.dense.weight");
+#undef ADD
+    char *path = test_path(dir, "model.safetensors");
+    write_safetensors(path, t, n);
+    free(path);
+    write_text(dir, "config.json", bert_config);
+    char vocab[600] = "";
+    for (int i = 0; i < 50; i++) {
+        static const char *const special[] = {"[PAD]", "[UNK]", "[CLS]",
+                                              "[SEP]", "[MASK]"};
+        char line[32];
+        if (i < 5)
+            snprintf(line, sizeof line, "%s\n", special[i]);
+        else
+            snprintf(line, sizeof line, "w%d\n", i);
+        strcat(vocab, line);
+    }
+    write_text(dir, "vocab.txt", vocab);
+    return dir;
+}
+
+static double encode_against_fixture(clenc_model *model, test_model *tm)
+{
+    const size_t h = 32, b = tm->batch, seq = tm->seq;
+    const float *want = test_fixture_tensor(tm, "expected.hidden", b * seq * h);
+    float *got = malloc(b * seq * h * sizeof *got);
+    CU_ASSERT_FATAL(got != NULL);
+    clenc_session *s = NULL;
+    ASSERT_STATUS(clenc_session_create(model, (unsigned)b, (unsigned)seq, &s),
+                  CLENC_OK);
+    ASSERT_STATUS(clenc_encode(s, tm->ids, tm->type_ids, tm->lengths,
+                               (unsigned)b, (unsigned)seq, CLENC_POOL_NONE, got),
+                  CLENC_OK);
+    double worst = 0;
+    for (size_t i = 0; i < b * seq * h; i++)
+        worst = fmax(worst, fabs((double)got[i] - want[i]));
+    clenc_session_destroy(s);
+    free(got);
+    return worst;
+}
+
+static void load_and_check(const char *prefix, int gamma_beta)
+{
+    test_model tm;
+    test_model_fixture(&tm, "bert_tiny");
+    char *dir = bert_folder(&tm, prefix, gamma_beta, NULL, NULL);
+    clenc_context *ctx = test_context(NULL);
+    clenc_model *model = NULL;
+    ASSERT_STATUS(clenc_model_load(ctx, dir, &model), CLENC_OK);
+    CU_ASSERT_FATAL(model != NULL);
+    clenc_model_info info;
+    ASSERT_STATUS(clenc_model_info_get(model, &info), CLENC_OK);
+    CU_ASSERT(info.has_tokenizer);
+    CU_ASSERT_EQUAL(info.max_text_tokens, 64);
+    CU_ASSERT_EQUAL(info.pooling, CLENC_POOL_MEAN); /* no modules.json */
+    CU_ASSERT(strncmp(info.name, "bert-", 5) == 0);
+    double d = encode_against_fixture(model, &tm);
+    printf("\n    HF folder%s%s: max abs diff %.3g", *prefix ? " with prefix " : "",
+           prefix, d);
+    CU_ASSERT(d <= 1e-5);
+    clenc_model_destroy(model);
+    /* The .safetensors file itself, config.json beside it. */
+    char *file = test_path(dir, "model.safetensors");
+    ASSERT_STATUS(clenc_model_load(ctx, file, &model), CLENC_OK);
+    clenc_model_destroy(model);
+    free(file);
+    clenc_context_destroy(ctx);
+    free(dir);
+    test_model_free(&tm);
+}
+
+void test_load_hf_bert_folder_matches_fixture(void)
+{
+    load_and_check("", 0);
+}
+
+void test_load_accepts_prefix_and_gamma_beta_names(void)
+{
+    load_and_check("bert.", 1);
+}
+
+/* Loads `dir` and expects `status` with every `needle` in the message. */
+static void expect_load_error(const char *dir, clenc_status status,
+                              const char *needle1, const char *needle2)
+{
+    clenc_context *ctx = test_context(NULL);
+    clenc_model *model = (clenc_model *)ctx;
+    ASSERT_STATUS(clenc_model_load(ctx, dir, &model), status);
+    CU_ASSERT_PTR_NULL(model);
+    ASSERT_ERROR_MENTIONS(needle1);
+    if (needle2)
+        ASSERT_ERROR_MENTIONS(needle2);
+    clenc_context_destroy(ctx);
+}
+
+void test_load_missing_or_misshapen_tensor_named(void)
+{
+    test_model tm;
+    test_model_fixture(&tm, "bert_tiny");
+    char *dir = bert_folder(&tm, "", 0, "encoder.layer.1.output.dense.bias", NULL);
+    expect_load_error(dir, CLENC_ERR_MODEL_FORMAT,
+                      "tensor 'encoder.layer.1.output.dense.bias' is missing",
+                      NULL);
+    free(dir);
+    dir = bert_folder(&tm, "", 0, NULL, "encoder.layer.0.intermediate.dense.weight");
+    expect_load_error(dir, CLENC_ERR_MODEL_FORMAT,
+                      "'encoder.layer.0.intermediate.dense.weight' has shape "
+                      "[36, 32]",
+                      "config.json says [37, 32]");
+    free(dir);
+    test_model_free(&tm);
+}
+
+void test_load_bad_config_json(void)
+{
+    test_model tm;
+    test_model_fixture(&tm, "bert_tiny");
+    char *dir = bert_folder(&tm, "", 0, NULL, NULL);
+    char *config = test_path(dir, "config.json");
+    write_text(dir, "config.json", "{\"hidden_size\": 32,, }");
+    expect_load_error(dir, CLENC_ERR_MODEL_FORMAT, config, "line 1");
+    write_text(dir, "config.json", "{\"model_type\": \"bert\", \"vocab_size\": 50}");
+    expect_load_error(dir, CLENC_ERR_MODEL_FORMAT, "field 'hidden_size' is missing",
+                      NULL);
+    write_text(dir, "config.json", "{\"model_type\": \"roberta\"}");
+    expect_load_error(dir, CLENC_ERR_UNSUPPORTED, "model_type 'roberta'", NULL);
+    char text[1024];
+    snprintf(text, sizeof text, "%s", bert_config);
+    memcpy(strstr(text, "\"gelu\""), "\"relu\"", 6);
+    write_text(dir, "config.json", text);
+    clenc_context *ctx = test_context(NULL);
+    clenc_model *model = NULL;
+    ASSERT_STATUS(clenc_model_load(ctx, dir, &model), CLENC_OK); /* relu runs */
+    clenc_model_destroy(model);
+    clenc_context_destroy(ctx);
+    memcpy(strstr(text, "\"relu\""), "\"silu\"", 6);
+    write_text(dir, "config.json", text);
+    expect_load_error(dir, CLENC_ERR_UNSUPPORTED, "hidden_act 'silu'", NULL);
+    write_text(dir, "config.json", bert_config);
+    write_text(dir, "config.json", "{\"model_type\": \"bert\", \"vocab_size\": 50, "
+               "\"vocab_size\": 51}");
+    expect_load_error(dir, CLENC_ERR_MODEL_FORMAT, "duplicate", NULL);
+    write_text(dir, "config.json", "[1, 2]");
+    expect_load_error(dir, CLENC_ERR_MODEL_FORMAT, "not a JSON object", NULL);
+    CU_ASSERT(remove(config) == 0);
+    expect_load_error(dir, CLENC_ERR_MODEL_FORMAT, "has no config.json", NULL);
+    free(config);
+    free(dir);
+    test_model_free(&tm);
+}
+
+void test_load_missing_vocab_and_tokenizer_json_only(void)
+{
+    test_model tm;
+    test_model_fixture(&tm, "bert_tiny");
+    char *dir = bert_folder(&tm, "", 0, NULL, NULL);
+    char *vocab = test_path(dir, "vocab.txt");
+    CU_ASSERT(remove(vocab) == 0);
+    expect_load_error(dir, CLENC_ERR_MODEL_FORMAT, "has no vocab.txt", NULL);
+    write_text(dir, "tokenizer.json", "{}");
+    expect_load_error(dir, CLENC_ERR_UNSUPPORTED,
+                      "has tokenizer.json but no vocab.txt", NULL);
+    free(vocab);
+    free(dir);
+    test_model_free(&tm);
+}
+
+void test_load_not_a_model(void)
+{
+    char *dir = test_tmpdir("empty");
+    expect_load_error(dir, CLENC_ERR_MODEL_FORMAT, "is not a model folder",
+                      "config.json");
+    expect_load_error("/nonexistent/model", CLENC_ERR_IO, "/nonexistent/model",
+                      NULL);
+    write_text(dir, "config.json", bert_config);
+    write_text(dir, "pytorch_model.bin", "not read");
+    expect_load_error(dir, CLENC_ERR_MODEL_FORMAT, "has no model.safetensors",
+                      "pytorch_model.bin");
+    free(dir);
+}
+
+void test_load_sentence_transformers_files_set_defaults(void)
+{
+    test_model tm;
+    test_model_fixture(&tm, "bert_tiny");
+    char *dir = bert_folder(&tm, "", 0, NULL, NULL);
+    write_text(dir, "modules.json",
+               "[{\"idx\": 0, \"name\": \"0\", \"path\": \"\", \"type\": "
+               "\"sentence_transformers.models.Transformer\"}, {\"idx\": 1, "
+               "\"name\": \"1\", \"path\": \"1_Pooling\", \"type\": "
+               "\"sentence_transformers.models.Pooling\"}, {\"idx\": 2, "
+               "\"name\": \"2\", \"path\": \"2_Normalize\", \"type\": "
+               "\"sentence_transformers.models.Normalize\"}]");
+    char *pool = test_path(dir, "1_Pooling");
+    CU_ASSERT_FATAL(mkdir(pool, 0700) == 0);
+    write_text(pool, "config.json",
+               "{\"pooling_mode_cls_token\": true, "
+               "\"pooling_mode_mean_tokens\": false}");
+    write_text(dir, "sentence_bert_config.json", "{\"max_seq_length\": 40}");
+    write_text(dir, "tokenizer_config.json", "{\"model_max_length\": 50}");
+    clenc_context *ctx = test_context(NULL);
+    clenc_model *model = NULL;
+    ASSERT_STATUS(clenc_model_load(ctx, dir, &model), CLENC_OK);
+    clenc_model_info info;
+    ASSERT_STATUS(clenc_model_info_get(model, &info), CLENC_OK);
+    CU_ASSERT_EQUAL(info.pooling, CLENC_POOL_CLS | CLENC_POOL_NORMALIZE);
+    CU_ASSERT_EQUAL(info.max_text_tokens, 40); /* sentence-transformers wins */
+    clenc_model_destroy(model);
+    /* Without it, the tokenizer's limit; both capped by the positions. */
+    char *sb = test_path(dir, "sentence_bert_config.json");
+    CU_ASSERT(remove(sb) == 0);
+    ASSERT_STATUS(clenc_model_load(ctx, dir, &model), CLENC_OK);
+    ASSERT_STATUS(clenc_model_info_get(model, &info), CLENC_OK);
+    CU_ASSERT_EQUAL(info.max_text_tokens, 50);
+    clenc_model_destroy(model);
+    write_text(dir, "tokenizer_config.json", "{\"model_max_length\": 1000000}");
+    ASSERT_STATUS(clenc_model_load(ctx, dir, &model), CLENC_OK);
+    ASSERT_STATUS(clenc_model_info_get(model, &info), CLENC_OK);
+    CU_ASSERT_EQUAL(info.max_text_tokens, 64);
+    clenc_model_destroy(model);
+    write_text(pool, "config.json",
+               "{\"pooling_mode_max_tokens\": true, "
+               "\"pooling_mode_mean_tokens\": false}");
+    expect_load_error(dir, CLENC_ERR_UNSUPPORTED, "pooling", "max 1");
+    clenc_context_destroy(ctx);
+    free(sb);
+    free(pool);
+    free(dir);
+    test_model_free(&tm);
+}
+
+/* A torch.nn.TransformerEncoder state dict, saved the way the README
+ * shows, against PyTorch's own outputs. */
+void test_load_torch_encoder_matches_pytorch(void)
+{
+    clenc__safetensors st;
+    ASSERT_STATUS(clenc__st_open("tests/fixtures/torch_encoder_expected.safetensors",
+                                 &st),
+                  CLENC_OK);
+    const clenc__tensor *ids_t = clenc__st_find(&st, "input.ids");
+    const clenc__tensor *len_t = clenc__st_find(&st, "input.lengths");
+    CU_ASSERT_FATAL(ids_t && len_t && ids_t->ndim == 2);
+    const size_t b = ids_t->shape[0], seq = ids_t->shape[1], h = 32;
+    int32_t *ids = malloc(b * seq * sizeof *ids), lengths[16];
+    CU_ASSERT_FATAL(ids != NULL && b <= 16);
+    memcpy(ids, ids_t->data, b * seq * sizeof *ids);
+    memcpy(lengths, len_t->data, b * sizeof *lengths);
+    float *got = malloc(b * seq * h * sizeof *got), *want = malloc(b * seq * h * sizeof *want);
+    CU_ASSERT_FATAL(got && want);
+    clenc_context *ctx = test_context(NULL);
+    clenc_model *model = NULL;
+    ASSERT_STATUS(clenc_model_load(ctx, "tests/fixtures/torch_encoder", &model),
+                  CLENC_OK);
+    CU_ASSERT_FATAL(model != NULL);
+    clenc_model_info info;
+    ASSERT_STATUS(clenc_model_info_get(model, &info), CLENC_OK);
+    CU_ASSERT(!info.has_tokenizer);
+    CU_ASSERT_EQUAL(info.pooling, CLENC_POOL_MEAN);
+    clenc_session *s = NULL;
+    ASSERT_STATUS(clenc_session_create(model, (unsigned)b, (unsigned)seq, &s),
+                  CLENC_OK);
+    const struct {
+        const char *name;
+        clenc_pooling pooling;
+        size_t floats;
+    } outputs[] = {{"expected.hidden", CLENC_POOL_NONE, b * seq * h},
+                   {"expected.mean", CLENC_POOL_MEAN, b * h},
+                   {"expected.cls", CLENC_POOL_CLS, b * h},
+                   {"expected.mean_normalized",
+                    CLENC_POOL_MEAN | CLENC_POOL_NORMALIZE, b * h}};
+    for (size_t i = 0; i < 4; i++) {
+        ASSERT_STATUS(clenc_encode(s, ids, NULL, lengths, (unsigned)b,
+                                   (unsigned)seq, outputs[i].pooling, got),
+                      CLENC_OK);
+        const clenc__tensor *t = clenc__st_find(&st, outputs[i].name);
+        CU_ASSERT_FATAL(t && t->count == outputs[i].floats);
+        ASSERT_STATUS(clenc__st_to_f32(t, want), CLENC_OK);
+        double worst = 0;
+        for (size_t k = 0; k < outputs[i].floats; k++)
+            worst = fmax(worst, fabs((double)got[k] - want[k]));
+        printf("\n    torch encoder %-26s max abs diff %.3g", outputs[i].name,
+               worst);
+        CU_ASSERT(worst <= 1e-5);
+    }
+    /* It takes ids only. */
+    int32_t tok[8];
+    size_t n;
+    ASSERT_STATUS(clenc_tokenize(model, "hello", NULL, 8, tok, NULL, &n),
+                  CLENC_ERR_UNSUPPORTED);
+    ASSERT_ERROR_MENTIONS("no tokenizer");
+    const char *text = "hello";
+    ASSERT_STATUS(clenc_embed_text(s, &text, 1, got), CLENC_ERR_UNSUPPORTED);
+    clenc_session_destroy(s);
+    clenc_model_destroy(model);
+    clenc_context_destroy(ctx);
+    clenc__st_close(&st);
+    free(ids);
+    free(got);
+    free(want);
+}

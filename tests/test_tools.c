@@ -1,0 +1,194 @@
+/* test_tools.c — clenc-run as a user runs it: JSON shape and values, text output, similarity, ids, streaming, errors. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "helpers.h"
+
+#define MODEL_DIR "models/all-MiniLM-L6-v2"
+
+static int run_tool(char **argv, char **out, char **err)
+{
+    char *tool = test_tool("clenc-run");
+    argv[0] = tool;
+    int rc = test_run(argv, NULL, out, err);
+    free(tool);
+    return rc;
+}
+
+void test_run_json_holds_tokens_and_embeddings(void)
+{
+    char *argv[] = {NULL, "--model", MODEL_DIR, "--json", "Hello world",
+                    "Embeddings on any OpenCL device.", NULL};
+    char *out = NULL, *err = NULL;
+    CU_ASSERT_EQUAL_FATAL(run_tool(argv, &out, &err), 0);
+    json_error_t jerr;
+    json_t *root = json_loads(out, 0, &jerr); /* exactly one object */
+    CU_ASSERT_FATAL(root != NULL);
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(root, "model")),
+                           "all-MiniLM-L6-v2");
+    CU_ASSERT(json_is_string(json_object_get(root, "device")));
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(root, "dim")), 384);
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(root, "pooling")),
+                           "mean");
+    CU_ASSERT(json_is_true(json_object_get(root, "normalized")));
+    json_t *tokens = json_object_get(root, "tokens");
+    json_t *emb = json_object_get(root, "embeddings");
+    CU_ASSERT_FATAL(json_array_size(tokens) == 2 && json_array_size(emb) == 2);
+    /* [CLS] hello world [SEP], as BertTokenizerFast gives them. */
+    const int hello[] = {101, 7592, 2088, 102};
+    json_t *t0 = json_array_get(tokens, 0);
+    CU_ASSERT_FATAL(json_array_size(t0) == 4);
+    for (size_t i = 0; i < 4; i++)
+        CU_ASSERT_EQUAL(json_integer_value(json_array_get(t0, i)), hello[i]);
+    /* The values are the library's, printed so that they read back exactly. */
+    clenc_context *ctx = test_context(NULL);
+    clenc_model *model = NULL;
+    ASSERT_STATUS(clenc_model_load(ctx, MODEL_DIR, &model), CLENC_OK);
+    clenc_session *s = NULL;
+    ASSERT_STATUS(clenc_session_create(model, 2, 256, &s), CLENC_OK);
+    const char *texts[] = {"Hello world", "Embeddings on any OpenCL device."};
+    float want[2 * 384];
+    ASSERT_STATUS(clenc_embed_text(s, texts, 2, want), CLENC_OK);
+    double norm = 0;
+    for (size_t t = 0; t < 2; t++) {
+        json_t *v = json_array_get(emb, t);
+        CU_ASSERT_FATAL(json_array_size(v) == 384);
+        for (size_t i = 0; i < 384; i++) {
+            double x = json_number_value(json_array_get(v, i));
+            CU_ASSERT((float)x == want[t * 384 + i]);
+            if (t == 0)
+                norm += x * x;
+        }
+    }
+    CU_ASSERT(fabs(norm - 1.0) < 1e-5);
+    CU_ASSERT(err && strstr(err, "clenc-run") == NULL); /* nothing to say */
+    clenc_session_destroy(s);
+    clenc_model_destroy(model);
+    clenc_context_destroy(ctx);
+    json_decref(root);
+    free(out);
+    free(err);
+}
+
+void test_run_json_pooling_none_lists_every_token(void)
+{
+    char *argv[] = {NULL, "--model", MODEL_DIR, "--json", "--pooling", "none",
+                    "--no-normalize", "one two three", NULL};
+    char *out = NULL;
+    CU_ASSERT_EQUAL_FATAL(run_tool(argv, &out, NULL), 0);
+    json_t *root = json_loads(out, 0, NULL);
+    CU_ASSERT_FATAL(root != NULL);
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(root, "pooling")),
+                           "none");
+    CU_ASSERT(json_is_false(json_object_get(root, "normalized")));
+    json_t *tokens = json_array_get(json_object_get(root, "tokens"), 0);
+    json_t *vectors = json_array_get(json_object_get(root, "embeddings"), 0);
+    CU_ASSERT_EQUAL(json_array_size(tokens), 5); /* [CLS] one two three [SEP] */
+    CU_ASSERT_EQUAL(json_array_size(vectors), 5);
+    CU_ASSERT_EQUAL(json_array_size(json_array_get(vectors, 4)), 384);
+    json_decref(root);
+    free(out);
+}
+
+static size_t count_lines(const char *s)
+{
+    size_t n = 0;
+    for (; s && *s; s++)
+        n += *s == '\n';
+    return n;
+}
+
+void test_run_text_similarity_and_input_file(void)
+{
+    char *argv[] = {NULL, "--model", MODEL_DIR, "--similarity",
+                    "A man is eating food.", "A man eats a meal.",
+                    "The stock market fell.", NULL};
+    char *out = NULL;
+    CU_ASSERT_EQUAL_FATAL(run_tool(argv, &out, NULL), 0);
+    CU_ASSERT(out && strstr(out, "cosine similarity"));
+    CU_ASSERT(out && strstr(out, " 1.000"));
+    CU_ASSERT_EQUAL(count_lines(out), 2 + 1 + 3);
+    free(out);
+
+    char *dir = test_tmpdir("input");
+    char *file = test_path(dir, "texts.txt");
+    const char *lines = "first line\nsecond line\r\n\nfourth, after an empty one\n";
+    CU_ASSERT_FATAL(test_write_file(file, lines, strlen(lines)));
+    char *argv2[] = {NULL, "--model", MODEL_DIR, "--input", file, NULL};
+    CU_ASSERT_EQUAL_FATAL(run_tool(argv2, &out, NULL), 0);
+    CU_ASSERT_EQUAL(count_lines(out), 4); /* a vector a line */
+    /* Each line has 384 numbers. */
+    size_t fields = 0;
+    for (const char *p = out; *p && *p != '\n'; p++)
+        fields += *p == ' ';
+    CU_ASSERT_EQUAL(fields + 1, 384);
+    free(out);
+    free(file);
+    free(dir);
+}
+
+void test_run_ids_for_tokenizer_less_model(void)
+{
+    char *argv[] = {NULL, "--model", "tests/fixtures/torch_encoder", "--ids",
+                    "--json", "5 17 42 3", "9", NULL};
+    char *out = NULL;
+    CU_ASSERT_EQUAL_FATAL(run_tool(argv, &out, NULL), 0);
+    json_t *root = json_loads(out, 0, NULL);
+    CU_ASSERT_FATAL(root != NULL);
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(root, "dim")), 32);
+    json_t *t0 = json_array_get(json_object_get(root, "tokens"), 0);
+    CU_ASSERT_EQUAL(json_array_size(t0), 4);
+    CU_ASSERT_EQUAL(json_integer_value(json_array_get(t0, 2)), 42);
+    json_decref(root);
+    free(out);
+    char *err = NULL;
+    char *text[] = {NULL, "--model", "tests/fixtures/torch_encoder", "hello",
+                    NULL};
+    CU_ASSERT_EQUAL(run_tool(text, NULL, &err), 1);
+    CU_ASSERT(err && strstr(err, "no tokenizer") && strstr(err, "--ids"));
+    free(err);
+    char *bad[] = {NULL, "--model", "tests/fixtures/torch_encoder", "--ids",
+                   "5 x 7", NULL};
+    CU_ASSERT_EQUAL(run_tool(bad, NULL, &err), 1);
+    CU_ASSERT(err && strstr(err, "token ids"));
+    free(err);
+    char *range[] = {NULL, "--model", "tests/fixtures/torch_encoder", "--ids",
+                     "5 600", NULL};
+    CU_ASSERT_EQUAL(run_tool(range, NULL, &err), 1);
+    CU_ASSERT(err && strstr(err, "token id 600"));
+    free(err);
+}
+
+void test_run_reports_bad_usage_and_input(void)
+{
+    char *err = NULL, *out = NULL;
+    char *no_model[] = {NULL, "hello", NULL};
+    CU_ASSERT_EQUAL(run_tool(no_model, NULL, &err), 2);
+    CU_ASSERT(err && strstr(err, "--model"));
+    free(err);
+    char *bad_pool[] = {NULL, "--model", MODEL_DIR, "--pooling", "max", "x",
+                        NULL};
+    CU_ASSERT_EQUAL(run_tool(bad_pool, NULL, &err), 2);
+    CU_ASSERT(err && strstr(err, "'max'"));
+    free(err);
+    char *missing[] = {NULL, "--model", "/nonexistent/model", "x", NULL};
+    CU_ASSERT_EQUAL(run_tool(missing, NULL, &err), 1);
+    CU_ASSERT(err && strstr(err, "/nonexistent/model"));
+    free(err);
+    char *utf8[] = {NULL, "--model", MODEL_DIR, "ok", "bad \xff byte", NULL};
+    CU_ASSERT_EQUAL(run_tool(utf8, NULL, &err), 1);
+    CU_ASSERT(err && strstr(err, "UTF-8") && strstr(err, "input 2"));
+    free(err);
+    char *help[] = {NULL, "--help", NULL};
+    CU_ASSERT_EQUAL(run_tool(help, &out, NULL), 0);
+    CU_ASSERT(out && strstr(out, "usage: clenc-run"));
+    free(out);
+    char *version[] = {NULL, "--version", NULL};
+    CU_ASSERT_EQUAL(run_tool(version, &out, NULL), 0);
+    CU_ASSERT(out && strstr(out, clenc_version()));
+    free(out);
+}
