@@ -37,6 +37,7 @@ SONAME      := libclenc.so.$(SOVERSION)
 
 .PHONY: all deps run test check bench install clean lint
 .DELETE_ON_ERROR:
+.SECONDARY:
 
 all: $(B)/libclenc.a $(B)/libclenc.so $(TOOLS)
 
