@@ -28,7 +28,7 @@ LIBS      = $(PKG_LIBS) -lstdc++ -lm -pthread
 RUNTIME_SRC := $(wildcard runtime/*.c)
 KERNELS     := $(sort $(wildcard cl_kernels/*.cl cl_kernels/*.h))
 LIB_OBJ     := $(RUNTIME_SRC:%.c=$(B)/obj/%.o) $(B)/obj/kernels_embedded.o
-TOOL_NAMES  := clenc-info clenc-run
+TOOL_NAMES  := clenc-info clenc-run clenc-prof clenc-bench clenc-compile
 TOOLS       := $(TOOL_NAMES:%=$(B)/bin/%)
 TOOL_COMMON := $(B)/obj/tools/cli.o
 TEST_SRC    := $(wildcard tests/*.c)
@@ -72,6 +72,12 @@ $(B)/libclenc.so: $(B)/libclenc.so.$(VERSION)
 $(B)/bin/%: $(B)/obj/tools/%.o $(TOOL_COMMON) $(B)/libclenc.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALLFLAGS) $< $(TOOL_COMMON) $(B)/libclenc.a $(LIBS) -o $@
+
+# The GEMM benchmark uses the runtime's internal headers and OpenBLAS.
+$(B)/bin/clenc-bench-gemm: tools/bench-gemm.c $(TOOL_COMMON) $(B)/libclenc.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALLFLAGS) $$(pkg-config --cflags openblas) $< $(TOOL_COMMON) \
+	  $(B)/libclenc.a $(LIBS) $$(pkg-config --libs openblas) -o $@
 
 # -------------------------------------------------------------------- tests
 $(TEST_BIN): $(TEST_SRC:%.c=$(B)/obj/%.o) $(B)/libclenc.a

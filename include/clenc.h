@@ -54,8 +54,9 @@ CLENC_API const char *clenc_status_name(clenc_status status);
 /* What went wrong in the calling thread's most recent failed call: the
  * OpenCL error's name, the build log, the tensor and both shapes, the devices
  * that exist. Thread-local (like dlerror): a failed create and a call on a
- * shared object both have a place for it. Successful calls leave it as it
- * was. "" before the first failure. Valid until the thread's next clenc call. */
+ * shared object both have a place for it. Read it right after a call
+ * failed: a call that succeeds may have set it on the way (a cache miss).
+ * "" before the first failure. Valid until the thread's next clenc call. */
 CLENC_API const char *clenc_last_error(void);
 
 /* --------------------------------------------------------------- devices */
@@ -187,6 +188,17 @@ CLENC_API clenc_status clenc_context_build_kernels(clenc_context *ctx,
  * created with options.binary set to it runs without compiling anything, on
  * the same device, driver and library version. Any thread. */
 CLENC_API clenc_status clenc_context_save_programs(clenc_context *ctx, const char *path);
+
+/* The device's measured peaks: a short FMA kernel with many independent
+ * accumulators (GFLOP/s) and a copy kernel (GB/s, read + write). Measured
+ * once per device and driver, then read from the cache folder. Any thread. */
+typedef struct clenc_device_peak {
+    double gflops;
+    double gbps;
+} clenc_device_peak;
+
+CLENC_API clenc_status clenc_device_peak_get(clenc_context *ctx,
+                                             clenc_device_peak *out);
 
 /* ---------------------------------------------------------------- models */
 
@@ -366,6 +378,63 @@ CLENC_API clenc_status clenc_encode(clenc_session *session,
                                     const int32_t *lengths, unsigned batch,
                                     unsigned seq, clenc_pooling pooling,
                                     float *out);
+
+typedef struct clenc_session_info {
+    unsigned max_batch, max_seq;
+    uint64_t workspace_bytes; /* the planned activation arena */
+    uint64_t input_bytes;     /* token ids, types, positions, offsets */
+} clenc_session_info;
+
+CLENC_API clenc_status clenc_session_info_get(const clenc_session *session,
+                                              clenc_session_info *out);
+
+/* ------------------------------------------------------------- profiling */
+
+/* FLOPs of one encoder pass over sequences of the given lengths (NULL: all
+ * seq), counted the same way by every tool: with hidden H, FFN F, L layers,
+ * L · Σᵢ [2·Tᵢ·(4H² + 2H·F) + 4·Tᵢ²·H]. 0 for bad arguments. Any thread. */
+CLENC_API double clenc_encoder_flops(const clenc_model *model,
+                                     const int32_t *lengths, unsigned batch,
+                                     unsigned seq);
+
+/* One launch of the last clenc_encode, with profiling on (options.profiling):
+ * device times are OpenCL's event times (the device's clock); host times are
+ * CLOCK_MONOTONIC around the enqueue call, so a trace can align the two. */
+typedef struct clenc_launch_profile {
+    const char *kernel; /* "gemm", "attention", ...; "gemm (CLBlast)" */
+    unsigned m, n, k;   /* GEMM sizes; rows (m) for row kernels */
+    double flops, bytes;
+    uint64_t host_enqueue_ns, host_return_ns;
+    uint64_t queued_ns, start_ns, end_ns;
+} clenc_launch_profile;
+
+/* Per-kernel sums over the passes since clenc_profile_reset. */
+typedef struct clenc_kernel_profile {
+    const char *kernel;
+    unsigned calls;
+    double total_ms, flops, bytes;
+} clenc_kernel_profile;
+
+typedef struct clenc_profile_summary {
+    unsigned passes;
+    double kernel_ms; /* device time inside kernels */
+    double gap_ms;    /* device idle between consecutive kernels of a pass */
+    double pass_ms;   /* first kernel's start to last kernel's end, summed */
+    uint64_t last_encode_begin_ns, last_encode_end_ns; /* host, the last */
+} clenc_profile_summary;
+
+/* The last encode's launches, in order: fills up to capacity, *count says
+ * how many there were. Profiling off is CLENC_ERR_UNSUPPORTED. The session's
+ * thread. */
+CLENC_API clenc_status clenc_profile_launches(const clenc_session *session,
+                                              clenc_launch_profile *out,
+                                              size_t capacity, size_t *count);
+/* Kernels by total time, largest first; summary may be NULL. */
+CLENC_API clenc_status clenc_profile_kernels(const clenc_session *session,
+                                             clenc_kernel_profile *out,
+                                             size_t capacity, size_t *count,
+                                             clenc_profile_summary *summary);
+CLENC_API clenc_status clenc_profile_reset(clenc_session *session);
 
 #ifdef __cplusplus
 }

@@ -58,10 +58,12 @@ static clenc_status check_batch(const clenc_session *s, const int32_t *ids,
  * Σ lengths rows, and attention reads each sequence's span from offsets. */
 static size_t pack(clenc_session *s, const int32_t *ids,
                    const int32_t *type_ids, const int32_t *lengths,
-                   unsigned batch, unsigned seq, unsigned *max_len)
+                   unsigned batch, unsigned seq, unsigned *max_len,
+                   double *sum_sq)
 {
     size_t t = 0;
     *max_len = 0;
+    *sum_sq = 0;
     for (unsigned b = 0; b < batch; b++) {
         const unsigned len = lengths ? (unsigned)lengths[b] : seq;
         s->host_offsets[b] = (int32_t)t;
@@ -74,6 +76,7 @@ static size_t pack(clenc_session *s, const int32_t *ids,
         for (unsigned p = 0; p < len; p++)
             s->host_positions[t + p] = (int32_t)p;
         t += len;
+        *sum_sq += (double)len * len;
         if (len > *max_len)
             *max_len = len;
     }
@@ -104,14 +107,26 @@ out:
     return st;
 }
 
-static clenc_status layer_post(clenc_session *s, const clenc__layer *l,
-                               unsigned t, unsigned batch, unsigned max_len)
+/* The shape of one packed batch. */
+typedef struct batch_shape {
+    unsigned tokens, batch, max_len;
+    double sum_sq;
+} batch_shape;
+
+static clenc_status attention(clenc_session *s, const batch_shape *b)
 {
+    return clenc__op_attention(s, s->qkv, s->offsets, b->batch, b->tokens,
+                               b->max_len, b->sum_sq, s->attn);
+}
+
+static clenc_status layer_post(clenc_session *s, const clenc__layer *l,
+                               const batch_shape *b)
+{
+    const unsigned t = b->tokens;
     clenc_status st;
     TRY(clenc__op_gemm(s, &l->qkv, s->x, t, s->qkv, NULL, CLENC__EPI_BIAS),
         out);
-    TRY(clenc__op_attention(s, s->qkv, s->offsets, batch, max_len, s->attn),
-        out);
+    TRY(attention(s, b), out);
     TRY(clenc__op_gemm(s, &l->o, s->attn, t, s->proj, s->x,
                        CLENC__EPI_BIAS | CLENC__EPI_RESIDUAL),
         out);
@@ -132,16 +147,16 @@ out:
 }
 
 static clenc_status layer_pre(clenc_session *s, const clenc__layer *l,
-                              unsigned t, unsigned batch, unsigned max_len)
+                              const batch_shape *b)
 {
+    const unsigned t = b->tokens;
     clenc_status st;
     TRY(clenc__op_layernorm(s, s->x, s->proj, l->norm1_weight, l->norm1_bias,
                             t),
         out);
     TRY(clenc__op_gemm(s, &l->qkv, s->proj, t, s->qkv, NULL, CLENC__EPI_BIAS),
         out);
-    TRY(clenc__op_attention(s, s->qkv, s->offsets, batch, max_len, s->attn),
-        out);
+    TRY(attention(s, b), out);
     TRY(clenc__op_gemm(s, &l->o, s->attn, t, s->x, s->x,
                        CLENC__EPI_BIAS | CLENC__EPI_RESIDUAL),
         out);
@@ -158,16 +173,15 @@ out:
     return st;
 }
 
-static clenc_status forward(clenc_session *s, unsigned t, unsigned batch,
-                            unsigned max_len)
+static clenc_status forward(clenc_session *s, const batch_shape *b)
 {
     const clenc_model *m = s->model;
+    const unsigned t = b->tokens;
     clenc_status st;
     TRY(clenc__op_embed(s, s->ids, s->type_ids, s->positions, t, s->x), out);
     for (unsigned i = 0; i < m->config.layers; i++)
-        TRY((m->config.norm == CLENC_NORM_PRE ? layer_pre
-                                              : layer_post)(
-                s, &m->layers[i], t, batch, max_len),
+        TRY((m->config.norm == CLENC_NORM_PRE ? layer_pre : layer_post)(
+                s, &m->layers[i], b),
             out);
     if (m->config.final_norm)
         TRY(clenc__op_layernorm(s, s->x, s->x, m->final_norm_weight,
@@ -215,18 +229,20 @@ clenc_status clenc_encode(clenc_session *s, const int32_t *ids,
     const unsigned mode = (unsigned)pooling & ~(unsigned)CLENC_POOL_NORMALIZE;
     const int normalize = (pooling & CLENC_POOL_NORMALIZE) != 0;
 
+    s->encode_begin_ns = clenc__now_ns();
     clenc__launches_reset(s);
-    unsigned max_len;
-    const unsigned t =
-        (unsigned)pack(s, ids, type_ids, lengths, batch, seq, &max_len);
+    batch_shape shape = {0, batch, 0, 0};
+    shape.tokens = (unsigned)pack(s, ids, type_ids, lengths, batch, seq,
+                                  &shape.max_len, &shape.sum_sq);
+    const unsigned t = shape.tokens;
     TRY(upload_batch(s, t, batch), out_finish);
-    TRY(forward(s, t, batch, max_len), out_finish);
+    TRY(forward(s, &shape), out_finish);
     if (mode == CLENC_POOL_NONE) {
         if (normalize)
             TRY(clenc__op_l2norm(s, s->x, t), out_finish);
         TRY(read_tokens(s, batch, seq, out), out_finish);
     } else {
-        TRY(clenc__op_pool(s, s->x, s->offsets, batch,
+        TRY(clenc__op_pool(s, s->x, s->offsets, batch, t,
                            mode == CLENC_POOL_CLS ? 0 : 1, s->pooled),
             out_finish);
         if (normalize)
@@ -239,6 +255,9 @@ clenc_status clenc_encode(clenc_session *s, const int32_t *ids,
     }
     /* The pass's one synchronisation. */
     CL_CHECK(clFinish(s->queue), out);
+    s->encode_end_ns = clenc__now_ns();
+    if (s->model->ctx->profiling)
+        TRY(clenc__profile_add_pass(s), out);
     return CLENC_OK;
 out_finish:
     clFinish(s->queue); /* nothing may still write into `out` */

@@ -59,16 +59,31 @@ struct clenc_model {
     char name[256];
 };
 
-/* One enqueued kernel (or CLBlast call): what ran, on what sizes. The
+/* The work of one launch: sizes, and the arithmetic and memory traffic
+ * they imply (README.md, "Work counted the same way everywhere"). */
+typedef struct clenc__work {
+    unsigned m, n, k; /* GEMM sizes; rows (m) for row kernels */
+    double flops, bytes;
+} clenc__work;
+
+/* One enqueued kernel (or CLBlast call): what ran, on what sizes, when. The
  * profiler reads the same records, with their events. */
 typedef struct clenc__launch {
     clenc__kernel_id kernel;
-    int clblast;      /* a GEMM that CLBlast ran */
-    int gpu;          /* the gpu kernel family ran */
-    unsigned m, n, k; /* GEMM sizes; rows for row kernels (m) */
+    int clblast; /* a GEMM that CLBlast ran */
+    int gpu;     /* the gpu kernel family ran */
+    clenc__work work;
     size_t global[2], local[2];
+    uint64_t host_enqueue_ns, host_return_ns; /* around the enqueue call */
     cl_event event; /* with profiling on; released at the next encode */
 } clenc__launch;
+
+/* Per-kernel sums over the passes since the last reset (profiling on). */
+typedef struct clenc__kernel_sum {
+    unsigned calls;
+    uint64_t device_ns;
+    double flops, bytes;
+} clenc__kernel_sum;
 
 struct clenc_session {
     clenc_model *model;
@@ -86,6 +101,11 @@ struct clenc_session {
     clenc__launch *launches;
     size_t launch_count, launch_capacity;
     clenc_pooling pooling; /* clenc_embed_text's; DEFAULT: the model's */
+    /* Profiling (profile.c): index 0..COUNT-1 by kernel, COUNT: CLBlast. */
+    clenc__kernel_sum sums[CLENC__KERNEL_COUNT + 1];
+    unsigned passes;
+    uint64_t device_ns, gap_ns, pass_ns;
+    uint64_t encode_begin_ns, encode_end_ns; /* host, the last encode */
 };
 
 /* Work-items per row in the gpu family for rows of `hidden` floats. */
@@ -99,23 +119,29 @@ clenc_status clenc__kernel_args(cl_kernel kernel, const char *format, ...);
 /* Enqueues and records one launch of a kernel of the table. */
 clenc_status clenc__launch_kernel(clenc_session *s, clenc__kernel_id id,
                                   cl_uint dims, const size_t *global,
-                                  const size_t *local, unsigned m, unsigned n,
-                                  unsigned k);
-/* Appends a record for work enqueued by a library (CLBlast); takes the event. */
+                                  const size_t *local, const clenc__work *work);
+/* Appends a record for work a library (CLBlast) enqueued between the host
+ * times given; takes the event. */
 clenc_status clenc__launch_record(clenc_session *s, clenc__kernel_id id,
-                                  int clblast, unsigned m, unsigned n,
-                                  unsigned k, cl_event event);
+                                  int clblast, const clenc__work *work,
+                                  uint64_t host_enqueue_ns, cl_event event);
 void clenc__launches_reset(clenc_session *s);
+/* Adds the last pass's launches to the session's sums (profile.c). */
+clenc_status clenc__profile_add_pass(clenc_session *s);
 
 clenc_status clenc__op_embed(clenc_session *s, cl_mem ids, cl_mem type_ids,
                              cl_mem positions, unsigned tokens, cl_mem out);
+/* tokens: Σ lengths; sum_sq: Σ length², which the attention's work grows
+ * with; max_len: the longest. */
 clenc_status clenc__op_attention(clenc_session *s, cl_mem qkv, cl_mem offsets,
-                                 unsigned batch, unsigned max_len, cl_mem out);
+                                 unsigned batch, unsigned tokens,
+                                 unsigned max_len, double sum_sq, cl_mem out);
 clenc_status clenc__op_layernorm(clenc_session *s, cl_mem in, cl_mem out,
                                  cl_mem gamma, cl_mem beta, unsigned rows);
-/* mode 0: CLS, 1: mean. */
+/* mode 0: CLS, 1: mean. tokens: Σ lengths. */
 clenc_status clenc__op_pool(clenc_session *s, cl_mem x, cl_mem offsets,
-                            unsigned batch, int mode, cl_mem out);
+                            unsigned batch, unsigned tokens, int mode,
+                            cl_mem out);
 clenc_status clenc__op_l2norm(clenc_session *s, cl_mem x, unsigned rows);
 
 /* ---------------------------------------------------------- gemm (gemm.c) */

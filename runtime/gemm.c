@@ -89,6 +89,18 @@ void clenc__matrix_release(clenc_context *ctx, clenc__matrix *m)
     m->weight = m->bias = NULL;
 }
 
+/* 2·m·n·k; traffic: a, the weights and the output once (and the residual). */
+static clenc__work gemm_work(unsigned m, const clenc__matrix *w,
+                             unsigned flags)
+{
+    const double mn = (double)m * w->n;
+    clenc__work work = {m, w->n, w->k, 2 * mn * w->k,
+                        ((double)m * w->k + (double)w->n * w->k + mn +
+                         ((flags & CLENC__EPI_RESIDUAL) ? mn : 0)) *
+                            sizeof(float)};
+    return work;
+}
+
 static clenc_status gemm_own(clenc_session *s, const clenc__matrix *w,
                              cl_mem a, unsigned m, cl_mem out, cl_mem residual,
                              unsigned flags)
@@ -109,8 +121,8 @@ static clenc_status gemm_own(clenc_session *s, const clenc__matrix *w,
         global[1] = panels(w->n);
         local[0] = local[1] = 1;
     }
-    return clenc__launch_kernel(s, CLENC__K_GEMM, 2, global, local, m, w->n,
-                                w->k);
+    const clenc__work work = gemm_work(m, w, flags);
+    return clenc__launch_kernel(s, CLENC__K_GEMM, 2, global, local, &work);
 }
 
 static const char *clblast_error(CLBlastStatusCode code)
@@ -128,6 +140,7 @@ static clenc_status gemm_clblast(clenc_session *s, const clenc__matrix *w,
     if (accumulate)
         flags &= ~CLENC__EPI_RESIDUAL;
     cl_event event = NULL;
+    const uint64_t enqueued = clenc__now_ns();
     CLBlastStatusCode code = CLBlastSgemm(
         CLBlastLayoutRowMajor, CLBlastTransposeNo, CLBlastTransposeYes, m,
         w->n, w->k, 1.0f, a, 0, w->k, w->weight, 0, w->k,
@@ -137,8 +150,9 @@ static clenc_status gemm_clblast(clenc_session *s, const clenc__matrix *w,
         return clenc__fail(CLENC_ERR_OPENCL,
                            "CLBlastSgemm(m=%u, n=%u, k=%u) failed: %s (%d)", m,
                            w->n, w->k, clblast_error(code), (int)code);
+    const clenc__work work = gemm_work(m, w, 0);
     clenc_status st =
-        clenc__launch_record(s, CLENC__K_GEMM, 1, m, w->n, w->k, event);
+        clenc__launch_record(s, CLENC__K_GEMM, 1, &work, enqueued, event);
     if (st != CLENC_OK || flags == 0)
         return st;
     TRY(clenc__kernel_args(s->kernels[CLENC__K_EPILOGUE], "mmmmiii", out,
@@ -147,8 +161,11 @@ static clenc_status gemm_clblast(clenc_session *s, const clenc__matrix *w,
         fail);
     size_t local = ELEMENTWISE_WG;
     size_t global = ceil_div((size_t)m * w->n, ELEMENTWISE_WG) * ELEMENTWISE_WG;
-    return clenc__launch_kernel(s, CLENC__K_EPILOGUE, 1, &global, &local, m,
-                                w->n, 0);
+    const double mn = (double)m * w->n;
+    const clenc__work epi = {m, w->n, 0, mn * (flags & CLENC__EPI_ACT ? 10 : 2),
+                             mn * ((flags & CLENC__EPI_RESIDUAL) ? 3 : 2) *
+                                 sizeof(float)};
+    return clenc__launch_kernel(s, CLENC__K_EPILOGUE, 1, &global, &local, &epi);
 fail:
     return st;
 }

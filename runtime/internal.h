@@ -55,6 +55,8 @@ uint64_t clenc__fnv1a(uint64_t h, const void *data, size_t size);
 uint64_t clenc__fnv1a_str(uint64_t h, const char *s);
 
 char *clenc__strdup(const char *s);
+/* CLOCK_MONOTONIC in nanoseconds. */
+uint64_t clenc__now_ns(void);
 /* printf into a fresh malloc'd string; NULL when out of memory. */
 char *clenc__asprintf(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));

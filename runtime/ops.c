@@ -72,8 +72,8 @@ static clenc_status record(clenc_session *s, clenc__launch **out)
 }
 
 clenc_status clenc__launch_record(clenc_session *s, clenc__kernel_id id,
-                                  int clblast, unsigned m, unsigned n,
-                                  unsigned k, cl_event event)
+                                  int clblast, const clenc__work *work,
+                                  uint64_t host_enqueue_ns, cl_event event)
 {
     clenc__launch *l;
     clenc_status st = record(s, &l);
@@ -84,9 +84,9 @@ clenc_status clenc__launch_record(clenc_session *s, clenc__kernel_id id,
     }
     l->kernel = id;
     l->clblast = clblast;
-    l->m = m;
-    l->n = n;
-    l->k = k;
+    l->work = *work;
+    l->host_enqueue_ns = host_enqueue_ns;
+    l->host_return_ns = clenc__now_ns();
     l->event = event;
     s->launch_count++;
     return CLENC_OK;
@@ -94,21 +94,20 @@ clenc_status clenc__launch_record(clenc_session *s, clenc__kernel_id id,
 
 clenc_status clenc__launch_kernel(clenc_session *s, clenc__kernel_id id,
                                   cl_uint dims, const size_t *global,
-                                  const size_t *local, unsigned m, unsigned n,
-                                  unsigned k)
+                                  const size_t *local, const clenc__work *work)
 {
     clenc_status st = CLENC_OK;
     clenc__launch *l;
     TRY(record(s, &l), out);
     cl_event *event = s->model->ctx->profiling ? &l->event : NULL;
+    l->host_enqueue_ns = clenc__now_ns();
     CL_CHECK(clEnqueueNDRangeKernel(s->queue, s->kernels[id], dims, NULL,
                                     global, local, 0, NULL, event),
              out_name);
+    l->host_return_ns = clenc__now_ns();
     l->kernel = id;
     l->gpu = s->model->variant == CLENC_VARIANT_GPU;
-    l->m = m;
-    l->n = n;
-    l->k = k;
+    l->work = *work;
     for (cl_uint d = 0; d < dims && d < 2; d++) {
         l->global[d] = global[d];
         l->local[d] = local ? local[d] : 0;
@@ -136,10 +135,12 @@ static int gpu(const clenc_session *s)
     return s->model->variant == CLENC_VARIANT_GPU;
 }
 
-/* Row kernels: a row per work-item (cpu) or per work-group (gpu). */
+/* Row kernels: a row per work-item (cpu) or per work-group (gpu). `flops`
+ * and `bytes` are per row. */
 static clenc_status launch_rows(clenc_session *s, clenc__kernel_id id,
-                                unsigned rows)
+                                unsigned rows, double flops, double bytes)
 {
+    const clenc__work work = {rows, 0, 0, rows * flops, rows * bytes};
     size_t global, local;
     if (gpu(s)) {
         local = clenc__row_wg(s->model->config.hidden);
@@ -148,7 +149,7 @@ static clenc_status launch_rows(clenc_session *s, clenc__kernel_id id,
         local = CPU_ROWS_WG;
         global = round_up(rows, CPU_ROWS_WG);
     }
-    return clenc__launch_kernel(s, id, 1, &global, &local, rows, 0, 0);
+    return clenc__launch_kernel(s, id, 1, &global, &local, &work);
 }
 
 clenc_status clenc__op_embed(clenc_session *s, cl_mem ids, cl_mem type_ids,
@@ -159,7 +160,12 @@ clenc_status clenc__op_embed(clenc_session *s, cl_mem ids, cl_mem type_ids,
         s->kernels[CLENC__K_EMBED], "mmmmmmmmmi", ids, type_ids, positions,
         m->word, m->position, m->type, m->embedding_norm_weight,
         m->embedding_norm_bias, out, (int)tokens);
-    return st != CLENC_OK ? st : launch_rows(s, CLENC__K_EMBED, tokens);
+    /* Reads a word row, a position row (or computes one), a type row;
+     * writes the result: about 4 rows of traffic and 8 flops an element. */
+    const double h = m->config.hidden;
+    return st != CLENC_OK ? st
+                          : launch_rows(s, CLENC__K_EMBED, tokens, 8 * h,
+                                        4 * h * sizeof(float));
 }
 
 clenc_status clenc__op_layernorm(clenc_session *s, cl_mem in, cl_mem out,
@@ -168,18 +174,25 @@ clenc_status clenc__op_layernorm(clenc_session *s, cl_mem in, cl_mem out,
     clenc_status st = clenc__kernel_args(s->kernels[CLENC__K_LAYERNORM],
                                          "mmmmi", in, out, gamma, beta,
                                          (int)rows);
-    return st != CLENC_OK ? st : launch_rows(s, CLENC__K_LAYERNORM, rows);
+    const double h = s->model->config.hidden;
+    return st != CLENC_OK ? st
+                          : launch_rows(s, CLENC__K_LAYERNORM, rows, 8 * h,
+                                        2 * h * sizeof(float));
 }
 
 clenc_status clenc__op_l2norm(clenc_session *s, cl_mem x, unsigned rows)
 {
     clenc_status st = clenc__kernel_args(s->kernels[CLENC__K_L2NORM], "mi", x,
                                          (int)rows);
-    return st != CLENC_OK ? st : launch_rows(s, CLENC__K_L2NORM, rows);
+    const double h = s->model->config.hidden;
+    return st != CLENC_OK ? st
+                          : launch_rows(s, CLENC__K_L2NORM, rows, 3 * h,
+                                        2 * h * sizeof(float));
 }
 
 clenc_status clenc__op_attention(clenc_session *s, cl_mem qkv, cl_mem offsets,
-                                 unsigned batch, unsigned max_len, cl_mem out)
+                                 unsigned batch, unsigned tokens,
+                                 unsigned max_len, double sum_sq, cl_mem out)
 {
     clenc_status st = clenc__kernel_args(s->kernels[CLENC__K_ATTENTION], "mmm",
                                          qkv, offsets, out);
@@ -189,12 +202,18 @@ clenc_status clenc__op_attention(clenc_session *s, cl_mem qkv, cl_mem offsets,
     size_t global[2] = {round_up(max_len, wg),
                         (size_t)batch * s->model->config.heads};
     size_t local[2] = {wg, 1};
+    /* Q·Kᵀ and P·V: 2 · 2 · L² · HIDDEN a sequence. Traffic: Q, K and V read
+     * and the result written once (what a cache-perfect run moves). */
+    const double h = s->model->config.hidden;
+    const clenc__work work = {tokens, batch, max_len, 4 * sum_sq * h,
+                              4.0 * tokens * h * sizeof(float)};
     return clenc__launch_kernel(s, CLENC__K_ATTENTION, 2, global, local,
-                                max_len, batch, 0);
+                                &work);
 }
 
 clenc_status clenc__op_pool(clenc_session *s, cl_mem x, cl_mem offsets,
-                            unsigned batch, int mode, cl_mem out)
+                            unsigned batch, unsigned tokens, int mode,
+                            cl_mem out)
 {
     clenc_status st = clenc__kernel_args(s->kernels[CLENC__K_POOL], "mmmii", x,
                                          offsets, out, (int)batch, mode);
@@ -203,6 +222,9 @@ clenc_status clenc__op_pool(clenc_session *s, cl_mem x, cl_mem offsets,
     size_t local = ELEMENTWISE_WG;
     size_t global =
         round_up((size_t)batch * s->model->config.hidden, ELEMENTWISE_WG);
-    return clenc__launch_kernel(s, CLENC__K_POOL, 1, &global, &local, batch,
-                                0, 0);
+    const double h = s->model->config.hidden;
+    const clenc__work work = {batch, tokens, 0, mode ? tokens * h : 0,
+                              (mode ? tokens + batch : 2.0 * batch) * h *
+                                  sizeof(float)};
+    return clenc__launch_kernel(s, CLENC__K_POOL, 1, &global, &local, &work);
 }

@@ -171,3 +171,17 @@ void clenc_session_destroy(clenc_session *s)
         clReleaseCommandQueue(s->queue);
     free(s);
 }
+
+clenc_status clenc_session_info_get(const clenc_session *s,
+                                    clenc_session_info *out)
+{
+    if (!s || !out)
+        return clenc__fail(CLENC_ERR_INVALID_ARG,
+                           "clenc_session_info_get: %s is NULL",
+                           s ? "out" : "session");
+    out->max_batch = s->max_batch;
+    out->max_seq = s->max_seq;
+    out->workspace_bytes = s->workspace_bytes;
+    out->input_bytes = (3 * s->max_tokens + s->max_batch + 1) * sizeof(int32_t);
+    return CLENC_OK;
+}

@@ -50,7 +50,7 @@ static void check_launches(const clenc_session *s, unsigned tokens,
         const clenc__launch *l = &s->launches[i];
         if (l->kernel == CLENC__K_GEMM) {
             gemms++;
-            CU_ASSERT_EQUAL(l->m, tokens);
+            CU_ASSERT_EQUAL(l->work.m, tokens);
             CU_ASSERT_EQUAL(l->clblast, g == CLENC_GEMM_CLBLAST);
         } else {
             CU_ASSERT_EQUAL(l->gpu, v == CLENC_VARIANT_GPU);

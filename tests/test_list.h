@@ -112,4 +112,8 @@
     TEST(tools, test_run_json_pooling_none_lists_every_token)                 \
     TEST(tools, test_run_text_similarity_and_input_file)                      \
     TEST(tools, test_run_ids_for_tokenizer_less_model)                        \
-    TEST(tools, test_run_reports_bad_usage_and_input)
+    TEST(tools, test_run_reports_bad_usage_and_input)                         \
+    TEST(tools, test_prof_trace_has_one_event_per_counted_launch)             \
+    TEST(tools, test_bench_json_holds_every_cell)                             \
+    TEST(tools, test_compile_container_runs_without_compiler)                 \
+    TEST(tools, test_every_tool_has_help_and_version)

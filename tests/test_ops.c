@@ -174,8 +174,9 @@ static void check_gemm(env *e, const gemm_case *g, unsigned m)
     const clenc__launch *gl = &e->s->launches[0];
     CU_ASSERT_EQUAL(gl->kernel, CLENC__K_GEMM);
     CU_ASSERT_EQUAL(gl->clblast, e->model->gemm == CLENC_GEMM_CLBLAST);
-    CU_ASSERT_EQUAL(gl->m, m);
-    CU_ASSERT_EQUAL(gl->n, n);
+    CU_ASSERT_EQUAL(gl->work.m, m);
+    CU_ASSERT_EQUAL(gl->work.n, n);
+    CU_ASSERT_EQUAL(gl->work.flops, 2.0 * m * n * k);
     if (!gl->clblast)
         CU_ASSERT_EQUAL(gl->gpu, e->model->variant == CLENC_VARIANT_GPU);
     int epilogue = gl->clblast && (g->flags & ~(unsigned)(g->alias ? 4 : 0));
@@ -279,7 +280,7 @@ static void attention_case(clenc_variant v, const clenc_config *c)
     cl_mem doff = dev_put_ints(&e, offsets, batch + 1);
     cl_mem dout = dev_put(&e, ref, t * h); /* overwritten */
     clenc__launches_reset(e.s);
-    ASSERT_STATUS(clenc__op_attention(e.s, dq, doff, batch, 300, dout),
+    ASSERT_STATUS(clenc__op_attention(e.s, dq, doff, batch, (unsigned)t, 300, 0, dout),
                   CLENC_OK);
     double *got = dev_get(&e, dout, t * h);
     char what[64];
@@ -330,14 +331,14 @@ void test_attention_mask_ignores_other_sequences(void)
         cl_mem doff = dev_put_ints(&e, offsets, 4);
         cl_mem dq = dev_put(&e, qkv, t * 3 * h);
         cl_mem dout = dev_put(&e, qkv, t * h);
-        ASSERT_STATUS(clenc__op_attention(e.s, dq, doff, 3, 12, dout),
+        ASSERT_STATUS(clenc__op_attention(e.s, dq, doff, 3, 20, 12, 0, dout),
                       CLENC_OK);
         double *before = dev_get(&e, dout, t * h);
         for (size_t i = 5 * 3 * h; i < 17 * 3 * h; i++)
             qkv[i] = -qkv[i] * 3; /* sequence 1 only */
         clenc__buffer_release(e.ctx, dq);
         dq = dev_put(&e, qkv, t * 3 * h);
-        ASSERT_STATUS(clenc__op_attention(e.s, dq, doff, 3, 12, dout),
+        ASSERT_STATUS(clenc__op_attention(e.s, dq, doff, 3, 20, 12, 0, dout),
                       CLENC_OK);
         double *after = dev_get(&e, dout, t * h);
         CU_ASSERT(memcmp(before, after, 5 * h * sizeof *before) == 0);
@@ -470,7 +471,7 @@ void test_pool_cls_mean_and_l2norm(void)
         for (int mode = 0; mode <= 1; mode++) {
             ref_pool(x, offsets, batch, h, mode, ref);
             cl_mem dout = dev_put(&e, ref, batch * h);
-            ASSERT_STATUS(clenc__op_pool(e.s, dx, doff, batch, mode, dout),
+            ASSERT_STATUS(clenc__op_pool(e.s, dx, doff, batch, (unsigned)t, mode, dout),
                           CLENC_OK);
             double *got = dev_get(&e, dout, batch * h);
             check_close(mode ? "mean pool" : "cls pool", got, ref, NULL,

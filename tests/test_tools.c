@@ -192,3 +192,163 @@ void test_run_reports_bad_usage_and_input(void)
     CU_ASSERT(out && strstr(out, clenc_version()));
     free(out);
 }
+
+static int run_named(const char *name, char **argv, char *const env[],
+                     char **out, char **err)
+{
+    char *tool = test_tool(name);
+    argv[0] = tool;
+    int rc = test_run(argv, env, out, err);
+    free(tool);
+    return rc;
+}
+
+void test_prof_trace_has_one_event_per_counted_launch(void)
+{
+    char *dir = test_tmpdir("prof");
+    char *trace = test_path(dir, "trace.json"), *csv = test_path(dir, "k.csv");
+    char *argv[] = {NULL, "--model", "tests/fixtures/torch_encoder", "--batch",
+                    "3", "--seq", "20", "--runs", "4", "--json", "--trace",
+                    trace, "--csv", csv, NULL};
+    char *out = NULL;
+    CU_ASSERT_EQUAL_FATAL(run_named("clenc-prof", argv, NULL, &out, NULL), 0);
+    json_t *prof = json_loads(out, 0, NULL);
+    CU_ASSERT_FATAL(prof != NULL);
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(prof, "runs")), 4);
+    json_t *kernels = json_object_get(prof, "kernels");
+    long long counted = 0;
+    double share = 0;
+    size_t i;
+    json_t *k;
+    json_array_foreach(kernels, i, k)
+    {
+        counted += json_integer_value(json_object_get(k, "calls"));
+        share += json_number_value(json_object_get(k, "share"));
+        CU_ASSERT(json_number_value(json_object_get(k, "total_ms")) > 0);
+    }
+    CU_ASSERT(fabs(share - 1.0) < 1e-3);
+    /* 2 layers: 4 GEMMs, attention and 2 LayerNorms each; embed, final
+     * norm, pool: 17 launches a pass. */
+    CU_ASSERT_EQUAL(counted, 4 * 17);
+    json_error_t jerr;
+    json_t *t = json_load_file(trace, 0, &jerr);
+    CU_ASSERT_FATAL(t != NULL);
+    json_t *events = json_object_get(t, "traceEvents");
+    long long device = 0, host = 0;
+    json_array_foreach(events, i, k)
+    {
+        const char *ph = json_string_value(json_object_get(k, "ph"));
+        if (!ph || strcmp(ph, "X") != 0)
+            continue;
+        CU_ASSERT(json_number_value(json_object_get(k, "dur")) >= 0);
+        if (json_integer_value(json_object_get(k, "tid")) == 1)
+            device++;
+        else
+            host++;
+    }
+    CU_ASSERT_EQUAL(device, counted);
+    CU_ASSERT_EQUAL(host, counted + 4); /* each enqueue, and each encode */
+    char *table = (char *)test_read_file(csv, NULL);
+    CU_ASSERT(table && strncmp(table, "kernel,calls,total_ms,share,mean_us,"
+                                      "gflops,gbps\n", 44) == 0);
+    free(table);
+    json_decref(t);
+    json_decref(prof);
+    free(out);
+    free(trace);
+    free(csv);
+    free(dir);
+}
+
+void test_bench_json_holds_every_cell(void)
+{
+    char *argv[] = {NULL, "--model", "tests/fixtures/torch_encoder", "--batch",
+                    "1,3", "--seq", "4,16", "--runs", "3", "--warmup", "1",
+                    "--json", NULL};
+    char *out = NULL, *err = NULL;
+    CU_ASSERT_EQUAL_FATAL(run_named("clenc-bench", argv, NULL, &out, &err), 0);
+    json_t *b = json_loads(out, 0, NULL);
+    CU_ASSERT_FATAL(b != NULL);
+    json_t *cells = json_object_get(b, "cells");
+    CU_ASSERT_EQUAL(json_array_size(cells), 4);
+    const unsigned want[4][2] = {{1, 4}, {1, 16}, {3, 4}, {3, 16}};
+    for (size_t i = 0; i < json_array_size(cells) && i < 4; i++) {
+        json_t *c = json_array_get(cells, i);
+        CU_ASSERT_EQUAL(json_integer_value(json_object_get(c, "batch")),
+                        want[i][0]);
+        CU_ASSERT_EQUAL(json_integer_value(json_object_get(c, "seq")),
+                        want[i][1]);
+        double median = json_number_value(json_object_get(c, "median_ms"));
+        double p90 = json_number_value(json_object_get(c, "p90_ms"));
+        double sps = json_number_value(json_object_get(c, "sequences_per_s"));
+        CU_ASSERT(median > 0 && p90 >= median);
+        CU_ASSERT(fabs(sps - want[i][0] / (median / 1e3)) < 1e-3 * sps + 1e-3);
+        CU_ASSERT(json_number_value(json_object_get(c, "gflops")) > 0);
+        CU_ASSERT(json_number_value(json_object_get(c, "peak_share")) > 0);
+    }
+    json_t *peak = json_object_get(b, "peak");
+    CU_ASSERT(json_number_value(json_object_get(peak, "gflops")) > 0);
+    CU_ASSERT(json_number_value(json_object_get(peak, "gbps")) > 0);
+    json_t *first = json_object_get(b, "first_result_ms");
+    CU_ASSERT(json_number_value(json_object_get(first, "cold")) > 0);
+    CU_ASSERT(json_number_value(json_object_get(first, "warm")) > 0);
+    json_t *mem = json_object_get(b, "memory");
+    CU_ASSERT(json_integer_value(json_object_get(mem, "weights_bytes")) > 60 * 32 * 4);
+    CU_ASSERT(json_integer_value(json_object_get(mem, "workspace_bytes")) > 0);
+    CU_ASSERT(err && strstr(err, "cell 4/4")); /* progress on stderr */
+    json_decref(b);
+    free(out);
+    free(err);
+}
+
+void test_compile_container_runs_without_compiler(void)
+{
+    char *dir = test_tmpdir("compile");
+    char *file = test_path(dir, "torch_encoder.clenc");
+    char *compile[] = {NULL, "--model", "tests/fixtures/torch_encoder", "-o",
+                       file, NULL};
+    CU_ASSERT_EQUAL_FATAL(run_named("clenc-compile", compile, NULL, NULL, NULL),
+                          0);
+    char *plain[] = {NULL, "--model", "tests/fixtures/torch_encoder", "--ids",
+                     "5 17 42 3", NULL};
+    char *binary[] = {NULL, "--model", "tests/fixtures/torch_encoder", "--ids",
+                      "--binary", file, "5 17 42 3", NULL};
+    char *want = NULL, *got = NULL, *err = NULL;
+    char *no_cache[] = {"CLENC_CACHE_DIR=off", NULL};
+    CU_ASSERT_EQUAL(run_named("clenc-run", plain, NULL, &want, NULL), 0);
+    /* No cache and a container: nothing can be compiled, yet it runs. */
+    CU_ASSERT_EQUAL(run_named("clenc-run", binary, no_cache, &got, NULL), 0);
+    CU_ASSERT(want && got && strcmp(want, got) == 0);
+    free(want);
+    free(got);
+    /* Another model shape is a clear error. */
+    char *other[] = {NULL, "--model", MODEL_DIR, "--binary", file, "hello",
+                     NULL};
+    CU_ASSERT_EQUAL(run_named("clenc-run", other, no_cache, NULL, &err), 1);
+    CU_ASSERT(err && strstr(err, "CLENC_ERR_BINARY") &&
+              strstr(err, "another set of constants"));
+    free(err);
+    char *usage[] = {NULL, "--model", "tests/fixtures/torch_encoder", NULL};
+    CU_ASSERT_EQUAL(run_named("clenc-compile", usage, NULL, NULL, &err), 2);
+    CU_ASSERT(err && strstr(err, "-o FILE"));
+    free(err);
+    free(file);
+    free(dir);
+}
+
+void test_every_tool_has_help_and_version(void)
+{
+    static const char *const tools[] = {"clenc-info", "clenc-run", "clenc-prof",
+                                        "clenc-bench", "clenc-compile"};
+    for (size_t i = 0; i < sizeof tools / sizeof tools[0]; i++) {
+        char *out = NULL;
+        char *help[] = {NULL, "--help", NULL};
+        CU_ASSERT_EQUAL(run_named(tools[i], help, NULL, &out, NULL), 0);
+        CU_ASSERT(out && strstr(out, "usage: ") && strstr(out, tools[i]));
+        free(out);
+        char *version[] = {NULL, "--version", NULL};
+        CU_ASSERT_EQUAL(run_named(tools[i], version, NULL, &out, NULL), 0);
+        CU_ASSERT(out && strstr(out, clenc_version()));
+        free(out);
+    }
+}

@@ -1,6 +1,8 @@
 /* cli.c — helpers the command-line tools share: option matching, error reports, JSON strings. */
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 
@@ -88,4 +90,60 @@ const char *cli_device_type(clenc_device_type t)
     default:
         return "other";
     }
+}
+
+size_t cli_parse_list(const char *s, unsigned *out, size_t cap, unsigned max)
+{
+    size_t n = 0;
+    while (*s) {
+        char *end;
+        unsigned long v = strtoul(s, &end, 10);
+        if (end == s || v < 1 || v > max || n == cap ||
+            (*end != ',' && *end != '\0'))
+            return 0;
+        out[n++] = (unsigned)v;
+        s = *end ? end + 1 : end;
+    }
+    return n;
+}
+
+void cli_random_ids(int32_t *ids, size_t count, unsigned vocab,
+                    unsigned long long seed)
+{
+    /* Ids from the upper part of the vocabulary: ordinary word pieces, not
+     * the special tokens at the start of BERT vocabularies. */
+    const unsigned lo = vocab > 2000 ? 1000 : 0;
+    for (size_t i = 0; i < count; i++) {
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+        ids[i] = (int32_t)(lo + (unsigned)((seed >> 33) % (vocab - lo)));
+    }
+}
+
+double cli_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static int by_value(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y ? 1 : 0;
+}
+
+double cli_percentile(double *v, size_t n, double p)
+{
+    if (n == 0)
+        return 0;
+    qsort(v, n, sizeof *v, by_value);
+    double at = p * (double)(n - 1);
+    size_t i = (size_t)at;
+    double frac = at - (double)i;
+    return i + 1 < n ? v[i] * (1 - frac) + v[i + 1] * frac : v[i];
+}
+
+double cli_median(double *v, size_t n)
+{
+    return cli_percentile(v, n, 0.5);
 }

@@ -2,6 +2,7 @@
 #ifndef CLENC_CLI_H
 #define CLENC_CLI_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #include "clenc.h"
@@ -19,5 +20,14 @@ void cli_print_version(const char *prog);
 /* A JSON string literal, escaped. */
 void cli_json_string(FILE *f, const char *s);
 const char *cli_device_type(clenc_device_type t);
+/* "1,8,32" -> values in 1..max; returns the count, 0 on a bad list. */
+size_t cli_parse_list(const char *s, unsigned *out, size_t cap, unsigned max);
+/* Random token ids in [lo, vocab), [batch][seq], from a fixed seed. */
+void cli_random_ids(int32_t *ids, size_t count, unsigned vocab,
+                    unsigned long long seed);
+double cli_now_ms(void);
+/* Median and 90th percentile of n values (sorted in place). */
+double cli_median(double *v, size_t n);
+double cli_percentile(double *v, size_t n, double p);
 
 #endif

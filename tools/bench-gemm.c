@@ -1,0 +1,209 @@
+/* bench-gemm.c — clenc's GEMM against OpenBLAS sgemm at the encoder's shapes, interleaved in one run (make bench). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cblas.h>
+
+#include "cli.h"
+#include "encoder.h"
+
+#define PROG "clenc-bench-gemm"
+
+static const char usage[] =
+    "usage: " PROG " [--threads T] [--runs N] [--m LIST] [--json]\n"
+    "\n"
+    "Times clenc's GEMM (the model's dispatch: own kernel or CLBlast, as\n"
+    "CLENC_GEMM says) and OpenBLAS cblas_sgemm with T threads on C = A·Wᵀ\n"
+    "at the encoders' shapes: (N, K) of all-MiniLM-L6-v2 and BERT-base, M in\n"
+    "16,128,512,4096; runs interleaved, medians reported.\n";
+
+/* (N, K) of the QKV, output, FFN-up and FFN-down GEMMs. */
+static const unsigned shapes[][2] = {{1152, 384}, {384, 384}, {1536, 384},
+                                     {384, 1536}, {2304, 768}, {768, 768},
+                                     {3072, 768}, {768, 3072}};
+
+typedef struct gemm_env {
+    clenc_context *ctx;
+    clenc_model model;
+    clenc_session session;
+} gemm_env;
+
+/* The smallest model and session the GEMM dispatch needs; no weights. */
+static clenc_status env_open(gemm_env *e)
+{
+    clenc_status st;
+    cl_int err;
+    memset(e, 0, sizeof *e);
+    TRY(clenc_context_create(NULL, &e->ctx), out);
+    e->model.ctx = e->ctx;
+    e->model.gemm = e->ctx->gemm;
+    e->model.variant = e->ctx->variant;
+    e->session.model = &e->model;
+    TRY(clenc__queue_create(e->ctx, &e->session.queue), out);
+    for (int k = CLENC__K_GEMM; k <= CLENC__K_EPILOGUE; k++) {
+        char defines[64];
+        snprintf(defines, sizeof defines, "-DVARIANT_GPU=%d",
+                 e->model.variant == CLENC_VARIANT_GPU);
+        cl_program prog;
+        TRY(clenc__program_get(e->ctx, clenc__kernels[k].file, defines, &prog,
+                               NULL),
+            out);
+        CL_CHECK((e->session.kernels[k] =
+                      clCreateKernel(prog, clenc__kernels[k].function, &err),
+                  err),
+                 out);
+    }
+out:
+    return st;
+}
+
+static void env_close(gemm_env *e)
+{
+    clenc__launches_reset(&e->session);
+    free(e->session.launches);
+    for (int k = 0; k < CLENC__KERNEL_COUNT; k++)
+        if (e->session.kernels[k])
+            clReleaseKernel(e->session.kernels[k]);
+    if (e->session.queue)
+        clReleaseCommandQueue(e->session.queue);
+    clenc_context_destroy(e->ctx);
+}
+
+typedef struct result {
+    unsigned m, n, k;
+    double clenc_gflops, blas_gflops;
+} result;
+
+static clenc_status time_shape(gemm_env *e, unsigned m, unsigned n, unsigned k,
+                               unsigned runs, result *r)
+{
+    clenc_status st = CLENC_OK;
+    float *a = malloc((size_t)m * k * sizeof *a), *w = malloc((size_t)n * k * sizeof *w);
+    float *c = malloc((size_t)m * n * sizeof *c);
+    double *tc = malloc(runs * sizeof *tc), *tb = malloc(runs * sizeof *tb);
+    clenc__matrix mat = {0};
+    cl_mem da = NULL, dc = NULL;
+    if (!a || !w || !c || !tc || !tb) {
+        st = clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no host memory");
+        goto out;
+    }
+    for (size_t i = 0; i < (size_t)m * k; i++)
+        a[i] = (float)((i * 2654435761u) % 1000) / 1000.0f - 0.5f;
+    for (size_t i = 0; i < (size_t)n * k; i++)
+        w[i] = (float)((i * 40503u) % 1000) / 1000.0f - 0.5f;
+    TRY(clenc__matrix_upload(&e->model, w, NULL, n, k, "w", &mat), out);
+    TRY(clenc__buffer_create(e->ctx, (size_t)m * k * sizeof *a,
+                             CL_MEM_READ_ONLY, "a", &da),
+        out);
+    TRY(clenc__buffer_create(e->ctx, (size_t)m * n * sizeof *c,
+                             CL_MEM_READ_WRITE, "c", &dc),
+        out);
+    TRY(clenc__buffer_upload(e->session.queue, da, 0, (size_t)m * k * sizeof *a,
+                             a),
+        out);
+    /* Interleaved, after one untimed run of each. */
+    for (int i = -1; i < (int)runs; i++) {
+        clenc__launches_reset(&e->session);
+        double t0 = cli_now_ms();
+        TRY(clenc__op_gemm(&e->session, &mat, da, m, dc, NULL, 0), out);
+        CL_CHECK(clFinish(e->session.queue), out);
+        double t1 = cli_now_ms();
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)n,
+                    (int)k, 1.0f, a, (int)k, w, (int)k, 0.0f, c, (int)n);
+        double t2 = cli_now_ms();
+        if (i >= 0) {
+            tc[i] = t1 - t0;
+            tb[i] = t2 - t1;
+        }
+    }
+    const double flop = 2.0 * m * n * k;
+    r->m = m;
+    r->n = n;
+    r->k = k;
+    r->clenc_gflops = flop / (cli_median(tc, runs) / 1e3) / 1e9;
+    r->blas_gflops = flop / (cli_median(tb, runs) / 1e3) / 1e9;
+out:
+    clenc__matrix_release(e->ctx, &mat);
+    clenc__buffer_release(e->ctx, da);
+    clenc__buffer_release(e->ctx, dc);
+    free(a);
+    free(w);
+    free(c);
+    free(tc);
+    free(tb);
+    return st;
+}
+
+int main(int argc, char **argv)
+{
+    const char *threads = "0", *runs_s = "5", *m_list = "16,128,512,4096";
+    int json = 0, missing = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            fputs(usage, stdout);
+            return 0;
+        } else if (!strcmp(argv[i], "--version")) {
+            cli_print_version(PROG);
+            return 0;
+        } else if (!strcmp(argv[i], "--json")) {
+            json = 1;
+        } else if (cli_option(argc, argv, &i, "--threads", &threads,
+                              &missing) ||
+                   cli_option(argc, argv, &i, "--runs", &runs_s, &missing) ||
+                   cli_option(argc, argv, &i, "--m", &m_list, &missing)) {
+            if (missing)
+                return cli_usage_error(PROG, "%s needs a value", argv[i]);
+        } else {
+            return cli_usage_error(PROG, "unknown argument '%s'", argv[i]);
+        }
+    }
+    unsigned ms[8], runs, nthreads = (unsigned)atoi(threads);
+    size_t nm = cli_parse_list(m_list, ms, 8, 1u << 20);
+    if (!nm || cli_parse_list(runs_s, &runs, 1, 1000) != 1)
+        return cli_usage_error(PROG, "bad --m or --runs");
+    if (nthreads > 0)
+        openblas_set_num_threads((int)nthreads);
+    gemm_env e;
+    clenc_status st = env_open(&e);
+    const size_t ns = sizeof shapes / sizeof shapes[0];
+    result *res = calloc(nm * ns, sizeof *res);
+    size_t n = 0;
+    for (size_t s = 0; s < ns && st == CLENC_OK && res; s++)
+        for (size_t i = 0; i < nm && st == CLENC_OK; i++, n++) {
+            fprintf(stderr, "\r%s: %zu/%zu (m %u, n %u, k %u)      ", PROG,
+                    n + 1, nm * ns, ms[i], shapes[s][0], shapes[s][1]);
+            st = time_shape(&e, ms[i], shapes[s][0], shapes[s][1], runs,
+                            &res[n]);
+        }
+    fprintf(stderr, "\n");
+    if (st != CLENC_OK || !res) {
+        env_close(&e);
+        free(res);
+        return cli_fail(PROG, st);
+    }
+    if (json)
+        printf("{\"openblas\": \"%s\", \"clenc_gemm\": \"%s\", \"gemm\": [",
+               openblas_get_config(),
+               e.model.gemm == CLENC_GEMM_CLBLAST ? "clblast" : "own");
+    else
+        printf("%6s %6s %6s %14s %16s %7s\n", "m", "n", "k", "clenc GFLOP/s",
+               "OpenBLAS GFLOP/s", "ratio");
+    for (size_t i = 0; i < n; i++) {
+        const result *r = &res[i];
+        const double ratio = r->clenc_gflops / r->blas_gflops;
+        if (json)
+            printf("%s{\"m\": %u, \"n\": %u, \"k\": %u, \"clenc_gflops\": "
+                   "%.2f, \"openblas_gflops\": %.2f, \"ratio\": %.4f}",
+                   i ? ", " : "", r->m, r->n, r->k, r->clenc_gflops,
+                   r->blas_gflops, ratio);
+        else
+            printf("%6u %6u %6u %14.1f %16.1f %7.2f\n", r->m, r->n, r->k,
+                   r->clenc_gflops, r->blas_gflops, ratio);
+    }
+    if (json)
+        printf("]}\n");
+    env_close(&e);
+    free(res);
+    return 0;
+}

@@ -1,0 +1,328 @@
+/* clenc-bench — latency and throughput over a grid of batch × sequence sizes, against the device's measured peak. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+#define PROG "clenc-bench"
+#define MAX_LIST 16
+
+static const char usage[] =
+    "usage: " PROG " --model DIR [--device SPEC] [--batch LIST] [--seq LIST]\n"
+    "                   [--runs N] [--warmup N] [--json]\n"
+    "\n"
+    "Encodes random token ids over a grid of batch x sequence sizes and\n"
+    "reports per cell: median and p90 latency, sequences/s, tokens/s,\n"
+    "achieved GFLOP/s and the share of the device's peak (measured by a short\n"
+    "probe, cached per device). Also: time to first result for batch 1 x seq\n"
+    "16 (context + model load + first batch), cold (empty clenc and PoCL\n"
+    "caches) and warm, and the device memory the model and workspace hold.\n"
+    "\n"
+    "  --batch LIST    e.g. 1,8,32 (default)\n"
+    "  --seq LIST      e.g. 16,128 (default)\n"
+    "  --runs N        timed runs per cell (default 10)\n"
+    "  --warmup N      untimed runs per cell (default 2)\n"
+    "  --json          one JSON object on stdout instead of the table\n"
+    "  --help, --version\n";
+
+typedef struct cell {
+    unsigned batch, seq;
+    double median_ms, p90_ms, gflops;
+} cell;
+
+typedef struct bench {
+    const char *model_path, *device;
+    unsigned batches[MAX_LIST], seqs[MAX_LIST];
+    size_t nb, ns;
+    unsigned runs, warmup;
+    int json;
+} bench;
+
+static int parse(int argc, char **argv, bench *b)
+{
+    int missing = 0;
+    const char *batch = "1,8,32", *seq = "16,128", *runs = "10", *warm = "2";
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            fputs(usage, stdout);
+            exit(0);
+        } else if (!strcmp(a, "--version")) {
+            cli_print_version(PROG);
+            exit(0);
+        } else if (!strcmp(a, "--json")) {
+            b->json = 1;
+        } else if (cli_option(argc, argv, &i, "--model", &b->model_path,
+                              &missing) ||
+                   cli_option(argc, argv, &i, "--device", &b->device,
+                              &missing) ||
+                   cli_option(argc, argv, &i, "--batch", &batch, &missing) ||
+                   cli_option(argc, argv, &i, "--seq", &seq, &missing) ||
+                   cli_option(argc, argv, &i, "--runs", &runs, &missing) ||
+                   cli_option(argc, argv, &i, "--warmup", &warm, &missing)) {
+            if (missing)
+                return cli_usage_error(PROG, "%s needs a value", a);
+        } else {
+            return cli_usage_error(PROG, "unknown argument '%s'", a);
+        }
+    }
+    if (!b->model_path)
+        return cli_usage_error(PROG, "--model DIR is required");
+    b->nb = cli_parse_list(batch, b->batches, MAX_LIST, 4096);
+    b->ns = cli_parse_list(seq, b->seqs, MAX_LIST, 1u << 16);
+    if (!b->nb || !b->ns)
+        return cli_usage_error(PROG, "--batch and --seq take lists of "
+                                     "positive numbers, e.g. 1,8,32");
+    if (cli_parse_list(runs, &b->runs, 1, 100000) != 1 ||
+        sscanf(warm, "%u", &b->warmup) != 1)
+        return cli_usage_error(PROG, "--runs and --warmup take a number");
+    return 0;
+}
+
+/* The child of --first-result: context, model, one batch 1 x 16. */
+static int first_result(const char *model_path, const char *device)
+{
+    double t0 = cli_now_ms();
+    clenc_options opt;
+    clenc_options_init(&opt);
+    opt.device = device;
+    clenc_context *ctx = NULL;
+    clenc_model *model = NULL;
+    clenc_session *s = NULL;
+    clenc_model_info mi;
+    int32_t ids[16];
+    float *out = NULL;
+    clenc_status st;
+    if ((st = clenc_context_create(&opt, &ctx)) != CLENC_OK ||
+        (st = clenc_model_load(ctx, model_path, &model)) != CLENC_OK ||
+        (st = clenc_model_info_get(model, &mi)) != CLENC_OK ||
+        (st = clenc_session_create(model, 1, 16, &s)) != CLENC_OK)
+        goto out;
+    cli_random_ids(ids, 16, mi.vocab_size, 7);
+    if (!(out = malloc(mi.hidden * sizeof *out)))
+        goto out;
+    st = clenc_encode(s, ids, NULL, NULL, 1, 16, CLENC_POOL_DEFAULT, out);
+out:
+    free(out);
+    clenc_session_destroy(s);
+    clenc_model_destroy(model);
+    clenc_context_destroy(ctx);
+    if (st != CLENC_OK)
+        return cli_fail(PROG, st);
+    printf("%.3f\n", cli_now_ms() - t0);
+    return 0;
+}
+
+/* Runs the first-result child with `env` ("K=V", NULL-terminated; before
+ * any OpenCL call of this process, so the fork is safe) and returns its
+ * time in ms, or -1. */
+static double spawn_first_result(const bench *b, char *const env[])
+{
+    int fds[2];
+    if (pipe(fds) != 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(fds[1], 1);
+        close(fds[0]);
+        close(fds[1]);
+        for (size_t i = 0; env && env[i]; i++) {
+            char *eq = strchr(env[i], '=');
+            *eq = '\0';
+            setenv(env[i], eq + 1, 1);
+        }
+        execl("/proc/self/exe", PROG, "--first-result", b->model_path,
+              b->device ? b->device : "", (char *)NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    char buf[64] = "";
+    ssize_t n = pid > 0 ? read(fds[0], buf, sizeof buf - 1) : -1;
+    close(fds[0]);
+    int status = 0;
+    if (pid > 0)
+        waitpid(pid, &status, 0);
+    if (n <= 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        return -1;
+    buf[n] = '\0';
+    return atof(buf);
+}
+
+static int remove_tree(const char *dir)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd);
+}
+
+/* Cold: empty clenc cache and empty PoCL kernel cache (other drivers keep
+ * theirs); warm: the default caches, after one run that fills them. */
+static void first_result_times(const bench *b, double *cold, double *warm)
+{
+    char dir[] = "/tmp/clenc-bench-XXXXXX";
+    *cold = *warm = -1;
+    if (mkdtemp(dir)) {
+        char clenc[600], pocl[600];
+        snprintf(clenc, sizeof clenc, "CLENC_CACHE_DIR=%s/clenc", dir);
+        snprintf(pocl, sizeof pocl, "POCL_CACHE_DIR=%s/pocl", dir);
+        char *env[] = {clenc, pocl, NULL};
+        *cold = spawn_first_result(b, env);
+        remove_tree(dir);
+    }
+    spawn_first_result(b, NULL);
+    *warm = spawn_first_result(b, NULL);
+}
+
+static clenc_status run_cell(const bench *b, clenc_model *model,
+                             const clenc_model_info *mi, cell *c,
+                             uint64_t *workspace, unsigned index,
+                             unsigned cells)
+{
+    clenc_session *s = NULL;
+    clenc_session_info si;
+    const size_t count = (size_t)c->batch * c->seq;
+    int32_t *ids = malloc(count * sizeof *ids);
+    float *out = malloc((size_t)c->batch * mi->hidden * sizeof *out);
+    double *times = malloc(b->runs * sizeof *times);
+    clenc_status st = CLENC_ERR_OUT_OF_MEMORY;
+    if (!ids || !out || !times)
+        goto out;
+    if ((st = clenc_session_create(model, c->batch, c->seq, &s)) != CLENC_OK ||
+        (st = clenc_session_info_get(s, &si)) != CLENC_OK)
+        goto out;
+    if (si.workspace_bytes + si.input_bytes > *workspace)
+        *workspace = si.workspace_bytes + si.input_bytes;
+    cli_random_ids(ids, count, mi->vocab_size, 42 + index);
+    for (unsigned r = 0; r < b->warmup + b->runs && st == CLENC_OK; r++) {
+        fprintf(stderr, "\r%s: cell %u/%u (batch %u x seq %u): run %u/%u   ",
+                PROG, index + 1, cells, c->batch, c->seq, r + 1,
+                b->warmup + b->runs);
+        double t0 = cli_now_ms();
+        st = clenc_encode(s, ids, NULL, NULL, c->batch, c->seq,
+                          CLENC_POOL_DEFAULT, out);
+        if (r >= b->warmup)
+            times[r - b->warmup] = cli_now_ms() - t0;
+    }
+    if (st == CLENC_OK) {
+        c->p90_ms = cli_percentile(times, b->runs, 0.9);
+        c->median_ms = cli_median(times, b->runs);
+        c->gflops = clenc_encoder_flops(model, NULL, c->batch, c->seq) /
+                    (c->median_ms / 1e3) / 1e9;
+    }
+out:
+    clenc_session_destroy(s);
+    free(ids);
+    free(out);
+    free(times);
+    return st;
+}
+
+static void print_results(const bench *b, const clenc_model_info *mi,
+                          const clenc_device_info *di,
+                          const clenc_device_peak *peak, const cell *cells,
+                          size_t n, double cold, double warm,
+                          uint64_t workspace)
+{
+    if (b->json) {
+        printf("{\"model\": ");
+        cli_json_string(stdout, mi->name);
+        printf(", \"device\": ");
+        cli_json_string(stdout, di->name);
+        printf(", \"peak\": {\"gflops\": %.2f, \"gbps\": %.2f}, "
+               "\"first_result_ms\": {\"cold\": %.2f, \"warm\": %.2f}, "
+               "\"memory\": {\"weights_bytes\": %llu, \"workspace_bytes\": "
+               "%llu}, \"cells\": [",
+               peak->gflops, peak->gbps, cold, warm,
+               (unsigned long long)mi->weight_bytes,
+               (unsigned long long)workspace);
+        for (size_t i = 0; i < n; i++) {
+            const cell *c = &cells[i];
+            const double sps = c->batch / (c->median_ms / 1e3);
+            printf("%s{\"batch\": %u, \"seq\": %u, \"median_ms\": %.4f, "
+                   "\"p90_ms\": %.4f, \"sequences_per_s\": %.3f, "
+                   "\"tokens_per_s\": %.1f, \"gflops\": %.2f, "
+                   "\"peak_share\": %.4f}",
+                   i ? ", " : "", c->batch, c->seq, c->median_ms, c->p90_ms,
+                   sps, sps * c->seq, c->gflops,
+                   peak->gflops > 0 ? c->gflops / peak->gflops : 0);
+        }
+        printf("]}\n");
+        return;
+    }
+    printf("%s on %s\npeak (probe): %.1f GFLOP/s, %.1f GB/s\n\n", mi->name,
+           di->name, peak->gflops, peak->gbps);
+    printf("%6s %6s %11s %11s %12s %12s %9s %7s\n", "batch", "seq",
+           "median ms", "p90 ms", "sequences/s", "tokens/s", "GFLOP/s",
+           "peak");
+    for (size_t i = 0; i < n; i++) {
+        const cell *c = &cells[i];
+        const double sps = c->batch / (c->median_ms / 1e3);
+        printf("%6u %6u %11.3f %11.3f %12.1f %12.0f %9.1f %6.1f%%\n", c->batch,
+               c->seq, c->median_ms, c->p90_ms, sps, sps * c->seq, c->gflops,
+               peak->gflops > 0 ? 100 * c->gflops / peak->gflops : 0);
+    }
+    printf("\ntime to first result (batch 1 x seq 16): cold %.1f ms, warm %.1f "
+           "ms\ndevice memory: weights %.1f MiB, largest workspace %.1f MiB\n",
+           cold, warm, mi->weight_bytes / 1048576.0, workspace / 1048576.0);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 4 && !strcmp(argv[1], "--first-result"))
+        return first_result(argv[2], *argv[3] ? argv[3] : NULL);
+    bench b;
+    memset(&b, 0, sizeof b);
+    int rc = parse(argc, argv, &b);
+    if (rc)
+        return rc;
+    double cold, warm;
+    fprintf(stderr, "%s: time to first result (cold, then warm)...", PROG);
+    first_result_times(&b, &cold, &warm);
+    clenc_options opt;
+    clenc_options_init(&opt);
+    opt.device = b.device;
+    clenc_context *ctx = NULL;
+    clenc_model *model = NULL;
+    clenc_model_info mi;
+    clenc_device_info di;
+    clenc_device_peak peak;
+    cell cells[MAX_LIST * MAX_LIST];
+    size_t n = 0;
+    uint64_t workspace = 0;
+    clenc_status st;
+    fprintf(stderr, "\r%s: measuring the device's peak...                   ",
+            PROG);
+    if ((st = clenc_context_create(&opt, &ctx)) != CLENC_OK ||
+        (st = clenc_context_device(ctx, &di)) != CLENC_OK ||
+        (st = clenc_device_peak_get(ctx, &peak)) != CLENC_OK ||
+        (st = clenc_model_load(ctx, b.model_path, &model)) != CLENC_OK ||
+        (st = clenc_model_info_get(model, &mi)) != CLENC_OK)
+        goto out;
+    for (size_t i = 0; i < b.nb; i++)
+        for (size_t j = 0; j < b.ns; j++, n++) {
+            cells[n].batch = b.batches[i];
+            cells[n].seq = b.seqs[j];
+            if (cells[n].seq > mi.max_sequence) {
+                fprintf(stderr, "\n%s: seq %u is over the model's %u "
+                                "positions\n",
+                        PROG, cells[n].seq, mi.max_sequence);
+                rc = 2;
+                goto out;
+            }
+        }
+    for (size_t i = 0; i < n && st == CLENC_OK; i++)
+        st = run_cell(&b, model, &mi, &cells[i], &workspace, (unsigned)i,
+                      (unsigned)n);
+    fprintf(stderr, "\n");
+    if (st == CLENC_OK)
+        print_results(&b, &mi, &di, &peak, cells, n, cold, warm, workspace);
+out:
+    if (st != CLENC_OK)
+        rc = cli_fail(PROG, st);
+    clenc_model_destroy(model);
+    clenc_context_destroy(ctx);
+    return rc;
+}

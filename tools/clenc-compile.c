@@ -1,0 +1,77 @@
+/* clenc-compile — builds every kernel a model needs, specialised for it, into a program container for offline use (FPGA flow). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+#define PROG "clenc-compile"
+
+static const char usage[] =
+    "usage: " PROG " --model DIR [--device SPEC] -o FILE\n"
+    "\n"
+    "Builds every kernel the model needs, specialised for it, on the chosen\n"
+    "device and writes them into a program container (README.md, \"The\n"
+    "program container\"). 'clenc-run --binary FILE' and options.binary load\n"
+    "it with no compiler at run time, on the same device, driver and clenc\n"
+    "version, for models of the same shape.\n"
+    "\n"
+    "  --model DIR     model folder\n"
+    "  --device SPEC   gpu | accelerator | cpu | P:D | part of a name\n"
+    "  -o FILE         the container to write (atomically)\n"
+    "  --help, --version\n";
+
+int main(int argc, char **argv)
+{
+    const char *model_path = NULL, *device = NULL, *out = NULL;
+    int missing = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            fputs(usage, stdout);
+            return 0;
+        } else if (!strcmp(a, "--version")) {
+            cli_print_version(PROG);
+            return 0;
+        } else if (cli_option(argc, argv, &i, "--model", &model_path,
+                              &missing) ||
+                   cli_option(argc, argv, &i, "--device", &device, &missing) ||
+                   cli_option(argc, argv, &i, "-o", &out, &missing) ||
+                   cli_option(argc, argv, &i, "--output", &out, &missing)) {
+            if (missing)
+                return cli_usage_error(PROG, "%s needs a value", a);
+        } else {
+            return cli_usage_error(PROG, "unknown argument '%s'", a);
+        }
+    }
+    if (!model_path || !out)
+        return cli_usage_error(PROG, "--model DIR and -o FILE are required");
+    clenc_options opt;
+    clenc_options_init(&opt);
+    opt.device = device;
+    clenc_context *ctx = NULL;
+    clenc_model *model = NULL;
+    clenc_device_info di;
+    clenc_model_info mi;
+    clenc_status st;
+    if ((st = clenc_context_create(&opt, &ctx)) != CLENC_OK ||
+        (st = clenc_context_device(ctx, &di)) != CLENC_OK ||
+        (st = clenc_model_load(ctx, model_path, &model)) != CLENC_OK ||
+        (st = clenc_model_info_get(model, &mi)) != CLENC_OK ||
+        (st = clenc_context_save_programs(ctx, out)) != CLENC_OK) {
+        int rc = cli_fail(PROG, st);
+        clenc_model_destroy(model);
+        clenc_context_destroy(ctx);
+        return rc;
+    }
+    printf("wrote %s: the kernels of %s for '%s' (driver %s, clenc %s)\n", out,
+           mi.name, di.name, di.driver_version, clenc_version());
+    if (mi.gemm == CLENC_GEMM_CLBLAST)
+        fprintf(stderr, "%s: note: CLBlast compiles its own GEMM kernels at run "
+                        "time; a device without a compiler needs "
+                        "CLENC_GEMM=own\n",
+                PROG);
+    clenc_model_destroy(model);
+    clenc_context_destroy(ctx);
+    return 0;
+}
