@@ -120,7 +120,7 @@ clenc_status clenc_profile_kernels(const clenc_session *s,
                            "NULL with capacity %zu",
                            capacity);
     /* Slots in order of time, largest first (a dozen: insertion sort). */
-    int order[CLENC__KERNEL_COUNT + 1], n = 0;
+    int order[CLENC__KERNEL_COUNT + 1] = {0}, n = 0;
     for (int i = 0; i <= CLBLAST_SLOT; i++) {
         if (!s->sums[i].calls)
             continue;
