@@ -103,8 +103,20 @@ run: deps
 	@$(MAKE) --no-print-directory all
 	$(B)/bin/clenc-run --model $(MODEL) --similarity $(SAMPLES)
 
+# The benchmark's peers (ONNX Runtime, PyTorch) live in a git-ignored
+# virtual environment; BENCH_VENV=/path reuses one that has them.
+BENCH_VENV ?= .venv-bench
+BENCH_ARGS ?=
+
 bench: deps
-	@$(MAKE) --no-print-directory all
+	@tools/fetch-model.sh $(MODEL)
+	@$(MAKE) --no-print-directory all $(B)/bin/clenc-bench-gemm
+	@test -x $(BENCH_VENV)/bin/python || python3 -m venv $(BENCH_VENV)
+	@test $(BENCH_VENV)/.installed -nt tools/requirements-bench.txt || \
+	  { echo "installing the benchmark's peers into $(BENCH_VENV) (PyPI; torch is large)"; \
+	    $(BENCH_VENV)/bin/python -m pip install -q -r tools/requirements-bench.txt && \
+	    touch $(BENCH_VENV)/.installed; }
+	$(BENCH_VENV)/bin/python tools/bench_peers.py --out $(B)/bench.json $(BENCH_ARGS)
 
 deps:
 	@missing=""; \

@@ -183,6 +183,18 @@ CLENC_API clenc_status clenc_context_build_kernels(clenc_context *ctx,
                                          const char *defines,
                                          unsigned *built_from_source);
 
+/* A program the context has built: its kernel file and the exact build
+ * options (the specialisation constants an offline compiler must get). */
+typedef struct clenc_program_info {
+    char name[64];
+    char options[1024];
+} clenc_program_info;
+
+/* Fills up to capacity entries, sets *count to how many exist. Any thread. */
+CLENC_API clenc_status clenc_context_programs(clenc_context *ctx,
+                                              clenc_program_info *out,
+                                              size_t capacity, size_t *count);
+
 /* Writes every program the context has built into one container file
  * (format in README.md, "The program container"), atomically. A context
  * created with options.binary set to it runs without compiling anything, on

@@ -457,3 +457,22 @@ out_unlock:
     clenc__container_free(&c);
     return st;
 }
+
+clenc_status clenc_context_programs(clenc_context *ctx, clenc_program_info *out,
+                                    size_t capacity, size_t *count)
+{
+    if (!ctx || !count || (capacity && !out))
+        return clenc__fail(CLENC_ERR_INVALID_ARG,
+                           "clenc_context_programs: ctx or count is NULL, or "
+                           "out is NULL with capacity %zu",
+                           capacity);
+    pthread_mutex_lock(&ctx->lock);
+    *count = ctx->program_count;
+    for (size_t i = 0; i < ctx->program_count && i < capacity; i++) {
+        snprintf(out[i].name, sizeof out[i].name, "%s", ctx->programs[i].name);
+        snprintf(out[i].options, sizeof out[i].options, "%s",
+                 ctx->programs[i].options);
+    }
+    pthread_mutex_unlock(&ctx->lock);
+    return CLENC_OK;
+}

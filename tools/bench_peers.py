@@ -1,4 +1,4 @@
-# bench_peers.py — times clenc against ONNX Runtime and PyTorch (CPU) on all-MiniLM-L6-v2, in one process, runs interleaved, and writes build/bench.json.
+# bench_peers.py — times clenc against ONNX Runtime and PyTorch on CPU (all-MiniLM-L6-v2) for `make bench`; writes build/bench.json.
 """Peer benchmark of `make bench`.
 
 usage: python tools/bench_peers.py [--model DIR] [--lib SO] [--threads T]
@@ -11,27 +11,25 @@ CPU provider on an export of the model cached in build/bench/minilm.onnx, and
 PyTorch. All three return mean-pooled, L2-normalised embeddings; their
 agreement is checked per cell. Timing runs from ids in host memory (numpy) to
 embeddings in host memory (numpy). Runs are interleaved run by run (clenc,
-ort, torch, clenc, ...) so that all engines see the same machine state.
+ort, torch, clenc, ...) so that all engines see the same machine state. Each
+timed run comes after a 0.1 s pause, in which the previous engine's idle
+threads stop spinning (ONNX Runtime's spin for about 40 ms after a run,
+PyTorch's OpenMP ones for about 10 ms), then untimed runs of the same engine
+for at least 0.2 s (one at least), which bring its threads and the machine's
+idle states back to a steady stream of requests to that engine alone.
 
 Cells: b1_s16, b1_s128, b32_s128, b8_s512 (batch x seq, every sequence full)
 and mixed_8_128 (32 sequences of 8..128 tokens: clenc gets the lengths, the
-peers the batch padded to the longest with an attention mask).
+peers the batch padded to the longest with an attention mask). For the mixed
+cell clenc also runs a uniform batch of about the same token count (32 x
+round(tokens / 32)); extra.cells.mixed_8_128 records time(mixed)/time(uniform).
 
 The GEMM table comes from `PROG --json --threads T` (default
 build/bin/clenc-bench-gemm); without that program "gemm" is [].
 Progress goes to stderr, the tables to stdout. Exit status 1 when the
 engines' outputs disagree by more than 1e-4.
 """
-import argparse
-import ctypes
-import json
-import os
-import platform
-import statistics
-import subprocess
-import sys
-import time
-import zlib
+import argparse, ctypes, json, os, platform, statistics, subprocess, sys, time, warnings, zlib
 
 import numpy as np
 
@@ -41,6 +39,8 @@ CELLS = {"b1_s16": (1, 16), "b1_s128": (1, 128), "b32_s128": (32, 128),
 MIXED_RANGE = (8, 128)
 SEED = 20240611
 TOLERANCE = 1e-4
+SETTLE_S = 0.1  # pause before each timed run, so that other engines' threads stop spinning
+REWARM_S = 0.2  # then untimed runs of the engine for this long, so that it runs hot
 POOL_MEAN_NORMALIZE = 0x1 | 0x100  # CLENC_POOL_MEAN | CLENC_POOL_NORMALIZE
 PEERS = ("onnxruntime", "pytorch")
 ENGINES = ("clenc",) + PEERS
@@ -75,20 +75,15 @@ class Clenc:
     def __init__(self, lib_path, model_dir, hidden):
         P, I, U = ctypes.c_void_p, ctypes.c_int, ctypes.c_uint
         self.lib = lib = ctypes.CDLL(lib_path)
+        S = ctypes.c_char_p
         for name, res, args in [
-                ("clenc_version", ctypes.c_char_p, []),
-                ("clenc_last_error", ctypes.c_char_p, []),
-                ("clenc_status_name", ctypes.c_char_p, [I]),
-                ("clenc_options_init", None, [P]),
-                ("clenc_context_create", I, [P, P]),
-                ("clenc_context_device", I, [P, P]),
-                ("clenc_context_destroy", None, [P]),
-                ("clenc_model_load", I, [P, ctypes.c_char_p, P]),
-                ("clenc_model_destroy", None, [P]),
-                ("clenc_session_create", I, [P, U, U, P]),
-                ("clenc_session_destroy", None, [P]),
-                ("clenc_encode", I, [P, P, P, P, U, U, I, P])]:
-            fn = getattr(lib, name)
+                ("version", S, []), ("last_error", S, []), ("status_name", S, [I]),
+                ("options_init", None, [P]), ("context_create", I, [P, P]),
+                ("context_device", I, [P, P]), ("context_destroy", None, [P]),
+                ("model_load", I, [P, S, P]), ("model_destroy", None, [P]),
+                ("session_create", I, [P, U, U, P]), ("session_destroy", None, [P]),
+                ("encode", I, [P, P, P, P, U, U, I, P])]:  # ids, type_ids, lengths, B, S, pooling, out
+            fn = getattr(lib, "clenc_" + name)
             fn.restype, fn.argtypes = res, args
         self.hidden = hidden
         self.version = lib.clenc_version().decode()
@@ -175,7 +170,6 @@ def export_onnx(wrapper, model_dir, path):
     axes["embeddings"] = {0: "batch"}
     tmp = path + ".tmp"
     log(f"onnx: exporting {model_dir} to {path} (opset {OPSET}, TorchScript exporter)")
-    import warnings
     with warnings.catch_warnings(), torch.inference_mode():
         warnings.simplefilter("ignore")
         torch.onnx.export(wrapper, (ids, mask, torch.zeros_like(ids)), tmp,
@@ -257,6 +251,11 @@ def run_cell(name, clenc, ort_sess, torch_model, warmup, runs):
     outs = {}
     for r in range(runs):
         for e, fn in engines.items():
+            time.sleep(SETTLE_S)
+            t0 = time.perf_counter()
+            fn()
+            while time.perf_counter() - t0 < REWARM_S:
+                fn()
             t0 = time.perf_counter()
             outs[e] = fn()
             times[e].append(time.perf_counter() - t0)
@@ -274,7 +273,6 @@ def run_cell(name, clenc, ort_sess, torch_model, warmup, runs):
                                        "clenc": stats(batch, times["clenc_uniform"])}
         extra["clenc_time_ratio_mixed_over_uniform"] = (
             cell["clenc"]["latency_ms"] / extra["uniform_equivalent"]["clenc"]["latency_ms"])
-        extra["lengths"] = lengths.tolist()
     return cell, extra
 
 
@@ -331,7 +329,7 @@ def print_tables(doc, extra):
                   f"{u['batch'] * u['seq']}): {u['clenc']['latency_ms']:.2f} ms; "
                   f"mixed/uniform time {x['clenc_time_ratio_mixed_over_uniform']:.2f}")
     print("\nclenc × = clenc's sequences/s over the peer's (above 1: clenc is faster)")
-    print(f"\nGEMM, clenc's own kernel vs OpenBLAS {doc['versions']['openblas']}")
+    print(f"\nGEMM: clenc's own kernel against {doc['versions']['openblas']}")
     if not doc["gemm"]:
         print("  (no GEMM figures: the GEMM benchmark program is missing or failed)")
         return
@@ -343,29 +341,31 @@ def print_tables(doc, extra):
 
 def main():
     ap = argparse.ArgumentParser(description="clenc against ONNX Runtime and PyTorch on CPU.")
-    ap.add_argument("--model", default=os.path.join(ROOT, "models/all-MiniLM-L6-v2"),
-                    help="model folder (default models/all-MiniLM-L6-v2)")
-    ap.add_argument("--lib", default=os.path.join(ROOT, "build/libclenc.so"),
-                    help="libclenc.so (default build/libclenc.so)")
-    ap.add_argument("--threads", type=int, default=os.cpu_count(),
-                    help="threads for every engine (default: all cores)")
-    ap.add_argument("--runs", type=int, default=7, help="timed runs per engine and cell (default 7)")
-    ap.add_argument("--warmup", type=int, default=2, help="warm-up runs per engine and cell (default 2)")
-    ap.add_argument("--cells", default=",".join(CELLS), help="comma list (default: all): " + ", ".join(CELLS))
-    ap.add_argument("--quick", action="store_true", help="runs=3, warmup=1, for testing")
-    ap.add_argument("--gemm-bench", default=os.path.join(ROOT, "build/bin/clenc-bench-gemm"),
-                    help="GEMM comparison program (default build/bin/clenc-bench-gemm)")
-    ap.add_argument("--onnx", default=os.path.join(ROOT, "build/bench/minilm.onnx"),
-                    help="where the exported model is cached (default build/bench/minilm.onnx)")
-    ap.add_argument("--out", default=os.path.join(ROOT, "build/bench.json"),
-                    help="JSON result (default build/bench.json)")
+    add, here = ap.add_argument, lambda rel: os.path.join(ROOT, rel)
+    add("--model", default=here("models/all-MiniLM-L6-v2"), help="model folder (models/all-MiniLM-L6-v2)")
+    add("--lib", default=here("build/libclenc.so"), help="libclenc.so (build/libclenc.so)")
+    add("--threads", type=int, default=os.cpu_count(), help="threads of every engine (all cores)")
+    add("--runs", type=int, default=7, help="timed runs per engine and cell (7)")
+    add("--warmup", type=int, default=2, help="warm-up runs per engine and cell (2)")
+    add("--cells", default=",".join(CELLS), help="comma list of cells (all): " + ", ".join(CELLS))
+    add("--quick", action="store_true", help="runs=3, warmup=1, for testing")
+    add("--gemm-bench", default=here("build/bin/clenc-bench-gemm"),
+        help="GEMM comparison program (build/bin/clenc-bench-gemm)")
+    add("--onnx", default=here("build/bench/minilm.onnx"), help="exported model (build/bench/minilm.onnx)")
+    add("--out", default=here("build/bench.json"), help="JSON result (build/bench.json)")
     args = ap.parse_args()
     if args.quick:
         args.runs, args.warmup = 3, 1
     cells = [c.strip() for c in args.cells.split(",") if c.strip()]
     unknown = [c for c in cells if c not in CELLS]
-    if unknown or not cells or args.runs < 1 or args.warmup < 0 or args.threads < 1:
-        ap.error(f"bad --cells/--runs/--warmup/--threads (unknown cells: {unknown}; known: {', '.join(CELLS)})")
+    if unknown or not cells:
+        ap.error(f"unknown cells {unknown}; the cells are {', '.join(CELLS)}")
+    if args.runs < 1 or args.warmup < 0 or args.threads < 1:
+        ap.error("--runs and --threads must be at least 1, --warmup at least 0")
+    if not os.path.exists(args.lib):
+        ap.error(f"{args.lib} not found: build it with make")
+    if not os.path.exists(os.path.join(args.model, "config.json")):
+        ap.error(f"no model in {args.model}: fetch it with tools/fetch-model.sh")
     T = args.threads
 
     # PoCL's CPU device takes its thread count from here, read when it starts.
@@ -395,6 +395,8 @@ def main():
              "clenc_driver": clenc.device.driver_version.decode(),
              "clenc_compute_units": clenc.device.compute_units,
              "pocl_max_pthread_count": T, "runs": args.runs, "warmup": args.warmup,
+             "method": f"interleaved; each timed run after a {SETTLE_S} s pause, then untimed "
+                       f"runs of the same engine for at least {REWARM_S} s",
              "transformers": transformers.__version__, "numpy": np.__version__,
              "onnx_model": {"path": os.path.relpath(args.onnx, ROOT), "opset": OPSET,
                             "exporter": "torch.onnx.export (TorchScript, dynamo=False)"},

@@ -8,7 +8,7 @@
 #define PROG "clenc-compile"
 
 static const char usage[] =
-    "usage: " PROG " --model DIR [--device SPEC] -o FILE\n"
+    "usage: " PROG " --model DIR [--device SPEC] [--list] -o FILE\n"
     "\n"
     "Builds every kernel the model needs, specialised for it, on the chosen\n"
     "device and writes them into a program container (README.md, \"The\n"
@@ -19,12 +19,14 @@ static const char usage[] =
     "  --model DIR     model folder\n"
     "  --device SPEC   gpu | accelerator | cpu | P:D | part of a name\n"
     "  -o FILE         the container to write (atomically)\n"
+    "  --list          also print each program's kernel file and exact build\n"
+    "                  options: what a vendor's offline compiler must be given\n"
     "  --help, --version\n";
 
 int main(int argc, char **argv)
 {
     const char *model_path = NULL, *device = NULL, *out = NULL;
-    int missing = 0;
+    int missing = 0, list = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -33,6 +35,8 @@ int main(int argc, char **argv)
         } else if (!strcmp(a, "--version")) {
             cli_print_version(PROG);
             return 0;
+        } else if (!strcmp(a, "--list")) {
+            list = 1;
         } else if (cli_option(argc, argv, &i, "--model", &model_path,
                               &missing) ||
                    cli_option(argc, argv, &i, "--device", &device, &missing) ||
@@ -66,6 +70,11 @@ int main(int argc, char **argv)
     }
     printf("wrote %s: the kernels of %s for '%s' (driver %s, clenc %s)\n", out,
            mi.name, di.name, di.driver_version, clenc_version());
+    clenc_program_info programs[32];
+    size_t n = 0;
+    if (list && clenc_context_programs(ctx, programs, 32, &n) == CLENC_OK)
+        for (size_t i = 0; i < n && i < 32; i++)
+            printf("%s.cl: %s\n", programs[i].name, programs[i].options);
     if (mi.gemm == CLENC_GEMM_CLBLAST)
         fprintf(stderr, "%s: note: CLBlast compiles its own GEMM kernels at run "
                         "time; a device without a compiler needs "
