@@ -24,7 +24,7 @@
 
 #define PANEL 16
 #ifndef GEMM_TM
-#define GEMM_TM 8
+#define GEMM_TM 4
 #endif
 #ifndef GEMM_TS
 #define GEMM_TS 64
@@ -35,52 +35,77 @@
 
 #if !VARIANT_GPU
 
+/* Panels (16 output columns each) one work-item computes. */
+#ifndef GEMM_TNP
+#define GEMM_TNP 4
+#endif
+
 __kernel void gemm(__global const float *a, __global const float *w,
                    __global const float *bias, __global const float *residual,
                    __global float *out, const int m, const int n, const int k,
                    const int flags)
 {
     const int row0 = get_global_id(0) * GEMM_TM;
-    const int panel = get_global_id(1);
-    if (row0 >= m || panel * PANEL >= n)
+    const int panel0 = get_global_id(1) * GEMM_TNP;
+    if (row0 >= m || panel0 * PANEL >= n)
         return;
-    __global const float *wp = w + (size_t)panel * k * PANEL;
-    /* Rows past m repeat the last row: the loads stay in bounds and the
-     * loop stays branch-free; those rows are not stored. */
+    const int panels = (n + PANEL - 1) / PANEL;
+    /* Rows past m repeat the last row, panels past the last repeat it: the
+     * loads stay in bounds and the loop branch-free; neither is stored. */
     size_t arow[GEMM_TM];
-    float16 acc[GEMM_TM];
+    __global const float *wp[GEMM_TNP];
+    float16 acc[GEMM_TM][GEMM_TNP];
 #pragma unroll
-    for (int r = 0; r < GEMM_TM; r++) {
+    for (int r = 0; r < GEMM_TM; r++)
         arow[r] = (size_t)min(row0 + r, m - 1) * k;
-        acc[r] = (float16)(0.0f);
-    }
-    for (int kk = 0; kk < k; kk++) {
-        const float16 b = vload16(kk, wp);
+#pragma unroll
+    for (int p = 0; p < GEMM_TNP; p++) {
+        wp[p] = w + (size_t)min(panel0 + p, panels - 1) * k * PANEL;
 #pragma unroll
         for (int r = 0; r < GEMM_TM; r++)
-            acc[r] = fma((float16)(a[arow[r] + kk]), b, acc[r]);
+            acc[r][p] = (float16)(0.0f);
     }
-    const int col0 = panel * PANEL;
-    const int full = col0 + PANEL <= n;
-    const float16 bv = (flags & 1) ? vload16(panel, bias) : (float16)(0.0f);
+    for (int kk = 0; kk < k; kk++) {
+        float16 b[GEMM_TNP];
 #pragma unroll
-    for (int r = 0; r < GEMM_TM; r++) {
-        const int row = row0 + r;
-        if (row >= m)
+        for (int p = 0; p < GEMM_TNP; p++)
+            b[p] = vload16(kk, wp[p]);
+#pragma unroll
+        for (int r = 0; r < GEMM_TM; r++) {
+            const float16 av = (float16)(a[arow[r] + kk]);
+#pragma unroll
+            for (int p = 0; p < GEMM_TNP; p++)
+                acc[r][p] = fma(av, b[p], acc[r][p]);
+        }
+    }
+#pragma unroll
+    for (int p = 0; p < GEMM_TNP; p++) {
+        const int panel = panel0 + p;
+        const int col0 = panel * PANEL;
+        if (col0 >= n)
             break;
-        float16 v = acc[r] + bv;
-        if (flags & 2)
-            v = ACTIVATE(v);
-        const size_t at = (size_t)row * n + col0;
-        if (full) {
-            if (flags & 4)
-                v += vload16(0, residual + at);
-            vstore16(v, 0, out + at);
-        } else {
-            float vals[PANEL];
-            vstore16(v, 0, vals);
-            for (int c = 0; c < n - col0; c++)
-                out[at + c] = vals[c] + ((flags & 4) ? residual[at + c] : 0.0f);
+        const int full = col0 + PANEL <= n;
+        const float16 bv = (flags & 1) ? vload16(panel, bias) : (float16)(0.0f);
+#pragma unroll
+        for (int r = 0; r < GEMM_TM; r++) {
+            const int row = row0 + r;
+            if (row >= m)
+                break;
+            float16 v = acc[r][p] + bv;
+            if (flags & 2)
+                v = ACTIVATE(v);
+            const size_t at = (size_t)row * n + col0;
+            if (full) {
+                if (flags & 4)
+                    v += vload16(0, residual + at);
+                vstore16(v, 0, out + at);
+            } else {
+                float vals[PANEL];
+                vstore16(v, 0, vals);
+                for (int c = 0; c < n - col0; c++)
+                    out[at + c] =
+                        vals[c] + ((flags & 4) ? residual[at + c] : 0.0f);
+            }
         }
     }
 }

@@ -24,9 +24,15 @@ __kernel void layernorm(__global const float *in, __global float *out,
         return; /* uniform across a gpu work-group: whole groups leave */
     __global const float *x = in + (size_t)r * HIDDEN;
     __global float *y = out + (size_t)r * HIDDEN;
-    if (x != y)
+    if (x != y) {
+#if !VARIANT_GPU && HIDDEN % 16 == 0
+        for (int i = 0; i < HIDDEN / 16; i++)
+            vstore16(vload16(i, x), i, y);
+#else
         for (int i = ROW_FIRST; i < HIDDEN; i += ROW_STEP)
             y[i] = x[i];
+#endif
+    }
 #if VARIANT_GPU
     row_layernorm(y, gamma, beta, scratch);
 #else
@@ -45,10 +51,21 @@ __kernel void l2norm(__global float *x, const int rows)
     if (r >= rows)
         return;
     __global float *y = x + (size_t)r * HIDDEN;
+#if !VARIANT_GPU && HIDDEN % 16 == 0
+    float16 s16 = (float16)(0.0f);
+    for (int i = 0; i < HIDDEN / 16; i++) {
+        const float16 v = vload16(i, y);
+        s16 = fma(v, v, s16);
+    }
+    const float inv = 1.0f / fmax(sqrt(sum16(s16)), 1e-12f);
+    for (int i = 0; i < HIDDEN / 16; i++)
+        vstore16(vload16(i, y) * inv, i, y);
+#else
     float s = 0.0f;
     for (int i = ROW_FIRST; i < HIDDEN; i += ROW_STEP)
         s += y[i] * y[i];
     const float inv = 1.0f / fmax(sqrt(ROW_SUM(s)), 1e-12f);
     for (int i = ROW_FIRST; i < HIDDEN; i += ROW_STEP)
         y[i] *= inv;
+#endif
 }

@@ -123,10 +123,17 @@ typedef enum clenc_source_build {
 } clenc_source_build;
 
 typedef enum clenc_gemm {
-    CLENC_GEMM_AUTO = 0,   /* $CLENC_GEMM, else clenc's own kernel */
+    CLENC_GEMM_AUTO = 0,   /* $CLENC_GEMM, else measured per device */
     CLENC_GEMM_OWN = 1,    /* clenc's kernel, weights packed in panels */
     CLENC_GEMM_CLBLAST = 2 /* CLBlast, epilogues as separate kernels */
 } clenc_gemm;
+
+typedef enum clenc_tune {
+    CLENC_TUNE_DEFAULT = 0, /* $CLENC_TUNE, else fast */
+    CLENC_TUNE_OFF = 1,     /* the default tile sizes: deterministic (tests) */
+    CLENC_TUNE_FAST = 2,    /* a short measured search on first use */
+    CLENC_TUNE_THOROUGH = 3 /* more candidates and sizes */
+} clenc_tune;
 
 typedef enum clenc_variant {
     CLENC_VARIANT_AUTO = 0, /* $CLENC_VARIANT, else by device type */
@@ -154,6 +161,10 @@ typedef struct clenc_options {
     clenc_gemm gemm;
     /* Kernel family of models loaded on this context. */
     clenc_variant variant;
+    /* Tile sizes (and the GEMM when not set) of models loaded on this
+     * context: chosen by a short measurement on first use, persisted in the
+     * cache folder; $CLENC_GEMM_TILE ("TMxTNP", e.g. 4x4) fixes them. */
+    clenc_tune tune;
 } clenc_options;
 
 /* Defaults: best device, embedded kernels, cache on, sources allowed,

@@ -74,13 +74,14 @@ static clenc_status resolve_choice(int option, const char *var,
     const char *v = getenv(var);
     if (!v || !*v)
         return CLENC_OK;
-    for (int i = 1; i < count; i++)
+    for (int i = 0; i < count; i++)
         if (strcasecmp(v, names[i]) == 0) {
-            *out = i;
+            *out = i ? i : dflt;
             return CLENC_OK;
         }
-    return clenc__fail(CLENC_ERR_INVALID_ARG, "%s='%s': expected %s or %s",
-                       var, v, names[1], names[2]);
+    return clenc__fail(CLENC_ERR_INVALID_ARG, "%s='%s': expected %s, %s%s%s",
+                       var, v, names[1], names[2], count > 3 ? " or " : "",
+                       count > 3 ? names[3] : "");
 }
 
 static clenc_status load_container(clenc_context *ctx, const char *path)
@@ -167,9 +168,13 @@ clenc_status clenc_context_create(const clenc_options *opt,
 
     static const char *const gemms[] = {"auto", "own", "clblast"};
     static const char *const variants[] = {"auto", "cpu", "gpu"};
-    int gemm, variant;
-    TRY(resolve_choice(opt->gemm, "CLENC_GEMM", gemms, 3, CLENC_GEMM_OWN,
+    static const char *const tunes[] = {"default", "off", "fast", "thorough"};
+    int gemm, variant, tune;
+    TRY(resolve_choice(opt->gemm, "CLENC_GEMM", gemms, 3, CLENC_GEMM_AUTO,
                        &gemm),
+        out_destroy);
+    TRY(resolve_choice(opt->tune, "CLENC_TUNE", tunes, 4, CLENC_TUNE_FAST,
+                       &tune),
         out_destroy);
     TRY(resolve_choice(opt->variant, "CLENC_VARIANT", variants, 3,
                        ctx->device.info.type == CLENC_DEVICE_CPU
@@ -179,6 +184,7 @@ clenc_status clenc_context_create(const clenc_options *opt,
         out_destroy);
     ctx->gemm = (clenc_gemm)gemm;
     ctx->variant = (clenc_variant)variant;
+    ctx->tune = (clenc_tune)tune;
 
     cl_context_properties props[] = {
         CL_CONTEXT_PLATFORM, (cl_context_properties)ctx->device.platform, 0};

@@ -37,6 +37,17 @@ typedef struct clenc__matrix {
     unsigned n, k;
 } clenc__matrix;
 
+/* Tile sizes of the GEMM kernels, chosen per device by a measured search
+ * (tune.c) or the defaults; they reach the kernels as -D constants. */
+typedef struct clenc__tunables {
+    unsigned gemm_tm, gemm_tnp; /* cpu family: rows x 16-column panels */
+    unsigned gemm_ts;           /* gpu family: the work-group's tile edge */
+} clenc__tunables;
+
+/* 4 x 4 panels: 16 float16 accumulators, the best of the shapes measured
+ * here (about 400 GFLOP/s at MiniLM's shapes against 290 for 8 x 1). */
+#define CLENC__TUNABLES_DEFAULT {4, 4, 64}
+
 typedef struct clenc__layer {
     clenc__matrix qkv, o, ffn_up, ffn_down;
     cl_mem norm1_weight, norm1_bias, norm2_weight, norm2_bias;
@@ -47,6 +58,7 @@ struct clenc_model {
     clenc_config config;
     clenc_gemm gemm;
     clenc_variant variant;
+    clenc__tunables tune;
     char *defines; /* the -D constants every program of the model gets */
     cl_program programs[CLENC__KERNEL_COUNT]; /* NULL: not needed */
     cl_mem word, position, type;
@@ -161,6 +173,28 @@ clenc_status clenc__matrix_upload(clenc_model *model, const float *weight,
                                   const float *bias, unsigned n, unsigned k,
                                   const char *what, clenc__matrix *out);
 void clenc__matrix_release(clenc_context *ctx, clenc__matrix *m);
+
+/* A model and session with only a GEMM: what the tuner measures and the
+ * GEMM benchmark runs. */
+typedef struct clenc__gemm_rig {
+    clenc_model model;
+    clenc_session session;
+} clenc__gemm_rig;
+
+clenc_status clenc__gemm_rig_open(clenc_context *ctx, clenc_gemm gemm,
+                                  clenc_variant variant,
+                                  const clenc__tunables *tune,
+                                  clenc__gemm_rig *rig);
+void clenc__gemm_rig_close(clenc__gemm_rig *rig);
+
+/* ------------------------------------------------------- tuning (tune.c) */
+
+/* Chooses m->gemm (when the context left it AUTO) and m->tune for the
+ * model's shapes: $CLENC_GEMM_TILE, else the cache, else a measurement
+ * (CLENC_TUNE fast or thorough), else the defaults (off). */
+clenc_status clenc__tune(clenc_model *m);
+/* "-DGEMM_TM=4 -DGEMM_TNP=4 -DGEMM_TS=64" into buf. */
+void clenc__tune_defines(const clenc__tunables *t, char *buf, size_t cap);
 
 /* ---------------------------------------------------- workspace (plan.c) */
 

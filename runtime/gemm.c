@@ -1,4 +1,5 @@
 /* gemm.c — the one GEMM dispatch point: clenc's own kernel (fused epilogue, packed panels) or CLBlast (epilogue as a kernel). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -6,9 +7,6 @@
 
 #include "encoder.h"
 
-/* cl_kernels/gemm.cl's tunables, as the runtime launches them. */
-#define GEMM_TM 8
-#define GEMM_TS 64
 #define ELEMENTWISE_WG 64
 
 static size_t ceil_div(size_t a, size_t b)
@@ -111,14 +109,16 @@ static clenc_status gemm_own(clenc_session *s, const clenc__matrix *w,
                                          (int)flags);
     if (st != CLENC_OK)
         return st;
+    /* The geometry follows the tile sizes the program was built with. */
+    const clenc__tunables *t = &s->model->tune;
     size_t global[2], local[2];
     if (s->model->variant == CLENC_VARIANT_GPU) {
-        global[0] = ceil_div(w->n, GEMM_TS) * 16;
-        global[1] = ceil_div(m, GEMM_TS) * 16;
+        global[0] = ceil_div(w->n, t->gemm_ts) * 16;
+        global[1] = ceil_div(m, t->gemm_ts) * 16;
         local[0] = local[1] = 16;
     } else {
-        global[0] = ceil_div(m, GEMM_TM);
-        global[1] = panels(w->n);
+        global[0] = ceil_div(m, t->gemm_tm);
+        global[1] = ceil_div(panels(w->n), t->gemm_tnp);
         local[0] = local[1] = 1;
     }
     const clenc__work work = gemm_work(m, w, flags);
@@ -179,4 +179,47 @@ clenc_status clenc__op_gemm(clenc_session *s, const clenc__matrix *w,
     return s->model->gemm == CLENC_GEMM_CLBLAST
                ? gemm_clblast(s, w, a, m, out, residual, flags)
                : gemm_own(s, w, a, m, out, residual, flags);
+}
+
+clenc_status clenc__gemm_rig_open(clenc_context *ctx, clenc_gemm gemm,
+                                  clenc_variant variant,
+                                  const clenc__tunables *tune,
+                                  clenc__gemm_rig *rig)
+{
+    clenc_status st;
+    cl_int err;
+    memset(rig, 0, sizeof *rig);
+    rig->model.ctx = ctx;
+    rig->model.gemm = gemm;
+    rig->model.variant = variant;
+    rig->model.tune = *tune;
+    rig->session.model = &rig->model;
+    char defines[160], tiles[96];
+    clenc__tune_defines(tune, tiles, sizeof tiles);
+    snprintf(defines, sizeof defines, "-DVARIANT_GPU=%d %s",
+             variant == CLENC_VARIANT_GPU, tiles);
+    TRY(clenc__queue_create(ctx, &rig->session.queue), out);
+    const clenc__kernel_id k = gemm == CLENC_GEMM_CLBLAST ? CLENC__K_EPILOGUE
+                                                          : CLENC__K_GEMM;
+    cl_program prog;
+    TRY(clenc__program_get(ctx, clenc__kernels[k].file, defines, &prog, NULL),
+        out);
+    CL_CHECK((rig->session.kernels[k] =
+                  clCreateKernel(prog, clenc__kernels[k].function, &err),
+              err),
+             out);
+out:
+    return st;
+}
+
+void clenc__gemm_rig_close(clenc__gemm_rig *rig)
+{
+    clenc__launches_reset(&rig->session);
+    free(rig->session.launches);
+    for (int k = 0; k < CLENC__KERNEL_COUNT; k++)
+        if (rig->session.kernels[k])
+            clReleaseKernel(rig->session.kernels[k]);
+    if (rig->session.queue)
+        clReleaseCommandQueue(rig->session.queue);
+    memset(rig, 0, sizeof *rig);
 }

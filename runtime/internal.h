@@ -157,8 +157,9 @@ struct clenc_context {
     char *container_path;
     clenc_source_build source_build;
     int profiling;
-    clenc_gemm gemm;       /* resolved: never AUTO */
+    clenc_gemm gemm;       /* AUTO: measured per device when tuning */
     clenc_variant variant; /* resolved: never AUTO */
+    clenc_tune tune;       /* resolved: never DEFAULT */
 
     pthread_mutex_t lock; /* guards the fields below */
     clenc__program *programs;

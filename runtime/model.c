@@ -266,14 +266,16 @@ unsigned clenc__row_wg(unsigned hidden)
 static clenc_status build_programs(clenc_model *m)
 {
     const clenc_config *c = &m->config;
+    char tiles[96];
+    clenc__tune_defines(&m->tune, tiles, sizeof tiles);
     m->defines = clenc__asprintf(
         "-DVARIANT_GPU=%d -DHIDDEN=%u -DHEADS=%u -DHEAD_DIM=%u -DACT=%d "
         "-DLN_EPS=%.9ef -DPOSITIONS=%d -DEMBED_SCALE=%d -DEMBED_NORM=%d "
-        "-DTYPE_VOCAB=%u -DROW_WG=%u",
+        "-DTYPE_VOCAB=%u -DROW_WG=%u %s",
         m->variant == CLENC_VARIANT_GPU, c->hidden, c->heads,
         c->hidden / c->heads, (int)c->activation, (double)c->eps,
         (int)c->positions, c->scale_embedding != 0, c->embedding_norm != 0,
-        c->type_vocab_size, clenc__row_wg(c->hidden));
+        c->type_vocab_size, clenc__row_wg(c->hidden), tiles);
     if (!m->defines)
         return clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no host memory");
     for (int k = 0; k < CLENC__KERNEL_COUNT; k++) {
@@ -312,8 +314,8 @@ clenc_status clenc_model_create(clenc_context *ctx, const clenc_config *config,
     m->ctx = ctx;
     m->config = *config;
     m->max_text_tokens = config->max_positions;
-    m->gemm = ctx->gemm;
     m->variant = ctx->variant;
+    TRY(clenc__tune(m), out_destroy);
     TRY(build_programs(m), out_destroy);
     TRY(upload_weights(m, weights), out_destroy);
     *out = m;

@@ -15,7 +15,7 @@ const clenc__kernel_desc clenc__kernels[CLENC__KERNEL_COUNT] = {
  * every new local size (90-150 ms the first time). */
 #define CPU_ROWS_WG 8
 #define ELEMENTWISE_WG 64
-#define ATT_WG_CPU 8
+#define ATT_QB_CPU 16 /* queries per work-item, cl_kernels/attention.cl */
 #define ATT_WG_GPU 64
 
 static size_t round_up(size_t v, size_t m)
@@ -198,10 +198,14 @@ clenc_status clenc__op_attention(clenc_session *s, cl_mem qkv, cl_mem offsets,
                                          qkv, offsets, out);
     if (st != CLENC_OK)
         return st;
-    size_t wg = gpu(s) ? ATT_WG_GPU : ATT_WG_CPU;
-    size_t global[2] = {round_up(max_len, wg),
-                        (size_t)batch * s->model->config.heads};
-    size_t local[2] = {wg, 1};
+    size_t global[2], local[2] = {1, 1};
+    global[1] = (size_t)batch * s->model->config.heads;
+    if (gpu(s)) {
+        local[0] = ATT_WG_GPU;
+        global[0] = round_up(max_len, ATT_WG_GPU);
+    } else {
+        global[0] = (max_len + ATT_QB_CPU - 1) / ATT_QB_CPU;
+    }
     /* Q·Kᵀ and P·V: 2 · 2 · L² · HIDDEN a sequence. Traffic: Q, K and V read
      * and the result written once (what a cache-perfect run moves). */
     const double h = s->model->config.hidden;

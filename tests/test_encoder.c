@@ -402,3 +402,101 @@ void test_encoder_rejects_bad_batches(void)
     clenc_context_destroy(ctx);
     test_model_free(&tm);
 }
+
+/* CLENC_TUNE=fast measures on first use, persists, and the next load reads
+ * the choice back instead of measuring; the tuned model computes the same. */
+void test_tuning_measures_once_and_keeps_the_choice(void)
+{
+    char *cache = test_tmpdir("tune-cache");
+    clenc_options opt;
+    test_options(&opt);
+    opt.cache_dir = cache;
+    opt.tune = CLENC_TUNE_FAST;
+    clenc_config c;
+    small_config(&c);
+    test_model tm;
+    test_model_random(&tm, &c, 3);
+    clenc_context *ctx = test_context(&opt);
+    clenc_model *model = test_model_upload(ctx, &tm);
+    CU_ASSERT_EQUAL(test_list_dir(cache, ".txt", NULL), 2); /* gemm, tile */
+    clenc_model_info info;
+    ASSERT_STATUS(clenc_model_info_get(model, &info), CLENC_OK);
+    CU_ASSERT(info.gemm == CLENC_GEMM_OWN || info.gemm == CLENC_GEMM_CLBLAST);
+    const clenc__tunables chosen = model->tune;
+    printf("\n    chose %s, tile %ux%u", info.gemm == CLENC_GEMM_OWN ? "own" : "clblast",
+           chosen.gemm_tm, chosen.gemm_tnp);
+    /* Same answers as with tuning off. */
+    int32_t ids[2 * 16], lengths[2] = {16, 9};
+    for (size_t i = 0; i < 32; i++)
+        ids[i] = (int32_t)(i * 7 % 50);
+    float a[2 * 32], b[2 * 32];
+    clenc_session *s = NULL;
+    ASSERT_STATUS(clenc_session_create(model, 2, 16, &s), CLENC_OK);
+    ASSERT_STATUS(clenc_encode(s, ids, NULL, lengths, 2, 16, CLENC_POOL_MEAN, a),
+                  CLENC_OK);
+    clenc_session_destroy(s);
+    clenc_model_destroy(model);
+    clenc_context_destroy(ctx);
+    /* Second load: the persisted choice, no new files. */
+    ctx = test_context(&opt);
+    model = test_model_upload(ctx, &tm);
+    CU_ASSERT_EQUAL(model->tune.gemm_tm, chosen.gemm_tm);
+    CU_ASSERT_EQUAL(model->tune.gemm_tnp, chosen.gemm_tnp);
+    CU_ASSERT_EQUAL(test_list_dir(cache, ".txt", NULL), 2);
+    clenc_model_destroy(model);
+    clenc_context_destroy(ctx);
+    opt.tune = CLENC_TUNE_OFF;
+    ctx = test_context(&opt);
+    model = test_model_upload(ctx, &tm);
+    const clenc__tunables dflt = CLENC__TUNABLES_DEFAULT;
+    CU_ASSERT_EQUAL(model->tune.gemm_tm, dflt.gemm_tm);
+    ASSERT_STATUS(clenc_session_create(model, 2, 16, &s), CLENC_OK);
+    ASSERT_STATUS(clenc_encode(s, ids, NULL, lengths, 2, 16, CLENC_POOL_MEAN, b),
+                  CLENC_OK);
+    double worst = 0;
+    for (size_t i = 0; i < 64; i++)
+        worst = fmax(worst, fabs((double)a[i] - b[i]));
+    CU_ASSERT(worst <= 1e-5);
+    /* A bad override is a clear error. */
+    setenv("CLENC_GEMM_TILE", "banana", 1);
+    clenc_model *bad = NULL;
+    ASSERT_STATUS(clenc_model_create(ctx, &tm.config, &tm.weights, &bad),
+                  CLENC_ERR_INVALID_ARG);
+    ASSERT_ERROR_MENTIONS("CLENC_GEMM_TILE='banana'");
+    unsetenv("CLENC_GEMM_TILE");
+    clenc_session_destroy(s);
+    clenc_model_destroy(model);
+    clenc_context_destroy(ctx);
+    test_model_free(&tm);
+    free(cache);
+}
+
+/* The workspace is linear in the tokens: attention streams its softmax, so
+ * no seq x seq buffer exists (at 8 x 512 one would need 100 MB). */
+void test_workspace_has_no_seq_by_seq_buffer(void)
+{
+    clenc_config c;
+    small_config(&c);
+    c.max_positions = 512;
+    test_model tm;
+    test_model_random(&tm, &c, 9);
+    clenc_context *ctx = test_context(NULL);
+    clenc_model *model = test_model_upload(ctx, &tm);
+    const unsigned seqs[] = {64, 512};
+    uint64_t bytes[2];
+    for (int i = 0; i < 2; i++) {
+        clenc_session *s = NULL;
+        ASSERT_STATUS(clenc_session_create(model, 8, seqs[i], &s), CLENC_OK);
+        clenc_session_info info;
+        ASSERT_STATUS(clenc_session_info_get(s, &info), CLENC_OK);
+        bytes[i] = info.workspace_bytes;
+        /* x, max(qkv, ffn), one more: 6 rows a token, plus alignment. */
+        const uint64_t tokens = 8ull * seqs[i], row = c.hidden * 4ull;
+        CU_ASSERT(info.workspace_bytes <= tokens * row * 6 + 8 * row + 4096);
+        clenc_session_destroy(s);
+    }
+    CU_ASSERT(bytes[1] <= 8 * bytes[0] + 8192); /* 8x tokens, not 64x */
+    clenc_model_destroy(model);
+    clenc_context_destroy(ctx);
+    test_model_free(&tm);
+}

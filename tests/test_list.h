@@ -66,6 +66,7 @@
     TEST(ops, test_plan_never_overlaps_live_buffers)                          \
     TEST(ops, test_gemm_own_cpu_matches_reference)                            \
     TEST(ops, test_gemm_own_gpu_matches_reference)                            \
+    TEST(ops, test_gemm_every_tile_shape_matches_reference)                   \
     TEST(ops, test_gemm_clblast_matches_reference)                            \
     TEST(ops, test_attention_matches_reference)                               \
     TEST(ops, test_attention_mask_ignores_other_sequences)                    \
@@ -81,7 +82,9 @@
     TEST(encoder, test_encoder_sequence_alone_equals_sequence_in_batch)       \
     TEST(encoder, test_encoder_padding_is_never_read)                         \
     TEST(encoder, test_encoder_rejects_bad_config)                            \
-    TEST(encoder, test_encoder_rejects_bad_batches)
+    TEST(encoder, test_encoder_rejects_bad_batches)                           \
+    TEST(encoder, test_tuning_measures_once_and_keeps_the_choice)             \
+    TEST(encoder, test_workspace_has_no_seq_by_seq_buffer)
 
 #define TESTS_TOKENIZER(TEST)                                                  \
     TEST(tokenizer, test_tokenizer_matches_hf_minilm)                         \

@@ -246,6 +246,23 @@ void test_gemm_own_gpu_matches_reference(void)
     gemm_suite(&c, CLENC_VARIANT_GPU, CLENC_GEMM_OWN, ms + 2, 2);
 }
 
+/* Every tile shape the tuner may pick computes the same product. */
+void test_gemm_every_tile_shape_matches_reference(void)
+{
+    static const char *const tiles[] = {"8x1", "6x2", "4x3", "3x4", "2x8",
+                                        "16x1", "5x3"};
+    static const unsigned ms[] = {1, 65, 300};
+    clenc_config c;
+    tiny_config(&c);
+    for (size_t i = 0; i < sizeof tiles / sizeof tiles[0]; i++) {
+        setenv("CLENC_GEMM_TILE", tiles[i], 1);
+        gemm_suite(&c, CLENC_VARIANT_CPU, CLENC_GEMM_OWN, ms, 3);
+    }
+    setenv("CLENC_GEMM_TILE", "32", 1);
+    gemm_suite(&c, CLENC_VARIANT_GPU, CLENC_GEMM_OWN, ms, 3);
+    unsetenv("CLENC_GEMM_TILE");
+}
+
 void test_gemm_clblast_matches_reference(void)
 {
     static const unsigned ms[] = {1, 7, 65, 300};

@@ -12,62 +12,34 @@
 
 static const char usage[] =
     "usage: " PROG " [--threads T] [--runs N] [--m LIST] [--json]\n"
+    "       (CLENC_GEMM, CLENC_GEMM_TILE and CLENC_DEVICE apply)\n"
     "\n"
     "Times clenc's GEMM (the model's dispatch: own kernel or CLBlast, as\n"
     "CLENC_GEMM says) and OpenBLAS cblas_sgemm with T threads on C = A·Wᵀ\n"
     "at the encoders' shapes: (N, K) of all-MiniLM-L6-v2 and BERT-base, M in\n"
-    "16,128,512,4096; runs interleaved, medians reported.\n";
+    "16,128,512,4096; runs interleaved, medians reported. A run is a chain of\n"
+    "calls (enough for about 20 ms): clenc's are enqueued back to back and\n"
+    "waited for once, as in an encoder pass; OpenBLAS's are called in turn.\n";
 
 /* (N, K) of the QKV, output, FFN-up and FFN-down GEMMs. */
 static const unsigned shapes[][2] = {{1152, 384}, {384, 384}, {1536, 384},
                                      {384, 1536}, {2304, 768}, {768, 768},
                                      {3072, 768}, {768, 3072}};
 
-typedef struct gemm_env {
-    clenc_context *ctx;
-    clenc_model model;
-    clenc_session session;
-} gemm_env;
-
-/* The smallest model and session the GEMM dispatch needs; no weights. */
-static clenc_status env_open(gemm_env *e)
+/* The tile sizes: $CLENC_GEMM_TILE, else the defaults (the benchmark does
+ * not tune: it measures what a given choice does). */
+static clenc__tunables tiles(const clenc_context *ctx)
 {
-    clenc_status st;
-    cl_int err;
-    memset(e, 0, sizeof *e);
-    TRY(clenc_context_create(NULL, &e->ctx), out);
-    e->model.ctx = e->ctx;
-    e->model.gemm = e->ctx->gemm;
-    e->model.variant = e->ctx->variant;
-    e->session.model = &e->model;
-    TRY(clenc__queue_create(e->ctx, &e->session.queue), out);
-    for (int k = CLENC__K_GEMM; k <= CLENC__K_EPILOGUE; k++) {
-        char defines[64];
-        snprintf(defines, sizeof defines, "-DVARIANT_GPU=%d",
-                 e->model.variant == CLENC_VARIANT_GPU);
-        cl_program prog;
-        TRY(clenc__program_get(e->ctx, clenc__kernels[k].file, defines, &prog,
-                               NULL),
-            out);
-        CL_CHECK((e->session.kernels[k] =
-                      clCreateKernel(prog, clenc__kernels[k].function, &err),
-                  err),
-                 out);
+    clenc__tunables t = CLENC__TUNABLES_DEFAULT;
+    const char *e = getenv("CLENC_GEMM_TILE");
+    unsigned a, b;
+    if (e && ctx->variant == CLENC_VARIANT_GPU && sscanf(e, "%u", &a) == 1)
+        t.gemm_ts = a;
+    else if (e && sscanf(e, "%ux%u", &a, &b) == 2) {
+        t.gemm_tm = a;
+        t.gemm_tnp = b;
     }
-out:
-    return st;
-}
-
-static void env_close(gemm_env *e)
-{
-    clenc__launches_reset(&e->session);
-    free(e->session.launches);
-    for (int k = 0; k < CLENC__KERNEL_COUNT; k++)
-        if (e->session.kernels[k])
-            clReleaseKernel(e->session.kernels[k]);
-    if (e->session.queue)
-        clReleaseCommandQueue(e->session.queue);
-    clenc_context_destroy(e->ctx);
+    return t;
 }
 
 typedef struct result {
@@ -75,7 +47,7 @@ typedef struct result {
     double clenc_gflops, blas_gflops;
 } result;
 
-static clenc_status time_shape(gemm_env *e, unsigned m, unsigned n, unsigned k,
+static clenc_status time_shape(clenc__gemm_rig *e, unsigned m, unsigned n, unsigned k,
                                unsigned runs, result *r)
 {
     clenc_status st = CLENC_OK;
@@ -93,40 +65,47 @@ static clenc_status time_shape(gemm_env *e, unsigned m, unsigned n, unsigned k,
     for (size_t i = 0; i < (size_t)n * k; i++)
         w[i] = (float)((i * 40503u) % 1000) / 1000.0f - 0.5f;
     TRY(clenc__matrix_upload(&e->model, w, NULL, n, k, "w", &mat), out);
-    TRY(clenc__buffer_create(e->ctx, (size_t)m * k * sizeof *a,
+    TRY(clenc__buffer_create(e->model.ctx, (size_t)m * k * sizeof *a,
                              CL_MEM_READ_ONLY, "a", &da),
         out);
-    TRY(clenc__buffer_create(e->ctx, (size_t)m * n * sizeof *c,
+    TRY(clenc__buffer_create(e->model.ctx, (size_t)m * n * sizeof *c,
                              CL_MEM_READ_WRITE, "c", &dc),
         out);
     TRY(clenc__buffer_upload(e->session.queue, da, 0, (size_t)m * k * sizeof *a,
                              a),
         out);
+    /* Chains long enough (about 20 ms at 200 GFLOP/s) that one wait costs
+     * little; the same length for both. */
+    const double flop = 2.0 * m * n * k;
+    int chain = (int)(4e9 / flop);
+    chain = chain < 1 ? 1 : chain > 256 ? 256 : chain;
     /* Interleaved, after one untimed run of each. */
     for (int i = -1; i < (int)runs; i++) {
         clenc__launches_reset(&e->session);
         double t0 = cli_now_ms();
-        TRY(clenc__op_gemm(&e->session, &mat, da, m, dc, NULL, 0), out);
+        for (int j = 0; j < chain; j++)
+            TRY(clenc__op_gemm(&e->session, &mat, da, m, dc, NULL, 0), out);
         CL_CHECK(clFinish(e->session.queue), out);
         double t1 = cli_now_ms();
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)n,
-                    (int)k, 1.0f, a, (int)k, w, (int)k, 0.0f, c, (int)n);
+        for (int j = 0; j < chain; j++)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m,
+                        (int)n, (int)k, 1.0f, a, (int)k, w, (int)k, 0.0f, c,
+                        (int)n);
         double t2 = cli_now_ms();
         if (i >= 0) {
-            tc[i] = t1 - t0;
-            tb[i] = t2 - t1;
+            tc[i] = (t1 - t0) / chain;
+            tb[i] = (t2 - t1) / chain;
         }
     }
-    const double flop = 2.0 * m * n * k;
     r->m = m;
     r->n = n;
     r->k = k;
     r->clenc_gflops = flop / (cli_median(tc, runs) / 1e3) / 1e9;
     r->blas_gflops = flop / (cli_median(tb, runs) / 1e3) / 1e9;
 out:
-    clenc__matrix_release(e->ctx, &mat);
-    clenc__buffer_release(e->ctx, da);
-    clenc__buffer_release(e->ctx, dc);
+    clenc__matrix_release(e->model.ctx, &mat);
+    clenc__buffer_release(e->model.ctx, da);
+    clenc__buffer_release(e->model.ctx, dc);
     free(a);
     free(w);
     free(c);
@@ -164,8 +143,18 @@ int main(int argc, char **argv)
         return cli_usage_error(PROG, "bad --m or --runs");
     if (nthreads > 0)
         openblas_set_num_threads((int)nthreads);
-    gemm_env e;
-    clenc_status st = env_open(&e);
+    clenc_context *ctx = NULL;
+    clenc__gemm_rig e;
+    memset(&e, 0, sizeof e);
+    clenc_status st = clenc_context_create(NULL, &ctx);
+    if (st == CLENC_OK) {
+        clenc__tunables t = tiles(ctx);
+        st = clenc__gemm_rig_open(ctx,
+                                  ctx->gemm == CLENC_GEMM_CLBLAST
+                                      ? CLENC_GEMM_CLBLAST
+                                      : CLENC_GEMM_OWN,
+                                  ctx->variant, &t, &e);
+    }
     const size_t ns = sizeof shapes / sizeof shapes[0];
     result *res = calloc(nm * ns, sizeof *res);
     size_t n = 0;
@@ -178,7 +167,8 @@ int main(int argc, char **argv)
         }
     fprintf(stderr, "\n");
     if (st != CLENC_OK || !res) {
-        env_close(&e);
+        clenc__gemm_rig_close(&e);
+        clenc_context_destroy(ctx);
         free(res);
         return cli_fail(PROG, st);
     }
@@ -203,7 +193,8 @@ int main(int argc, char **argv)
     }
     if (json)
         printf("]}\n");
-    env_close(&e);
+    clenc__gemm_rig_close(&e);
+    clenc_context_destroy(ctx);
     free(res);
     return 0;
 }
