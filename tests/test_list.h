@@ -8,7 +8,9 @@
     TESTS_ENCODER(TEST)                                                        \
     TESTS_TOKENIZER(TEST)                                                      \
     TESTS_MODELS(TEST)                                                         \
-    TESTS_TOOLS(TEST)
+    TESTS_TOOLS(TEST)                                                          \
+    TESTS_RELIABILITY(TEST)                                                    \
+    TESTS_IMPLEMENTATIONS(TEST)
 
 #define TESTS_FOUNDATION(TEST)                                                        \
     TEST(status, test_status_every_code_has_name_and_message)                 \
@@ -120,3 +122,7 @@
     TEST(tools, test_bench_json_holds_every_cell)                             \
     TEST(tools, test_compile_container_runs_without_compiler)                 \
     TEST(tools, test_every_tool_has_help_and_version)
+
+#define TESTS_RELIABILITY(TEST)
+
+#define TESTS_IMPLEMENTATIONS(TEST)
