@@ -65,7 +65,6 @@ __kernel void gemm(__global const float *a, __global const float *w,
         for (int r = 0; r < GEMM_TM; r++)
             acc[r][p] = (float16)(0.0f);
     }
-#pragma unroll 4
     for (int kk = 0; kk < k; kk++) {
         float16 b[GEMM_TNP];
 #pragma unroll

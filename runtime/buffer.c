@@ -22,6 +22,10 @@ clenc_status clenc__buffer_create(clenc_context *ctx, size_t size,
                            "device buffer '%s' needs %zu bytes; '%s' allows "
                            "at most %" PRIu64 " bytes in one allocation",
                            what, size, d->name, d->max_alloc_bytes);
+    if (clenc__fault_hit())
+        return clenc__fail(CLENC_ERR_OUT_OF_MEMORY,
+                           "device buffer '%s' (%zu bytes): injected fault",
+                           what, size);
     pthread_mutex_lock(&ctx->lock);
     uint64_t in_use = ctx->allocated_bytes;
     int fits = (uint64_t)size <= d->global_mem_bytes - in_use;
@@ -36,6 +40,7 @@ clenc_status clenc__buffer_create(clenc_context *ctx, size_t size,
                            what, size, d->name, d->global_mem_bytes, in_use);
     CL_CHECK((*out = clCreateBuffer(ctx->cl, flags, size, NULL, &err), err),
              out_uncount);
+    clenc__count_buffer(1);
     return CLENC_OK;
 out_uncount:
     *out = NULL;
@@ -51,6 +56,7 @@ void clenc__buffer_release(clenc_context *ctx, cl_mem mem)
 {
     if (!mem)
         return;
+    clenc__count_buffer(-1);
     size_t size = 0;
     if (clGetMemObjectInfo(mem, CL_MEM_SIZE, sizeof size, &size, NULL) ==
         CL_SUCCESS) {

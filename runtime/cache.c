@@ -46,7 +46,7 @@ clenc_status clenc__cache_load(const clenc_context *ctx,
     /* The key hashes the fields, but a hash can collide and a file can be
      * damaged: every field is compared before the binary is believed. */
     st = clenc__container_parse(data, n, path, &c);
-    free(data);
+    clenc__free(data);
     if (st != CLENC_OK)
         goto out_free_path;
     st = clenc__container_check(&c, path, &ctx->device.info);
@@ -63,7 +63,7 @@ clenc_status clenc__cache_load(const clenc_context *ctx,
     }
     clenc__container_free(&c);
 out_free_path:
-    free(path);
+    clenc__free(path);
     return st;
 }
 
@@ -90,9 +90,9 @@ clenc_status clenc__cache_store(const clenc_context *ctx,
         goto out_free_data;
     }
     st = clenc__file_write_atomic(path, data, n);
-    free(path);
+    clenc__free(path);
 out_free_data:
-    free(data);
+    clenc__free(data);
 out:
     return st;
 }

@@ -49,7 +49,7 @@ static clenc_status json_read(const char *folder, const char *name,
                          "%s: not a JSON object", path);
     }
 out:
-    free(path);
+    clenc__free(path);
     return st;
 }
 
@@ -259,7 +259,7 @@ static clenc_status read_pooling(const char *folder, clenc_config *c)
             goto out;
         }
         st = json_read(sub, "config.json", 1, &pool);
-        free(sub);
+        clenc__free(sub);
         if (st != CLENC_OK)
             goto out;
         int cls = 0, mean = 0, max = 0, sqrt_len = 0;
@@ -286,7 +286,7 @@ static clenc_status read_pooling(const char *folder, clenc_config *c)
 out:
     json_decref(pool);
     json_decref(modules);
-    free(file);
+    clenc__free(file);
     return st;
 }
 
@@ -404,8 +404,8 @@ static clenc_status locate(const char *path, clenc__model_files *f)
                                "pytorch_model.bin (save it again with "
                                "safetensors.torch.save_file)"
                              : "");
-    free(config);
-    free(bin);
+    clenc__free(config);
+    clenc__free(bin);
     return st;
 }
 
@@ -428,7 +428,7 @@ clenc_status clenc__model_files_read(const char *path, clenc__model_files *f)
         f->arch = CLENC__ARCH_BERT;
         st = read_bert(root, file, &f->config);
     }
-    free(file);
+    clenc__free(file);
     if (st != CLENC_OK)
         goto out;
     f->max_text_tokens = f->config.max_positions;
@@ -437,15 +437,15 @@ clenc_status clenc__model_files_read(const char *path, clenc__model_files *f)
         char *vocab = join(f->folder, "vocab.txt");
         char *fast = join(f->folder, "tokenizer.json");
         if (!vocab || !fast) {
-            free(vocab);
-            free(fast);
+            clenc__free(vocab);
+            clenc__free(fast);
             st = clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no host memory");
             goto out;
         }
         int has_vocab = exists(vocab, 0), has_fast = exists(fast, 0);
-        free(fast);
+        clenc__free(fast);
         if (!has_vocab) {
-            free(vocab);
+            clenc__free(vocab);
             st = has_fast
                      ? clenc__fail(CLENC_ERR_UNSUPPORTED,
                                    "%s has tokenizer.json but no vocab.txt: "
@@ -469,10 +469,10 @@ out:
 
 void clenc__model_files_free(clenc__model_files *f)
 {
-    free(f->folder);
-    free(f->weights_path);
-    free(f->vocab_path);
+    clenc__free(f->folder);
+    clenc__free(f->weights_path);
+    clenc__free(f->vocab_path);
     for (int i = 0; i < 5; i++)
-        free(f->special[i]);
+        clenc__free(f->special[i]);
     memset(f, 0, sizeof *f);
 }

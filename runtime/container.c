@@ -67,7 +67,7 @@ static clenc_status read_str(reader *r, const char *field, char **out)
         return clenc__fail(CLENC_ERR_BINARY,
                            "program container %s: %s holds a NUL byte",
                            r->origin, field);
-    char *s = malloc((size_t)n + 1);
+    char *s = clenc__malloc((size_t)n + 1);
     if (!s)
         return clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no host memory");
     memcpy(s, r->p + 4, (size_t)n);
@@ -83,14 +83,14 @@ void clenc__container_free(clenc__container *c)
     if (!c)
         return;
     for (size_t i = 0; i < c->count; i++) {
-        free(c->programs[i].name);
-        free(c->programs[i].options);
-        free(c->programs[i].binary);
+        clenc__free(c->programs[i].name);
+        clenc__free(c->programs[i].options);
+        clenc__free(c->programs[i].binary);
     }
-    free(c->programs);
-    free(c->library_version);
-    free(c->device_name);
-    free(c->driver_version);
+    clenc__free(c->programs);
+    clenc__free(c->library_version);
+    clenc__free(c->device_name);
+    clenc__free(c->driver_version);
     memset(c, 0, sizeof *c);
 }
 
@@ -109,7 +109,7 @@ static clenc_status parse_program(reader *r, clenc__container_program *p)
                            "binary of %llu bytes, %zu remain",
                            r->origin, p->name, (unsigned long long)size,
                            r->left);
-    if (!(p->binary = malloc((size_t)size)))
+    if (!(p->binary = clenc__malloc((size_t)size)))
         return clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no host memory");
     memcpy(p->binary, r->p, (size_t)size);
     p->binary_size = (size_t)size;
@@ -157,13 +157,13 @@ clenc_status clenc__container_parse(const unsigned char *data, size_t size,
         return clenc__fail(CLENC_ERR_BINARY,
                            "program container %s claims %llu programs", origin,
                            (unsigned long long)count);
-    if (!(out->programs = calloc((size_t)count, sizeof *out->programs)))
+    if (!(out->programs = clenc__calloc((size_t)count, sizeof *out->programs)))
         return clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no host memory");
     TRY(read_str(&r, "library version", &out->library_version), out_free);
     TRY(read_str(&r, "device name", &out->device_name), out_free);
     TRY(read_str(&r, "driver version", &out->driver_version), out_free);
     for (out->count = 0; out->count < count;) {
-        /* Counted before parsing, so that free() sees partial fields. */
+        /* Counted before parsing, so that clenc__free() sees partial fields. */
         clenc__container_program *p = &out->programs[out->count++];
         TRY(parse_program(&r, p), out_free);
     }
@@ -209,7 +209,7 @@ clenc_status clenc__container_serialize(const clenc__container *c,
                                "than %u bytes",
                                p->name, CLENC__CONTAINER_MAX_STRING);
     }
-    unsigned char *buf = malloc(CLENC__CONTAINER_HEADER + payload);
+    unsigned char *buf = clenc__malloc(CLENC__CONTAINER_HEADER + payload);
     if (!buf)
         return clenc__fail(CLENC_ERR_OUT_OF_MEMORY,
                            "no host memory for a %zu-byte container",
@@ -243,7 +243,7 @@ clenc_status clenc__container_add(clenc__container *c,
                                   const clenc__container_program *p)
 {
     clenc__container_program *grown =
-        realloc(c->programs, (c->count + 1) * sizeof *grown);
+        clenc__realloc(c->programs, (c->count + 1) * sizeof *grown);
     if (!grown)
         return clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no host memory");
     c->programs = grown;
@@ -251,11 +251,11 @@ clenc_status clenc__container_add(clenc__container *c,
     memset(q, 0, sizeof *q);
     q->name = clenc__strdup(p->name);
     q->options = clenc__strdup(p->options);
-    q->binary = malloc(p->binary_size ? p->binary_size : 1);
+    q->binary = clenc__malloc(p->binary_size ? p->binary_size : 1);
     if (!q->name || !q->options || !q->binary) {
-        free(q->name);
-        free(q->options);
-        free(q->binary);
+        clenc__free(q->name);
+        clenc__free(q->options);
+        clenc__free(q->binary);
         return clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no host memory");
     }
     memcpy(q->binary, p->binary, p->binary_size);

@@ -89,14 +89,14 @@ static clenc_status load_container(clenc_context *ctx, const char *path)
     clenc_status st;
     unsigned char *data;
     size_t size;
-    clenc__container *c = calloc(1, sizeof *c);
+    clenc__container *c = clenc__calloc(1, sizeof *c);
     if (!c || !(ctx->container_path = clenc__strdup(path))) {
-        free(c);
+        clenc__free(c);
         return clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no host memory");
     }
     TRY(clenc__file_read(path, "program container", &data, &size), out_free);
     st = clenc__container_parse(data, size, path, c);
-    free(data);
+    clenc__free(data);
     if (st != CLENC_OK)
         goto out_free;
     TRY(clenc__container_check(c, path, &ctx->device.info), out_free_contents);
@@ -105,7 +105,7 @@ static clenc_status load_container(clenc_context *ctx, const char *path)
 out_free_contents:
     clenc__container_free(c);
 out_free:
-    free(c);
+    clenc__free(c);
     return st;
 }
 
@@ -144,11 +144,11 @@ clenc_status clenc_context_create(const clenc_options *opt,
         return clenc__fail(CLENC_ERR_INVALID_ARG,
                            "clenc_context_create: source_build is %d",
                            (int)opt->source_build);
-    clenc_context *ctx = calloc(1, sizeof *ctx);
+    clenc_context *ctx = clenc__calloc(1, sizeof *ctx);
     if (!ctx)
         return clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no host memory");
     if (pthread_mutex_init(&ctx->lock, NULL) != 0) {
-        free(ctx);
+        clenc__free(ctx);
         return clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no mutex");
     }
     ctx->source_build = opt->source_build;
@@ -162,7 +162,7 @@ clenc_status clenc_context_create(const clenc_options *opt,
     st = clenc__device_select(list, count, opt->device, &chosen);
     if (st == CLENC_OK)
         ctx->device = list[chosen];
-    free(list);
+    clenc__free(list);
     if (st != CLENC_OK)
         goto out_destroy;
 
@@ -215,13 +215,13 @@ void clenc_context_destroy(clenc_context *ctx)
         clReleaseContext(ctx->cl);
     if (ctx->container) {
         clenc__container_free(ctx->container);
-        free(ctx->container);
+        clenc__free(ctx->container);
     }
-    free(ctx->container_path);
-    free(ctx->kernel_dir);
-    free(ctx->cache_dir);
+    clenc__free(ctx->container_path);
+    clenc__free(ctx->kernel_dir);
+    clenc__free(ctx->cache_dir);
     pthread_mutex_destroy(&ctx->lock);
-    free(ctx);
+    clenc__free(ctx);
 }
 
 clenc_status clenc_context_device(const clenc_context *ctx,

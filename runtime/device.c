@@ -19,11 +19,11 @@ static void info_string(cl_int (*get)(void *, cl_uint, size_t, void *,
         /* Longer than the field: read it whole, keep the start. */
         size_t n = 0;
         char *tmp;
-        if (get(obj, param, 0, NULL, &n) != CL_SUCCESS || !(tmp = malloc(n)))
+        if (get(obj, param, 0, NULL, &n) != CL_SUCCESS || !(tmp = clenc__malloc(n)))
             return;
         if (get(obj, param, n, tmp, NULL) == CL_SUCCESS)
             snprintf(out, cap, "%s", tmp);
-        free(tmp);
+        clenc__free(tmp);
     }
     out[cap - 1] = '\0';
     size_t len = strlen(out);
@@ -146,14 +146,14 @@ static void describe(cl_platform_id platform, cl_device_id id,
     size_t n = 0;
     char *ext;
     if (clGetDeviceInfo(id, CL_DEVICE_EXTENSIONS, 0, NULL, &n) == CL_SUCCESS &&
-        (ext = malloc(n + 1)) != NULL) {
+        (ext = clenc__malloc(n + 1)) != NULL) {
         if (clGetDeviceInfo(id, CL_DEVICE_EXTENSIONS, n, ext, NULL) ==
             CL_SUCCESS) {
             ext[n] = '\0';
             d->fp16 = strstr(ext, "cl_khr_fp16") != NULL;
             d->fp64 = strstr(ext, "cl_khr_fp64") != NULL;
         }
-        free(ext);
+        clenc__free(ext);
     }
 }
 
@@ -177,8 +177,8 @@ clenc_status clenc__device_enumerate(clenc__device **list, size_t *count)
                            "device",
                            (unsigned)np);
 
-    clenc__device *out = calloc(total, sizeof *out);
-    cl_device_id *devs = calloc(total, sizeof *devs);
+    clenc__device *out = clenc__calloc(total, sizeof *out);
+    cl_device_id *devs = clenc__calloc(total, sizeof *devs);
     if (!out || !devs) {
         st = clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no host memory");
         goto out_free;
@@ -201,8 +201,8 @@ clenc_status clenc__device_enumerate(clenc__device **list, size_t *count)
     *count = k;
     out = NULL;
 out_free:
-    free(devs);
-    free(out);
+    clenc__free(devs);
+    clenc__free(out);
     return st;
 }
 
@@ -340,7 +340,7 @@ clenc_status clenc_device_list(clenc_device_info *devices, size_t capacity,
     for (size_t i = 0; i < n && i < capacity; i++)
         devices[i] = list[i].info;
     *count = n;
-    free(list);
+    clenc__free(list);
     return CLENC_OK;
 }
 
@@ -357,6 +357,6 @@ clenc_status clenc_device_find(const char *spec, clenc_device_info *out)
     st = clenc__device_select(list, n, spec, &i);
     if (st == CLENC_OK)
         *out = list[i].info;
-    free(list);
+    clenc__free(list);
     return st;
 }

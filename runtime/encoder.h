@@ -120,6 +120,10 @@ struct clenc_session {
     uint64_t encode_begin_ns, encode_end_ns; /* host, the last encode */
 };
 
+/* NaN or infinite weights are refused at load, naming the tensor. */
+clenc_status clenc__check_finite(const float *p, size_t count,
+                                 const char *what);
+
 /* Work-items per row in the gpu family for rows of `hidden` floats. */
 unsigned clenc__row_wg(unsigned hidden);
 

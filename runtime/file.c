@@ -25,7 +25,7 @@ clenc_status clenc__file_read(const char *path, const char *what,
         goto out_close;
     }
     size_t n = (size_t)sb.st_size;
-    unsigned char *buf = malloc(n ? n : 1);
+    unsigned char *buf = clenc__malloc(n ? n : 1);
     if (!buf) {
         st = clenc__fail(CLENC_ERR_OUT_OF_MEMORY,
                          "no host memory for %s '%s' (%zu bytes)", what, path,
@@ -33,7 +33,7 @@ clenc_status clenc__file_read(const char *path, const char *what,
         goto out_close;
     }
     if (fread(buf, 1, n, f) != n) {
-        free(buf);
+        clenc__free(buf);
         st = clenc__fail(CLENC_ERR_IO, "cannot read %s '%s': %s", what, path,
                          ferror(f) ? strerror(errno) : "file shrank");
         goto out_close;
@@ -92,7 +92,7 @@ out_remove_tmp:
         close(fd);
     unlink(tmp);
 out_free_name:
-    free(tmp);
+    clenc__free(tmp);
     return st;
 }
 
@@ -121,6 +121,6 @@ clenc_status clenc__mkdirs(const char *path)
         if (stat(path, &sb) != 0 || !S_ISDIR(sb.st_mode))
             st = clenc__fail(CLENC_ERR_IO, "'%s' is not a folder", path);
     }
-    free(p);
+    clenc__free(p);
     return st;
 }

@@ -55,13 +55,15 @@ clenc_status clenc__matrix_upload(clenc_model *model, const float *weight,
     memset(out, 0, sizeof *out);
     out->n = n;
     out->k = k;
-    float *staging = NULL, *bias_staging = calloc(rows, sizeof *bias_staging);
+    float *staging = NULL, *bias_staging = clenc__calloc(rows, sizeof *bias_staging);
     if (!bias_staging)
         return clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no host memory");
     if (bias)
         memcpy(bias_staging, bias, (size_t)n * sizeof *bias);
+    TRY(clenc__check_finite(weight, (size_t)n * k, what), out_free);
+    TRY(clenc__check_finite(bias_staging, n, what), out_free);
     if (own) {
-        if (!(staging = malloc(rows * k * sizeof *staging))) {
+        if (!(staging = clenc__malloc(rows * k * sizeof *staging))) {
             st = clenc__fail(CLENC_ERR_OUT_OF_MEMORY,
                              "no host memory to pack %s (%u x %u)", what, n, k);
             goto out_free;
@@ -75,8 +77,8 @@ clenc_status clenc__matrix_upload(clenc_model *model, const float *weight,
 out_release:
     clenc__matrix_release(model->ctx, out);
 out_free:
-    free(staging);
-    free(bias_staging);
+    clenc__free(staging);
+    clenc__free(bias_staging);
     return st;
 }
 
@@ -141,11 +143,14 @@ static clenc_status gemm_clblast(clenc_session *s, const clenc__matrix *w,
         flags &= ~CLENC__EPI_RESIDUAL;
     cl_event event = NULL;
     const uint64_t enqueued = clenc__now_ns();
-    CLBlastStatusCode code = CLBlastSgemm(
-        CLBlastLayoutRowMajor, CLBlastTransposeNo, CLBlastTransposeYes, m,
-        w->n, w->k, 1.0f, a, 0, w->k, w->weight, 0, w->k,
-        accumulate ? 1.0f : 0.0f, out, 0, w->n, &s->queue,
-        s->model->ctx->profiling ? &event : NULL);
+    CLBlastStatusCode code =
+        clenc__fault_hit()
+            ? CLBlastOpenCLOutOfResources
+            : CLBlastSgemm(CLBlastLayoutRowMajor, CLBlastTransposeNo,
+                           CLBlastTransposeYes, m, w->n, w->k, 1.0f, a, 0,
+                           w->k, w->weight, 0, w->k, accumulate ? 1.0f : 0.0f,
+                           out, 0, w->n, &s->queue,
+                           s->model->ctx->profiling ? &event : NULL);
     if (code != CLBlastSuccess)
         return clenc__fail(CLENC_ERR_OPENCL,
                            "CLBlastSgemm(m=%u, n=%u, k=%u) failed: %s (%d)", m,
@@ -215,7 +220,7 @@ out:
 void clenc__gemm_rig_close(clenc__gemm_rig *rig)
 {
     clenc__launches_reset(&rig->session);
-    free(rig->session.launches);
+    clenc__free(rig->session.launches);
     for (int k = 0; k < CLENC__KERNEL_COUNT; k++)
         if (rig->session.kernels[k])
             clReleaseKernel(rig->session.kernels[k]);

@@ -28,10 +28,12 @@ clenc_status clenc__cl_fail(cl_int err, const char *call, const char *file,
 /* The one checking macro: `expr` yields a cl_int; on failure the call's text
  * and the error's name become the last error, `st` is set, and control
  * jumps to `label`. Creators are checked as CL_CHECK((x = clCreateX(..., &err),
- * err), label). */
+ * err), label): when a fault is injected the call is not made, so what it
+ * would create must start NULL. */
 #define CL_CHECK(expr, label)                                                  \
     do {                                                                       \
-        cl_int cl_check_err_ = (expr);                                         \
+        cl_int cl_check_err_ =                                                 \
+            clenc__fault_hit() ? CL_OUT_OF_RESOURCES : (expr);                 \
         if (cl_check_err_ != CL_SUCCESS) {                                     \
             st = clenc__cl_fail(cl_check_err_, #expr, __FILE__, __LINE__);     \
             goto label;                                                        \
@@ -45,6 +47,29 @@ clenc_status clenc__cl_fail(cl_int err, const char *call, const char *file,
         if (st != CLENC_OK)                                                    \
             goto label;                                                        \
     } while (0)
+
+/* ------------------------------------------------ allocation, faults (fault.c) */
+
+/* The runtime allocates through these (never malloc directly), so that a
+ * test can make the N-th allocation fail and count what is still live. */
+void *clenc__malloc(size_t size);
+void *clenc__calloc(size_t count, size_t size);
+void *clenc__realloc(void *p, size_t size);
+void clenc__free(void *p);
+/* Blocks this thread allocated through clenc__* and has not freed, and
+ * device buffers it created and has not released (leak checks in tests). */
+long clenc__live_blocks(void);
+long clenc__live_buffers(void);
+void clenc__count_buffer(int delta);
+
+/* Test hook: the n-th fault point of this thread from now (an allocation,
+ * a device buffer or an OpenCL call) fails; 0 disarms. */
+void clenc__fault_arm(long n);
+/* Fault points this thread passed since it was armed. */
+long clenc__fault_passed(void);
+/* True at the armed point: the caller must fail as if the resource were
+ * missing. */
+int clenc__fault_hit(void);
 
 /* ----------------------------------------------------------- hash, strings */
 

@@ -67,17 +67,17 @@ static clenc_status tensor(loader *L, const char *name, unsigned d0,
         return CLENC_OK;
     }
     float **grown =
-        realloc(L->converted, (L->converted_count + 1) * sizeof *grown);
+        clenc__realloc(L->converted, (L->converted_count + 1) * sizeof *grown);
     if (!grown)
         return clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no host memory");
     L->converted = grown;
-    float *copy = malloc((size_t)t->count * sizeof *copy);
+    float *copy = clenc__malloc((size_t)t->count * sizeof *copy);
     if (!copy)
         return clenc__fail(CLENC_ERR_OUT_OF_MEMORY,
                            "no host memory to convert tensor '%s'", full);
     clenc_status st = clenc__st_to_f32(t, copy);
     if (st != CLENC_OK) {
-        free(copy);
+        clenc__free(copy);
         return st;
     }
     L->converted[L->converted_count++] = copy;
@@ -260,7 +260,7 @@ clenc_status clenc_model_load(clenc_context *ctx, const char *path,
                          config.layers);
         goto out_close;
     }
-    if (!(layers = calloc(config.layers, sizeof *layers))) {
+    if (!(layers = clenc__calloc(config.layers, sizeof *layers))) {
         st = clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no host memory");
         goto out_close;
     }
@@ -289,9 +289,9 @@ clenc_status clenc_model_load(clenc_context *ctx, const char *path,
 out_close:
     clenc__tokenizer_free(tok);
     for (size_t i = 0; i < L.converted_count; i++)
-        free(L.converted[i]);
-    free(L.converted);
-    free(layers);
+        clenc__free(L.converted[i]);
+    clenc__free(L.converted);
+    clenc__free(layers);
     clenc__st_close(&L.st);
 out_free_files:
     clenc__model_files_free(&files);

@@ -130,6 +130,18 @@ static clenc_status check_weights(const clenc_config *c, const clenc_weights *w)
     return CLENC_OK;
 }
 
+clenc_status clenc__check_finite(const float *p, size_t count, const char *what)
+{
+    for (size_t i = 0; i < count; i++)
+        if (!isfinite(p[i]))
+            return clenc__fail(CLENC_ERR_MODEL_FORMAT,
+                               "weights '%s' hold %s at element %zu: a model "
+                               "with NaN or infinite weights computes nothing "
+                               "but NaN",
+                               what, isnan(p[i]) ? "NaN" : "an infinity", i);
+    return CLENC_OK;
+}
+
 /* A vector on the device; NULL host data uploads `fill`. */
 static clenc_status vector_upload(clenc_model *m, const float *host,
                                   size_t count, float fill, const char *what,
@@ -137,20 +149,22 @@ static clenc_status vector_upload(clenc_model *m, const float *host,
 {
     float *filled = NULL;
     if (!host) {
-        if (!(filled = malloc(count * sizeof *filled)))
+        if (!(filled = clenc__malloc(count * sizeof *filled)))
             return clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no host memory");
         for (size_t i = 0; i < count; i++)
             filled[i] = fill;
         host = filled;
     }
-    clenc_status st = clenc__buffer_create(m->ctx, count * sizeof *host,
-                                           CL_MEM_READ_ONLY, what, out);
+    clenc_status st = clenc__check_finite(host, count, what);
+    if (st == CLENC_OK)
+        st = clenc__buffer_create(m->ctx, count * sizeof *host,
+                                  CL_MEM_READ_ONLY, what, out);
     if (st == CLENC_OK)
         st = clenc__buffer_upload(m->ctx->transfer_queue, *out, 0,
                                   count * sizeof *host, host);
     if (st == CLENC_OK)
         m->weight_bytes += count * sizeof *host;
-    free(filled);
+    clenc__free(filled);
     return st;
 }
 
@@ -159,7 +173,7 @@ static clenc_status upload_qkv(clenc_model *m, const clenc_layer_weights *l,
                                unsigned layer, clenc__matrix *out)
 {
     const size_t h = m->config.hidden, hh = h * h;
-    float *w = malloc(3 * hh * sizeof *w), *b = calloc(3 * h, sizeof *b);
+    float *w = clenc__malloc(3 * hh * sizeof *w), *b = clenc__calloc(3 * h, sizeof *b);
     clenc_status st;
     if (!w || !b) {
         st = clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no host memory");
@@ -176,8 +190,8 @@ static clenc_status upload_qkv(clenc_model *m, const clenc_layer_weights *l,
     snprintf(what, sizeof what, "layers[%u].qkv", layer);
     st = clenc__matrix_upload(m, w, b, 3 * (unsigned)h, (unsigned)h, what, out);
 out:
-    free(w);
-    free(b);
+    clenc__free(w);
+    clenc__free(b);
     return st;
 }
 
@@ -241,7 +255,7 @@ static clenc_status upload_weights(clenc_model *m, const clenc_weights *w)
     TRY(vector_upload(m, w->final_norm_bias, h, 0, "final_norm",
                       &m->final_norm_bias),
         out);
-    if (!(m->layers = calloc(c->layers, sizeof *m->layers))) {
+    if (!(m->layers = clenc__calloc(c->layers, sizeof *m->layers))) {
         st = clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no host memory");
         goto out;
     }
@@ -308,7 +322,7 @@ clenc_status clenc_model_create(clenc_context *ctx, const clenc_config *config,
     if ((st = check_config(config)) != CLENC_OK ||
         (st = check_weights(config, weights)) != CLENC_OK)
         return st;
-    clenc_model *m = calloc(1, sizeof *m);
+    clenc_model *m = clenc__calloc(1, sizeof *m);
     if (!m)
         return clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no host memory");
     m->ctx = ctx;
@@ -342,7 +356,7 @@ void clenc_model_destroy(clenc_model *m)
             clenc__buffer_release(ctx, l->norm2_weight);
             clenc__buffer_release(ctx, l->norm2_bias);
         }
-    free(m->layers);
+    clenc__free(m->layers);
     cl_mem tables[] = {m->word,
                        m->position,
                        m->type,
@@ -353,8 +367,8 @@ void clenc_model_destroy(clenc_model *m)
     for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++)
         clenc__buffer_release(ctx, tables[i]);
     clenc__tokenizer_free(m->tokenizer);
-    free(m->defines);
-    free(m);
+    clenc__free(m->defines);
+    clenc__free(m);
 }
 
 clenc_status clenc_model_info_get(const clenc_model *m, clenc_model_info *out)

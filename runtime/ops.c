@@ -60,7 +60,7 @@ static clenc_status record(clenc_session *s, clenc__launch **out)
 {
     if (s->launch_count == s->launch_capacity) {
         size_t cap = s->launch_capacity ? 2 * s->launch_capacity : 64;
-        clenc__launch *grown = realloc(s->launches, cap * sizeof *grown);
+        clenc__launch *grown = clenc__realloc(s->launches, cap * sizeof *grown);
         if (!grown)
             return clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no host memory");
         s->launches = grown;

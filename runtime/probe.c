@@ -122,10 +122,10 @@ clenc_status clenc_device_peak_get(clenc_context *ctx, clenc_device_peak *out)
         char buf[128];
         snprintf(buf, sizeof buf, "%.*s", (int)(size < 127 ? size : 127),
                  (const char *)text);
-        free(text);
+        clenc__free(text);
         if (sscanf(buf, "%lf %lf", &out->gflops, &out->gbps) == 2 &&
             out->gflops > 0 && out->gbps > 0) {
-            free(path);
+            clenc__free(path);
             return CLENC_OK;
         }
     }
@@ -137,6 +137,6 @@ clenc_status clenc_device_peak_get(clenc_context *ctx, clenc_device_peak *out)
         if (clenc__mkdirs(ctx->cache_dir) == CLENC_OK)
             (void)clenc__file_write_atomic(path, line, (size_t)n);
     }
-    free(path);
+    clenc__free(path);
     return st;
 }

@@ -31,14 +31,14 @@ static clenc_status file_get(const clenc_context *ctx, const char *file,
             clenc_status st = clenc__file_read(path, "kernel source",
                                                &out->owned, &out->size);
             if (st != CLENC_OK) {
-                free(path);
+                clenc__free(path);
                 return st;
             }
             out->text = out->owned;
             out->origin = path;
             return CLENC_OK;
         }
-        free(path);
+        clenc__free(path);
     }
     for (size_t i = 0; i < clenc__kernel_file_count; i++)
         if (strcmp(clenc__kernel_files[i].name, file) == 0) {
@@ -92,7 +92,7 @@ static clenc_status expand_includes(const clenc_context *ctx, source *src,
     const char *rest = eol ? eol : end;
     size_t head = (size_t)(hit - text), tail = (size_t)(end - rest);
     size_t total = head + inc.size + tail;
-    unsigned char *joined = malloc(total + 1);
+    unsigned char *joined = clenc__malloc(total + 1);
     if (!joined) {
         source_free(&inc);
         return clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no host memory");
@@ -101,7 +101,7 @@ static clenc_status expand_includes(const clenc_context *ctx, source *src,
     memcpy(joined + head, inc.text, inc.size);
     memcpy(joined + head + inc.size, rest, tail);
     source_free(&inc);
-    free(src->owned);
+    clenc__free(src->owned);
     src->owned = joined;
     src->text = joined;
     src->size = total;
@@ -121,8 +121,8 @@ static clenc_status source_get(const clenc_context *ctx, const char *name,
 
 static void source_free(source *s)
 {
-    free(s->owned);
-    free(s->origin);
+    clenc__free(s->owned);
+    clenc__free(s->origin);
 }
 
 static clenc_status build_failed(cl_program prog, cl_device_id dev,
@@ -135,13 +135,13 @@ static clenc_status build_failed(cl_program prog, cl_device_id dev,
     char *log;
     if (clGetProgramBuildInfo(prog, dev, CL_PROGRAM_BUILD_LOG, 0, NULL, &n) ==
             CL_SUCCESS &&
-        (log = malloc(n + 1)) != NULL) {
+        (log = clenc__malloc(n + 1)) != NULL) {
         if (clGetProgramBuildInfo(prog, dev, CL_PROGRAM_BUILD_LOG, n, log,
                                   NULL) == CL_SUCCESS) {
             log[n] = '\0';
             clenc__fail_append("build log:\n%s", log);
         }
-        free(log);
+        clenc__free(log);
     }
     return CLENC_ERR_BUILD;
 }
@@ -151,8 +151,12 @@ static clenc_status build_from_binary(clenc_context *ctx, const char *what,
                                       const char *options, cl_program *out)
 {
     cl_int err, bin_status = CL_SUCCESS;
-    cl_program prog = clCreateProgramWithBinary(
-        ctx->cl, 1, &ctx->device.id, &size, &bin, &bin_status, &err);
+    cl_program prog = NULL;
+    if (clenc__fault_hit())
+        err = CL_OUT_OF_RESOURCES;
+    else
+        prog = clCreateProgramWithBinary(ctx->cl, 1, &ctx->device.id, &size,
+                                         &bin, &bin_status, &err);
     if (err == CL_SUCCESS && bin_status != CL_SUCCESS)
         err = bin_status;
     if (err != CL_SUCCESS)
@@ -182,7 +186,7 @@ static clenc_status program_binary(cl_program prog, unsigned char **bin,
         st = clenc__fail(CLENC_ERR_BINARY, "the driver gave an empty binary");
         goto out;
     }
-    if (!(*bin = malloc(*size))) {
+    if (!(*bin = clenc__malloc(*size))) {
         st = clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no host memory");
         goto out;
     }
@@ -190,7 +194,7 @@ static clenc_status program_binary(cl_program prog, unsigned char **bin,
              out_free);
     return CLENC_OK;
 out_free:
-    free(*bin);
+    clenc__free(*bin);
     *bin = NULL;
 out:
     return st;
@@ -208,7 +212,9 @@ static clenc_status build_from_source(clenc_context *ctx, const source *src,
                                                &err),
               err),
              out);
-    err = clBuildProgram(prog, 1, &ctx->device.id, key->options, NULL, NULL);
+    err = clenc__fault_hit()
+              ? CL_OUT_OF_RESOURCES
+              : clBuildProgram(prog, 1, &ctx->device.id, key->options, NULL, NULL);
     if (err != CL_SUCCESS) {
         st = build_failed(prog, ctx->device.id, err, src->origin, key->options);
         clReleaseProgram(prog);
@@ -220,7 +226,7 @@ static clenc_status build_from_source(clenc_context *ctx, const source *src,
     if (ctx->cache_dir &&
         program_binary(prog, &entry.binary, &entry.binary_size) == CLENC_OK) {
         (void)clenc__cache_store(ctx, &entry);
-        free(entry.binary);
+        clenc__free(entry.binary);
     }
     *out = prog;
 out:
@@ -244,7 +250,7 @@ static clenc_status from_container(clenc_context *ctx,
                 what ? build_from_binary(ctx, what, p->binary, p->binary_size,
                                          p->options, out)
                      : clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no host memory");
-            free(what);
+            clenc__free(what);
             return st;
         }
         other = p;
@@ -277,7 +283,7 @@ static clenc_status program_make(clenc_context *ctx,
         clenc_status st =
             build_from_binary(ctx, "a cached program", bin, size, key->options,
                               out);
-        free(bin);
+        clenc__free(bin);
         if (st == CLENC_OK)
             return CLENC_OK;
     }
@@ -321,7 +327,7 @@ clenc_status clenc__program_get(clenc_context *ctx, const char *name,
     }
     if (ctx->program_count == ctx->program_capacity) {
         size_t cap = ctx->program_capacity ? 2 * ctx->program_capacity : 8;
-        clenc__program *grown = realloc(ctx->programs, cap * sizeof *grown);
+        clenc__program *grown = clenc__realloc(ctx->programs, cap * sizeof *grown);
         if (!grown) {
             st = clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no host memory");
             goto out_unlock;
@@ -352,7 +358,7 @@ out_unlock:
     pthread_mutex_unlock(&ctx->lock);
     source_free(&src);
 out_free_options:
-    free(options);
+    clenc__free(options);
     if (from_source)
         *from_source = built;
     return st;
@@ -362,10 +368,10 @@ void clenc__programs_release(clenc_context *ctx)
 {
     for (size_t i = 0; i < ctx->program_count; i++) {
         clReleaseProgram(ctx->programs[i].program);
-        free(ctx->programs[i].name);
-        free(ctx->programs[i].options);
+        clenc__free(ctx->programs[i].name);
+        clenc__free(ctx->programs[i].options);
     }
-    free(ctx->programs);
+    clenc__free(ctx->programs);
     ctx->programs = NULL;
     ctx->program_count = ctx->program_capacity = 0;
 }
@@ -444,7 +450,7 @@ clenc_status clenc_context_save_programs(clenc_context *ctx, const char *path)
         TRY(program_binary(p->program, &entry.binary, &entry.binary_size),
             out_unlock);
         st = clenc__container_add(&c, &entry);
-        free(entry.binary);
+        clenc__free(entry.binary);
         if (st != CLENC_OK)
             goto out_unlock;
     }
@@ -453,7 +459,7 @@ out_unlock:
     pthread_mutex_unlock(&ctx->lock);
     if (st == CLENC_OK)
         st = clenc__file_write_atomic(path, data, size);
-    free(data);
+    clenc__free(data);
     clenc__container_free(&c);
     return st;
 }

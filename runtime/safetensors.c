@@ -329,7 +329,7 @@ clenc_status clenc__st_parse(const unsigned char *data, size_t size,
     if (meta)
         TRY(check_metadata(origin, meta), out_free_json);
     size_t count = json_object_size(root) - (meta != NULL);
-    if (!(out->tensors = calloc(count ? count : 1, sizeof *out->tensors))) {
+    if (!(out->tensors = clenc__calloc(count ? count : 1, sizeof *out->tensors))) {
         st = clenc__fail(CLENC_ERR_OUT_OF_MEMORY,
                          "%s: no host memory for %zu tensors", origin, count);
         goto out_free_json;
@@ -400,8 +400,8 @@ void clenc__st_close(clenc__safetensors *st)
     if (!st)
         return;
     for (size_t i = 0; i < st->count; i++)
-        free(st->tensors[i].name);
-    free(st->tensors);
+        clenc__free(st->tensors[i].name);
+    clenc__free(st->tensors);
     if (st->map)
         munmap(st->map, st->map_size);
     memset(st, 0, sizeof *st);

@@ -79,10 +79,10 @@ static clenc_status create_inputs(clenc_session *s)
     TRY(clenc__buffer_create(ctx, (s->max_batch + 1) * sizeof(int32_t),
                              CL_MEM_READ_ONLY, "offsets", &s->offsets),
         out);
-    s->host_ids = malloc(t);
-    s->host_type_ids = malloc(t);
-    s->host_positions = malloc(t);
-    s->host_offsets = malloc((s->max_batch + 1) * sizeof(int32_t));
+    s->host_ids = clenc__malloc(t);
+    s->host_type_ids = clenc__malloc(t);
+    s->host_positions = clenc__malloc(t);
+    s->host_offsets = clenc__malloc((s->max_batch + 1) * sizeof(int32_t));
     if (!s->host_ids || !s->host_type_ids || !s->host_positions ||
         !s->host_offsets)
         st = clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no host memory");
@@ -117,7 +117,7 @@ clenc_status clenc_session_create(clenc_model *model, unsigned max_batch,
                            "clenc_session_create: %u x %u tokens is over the "
                            "limit of 2^24 tokens a batch",
                            max_batch, max_seq);
-    clenc_session *s = calloc(1, sizeof *s);
+    clenc_session *s = clenc__calloc(1, sizeof *s);
     if (!s)
         return clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no host memory");
     s->model = model;
@@ -149,7 +149,7 @@ void clenc_session_destroy(clenc_session *s)
     if (s->queue)
         clFinish(s->queue);
     clenc__launches_reset(s);
-    free(s->launches);
+    clenc__free(s->launches);
     cl_mem subs[] = {s->x, s->qkv, s->attn, s->proj, s->ffn, s->proj2,
                      s->pooled};
     for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++)
@@ -160,16 +160,16 @@ void clenc_session_destroy(clenc_session *s)
     clenc__buffer_release(ctx, s->type_ids);
     clenc__buffer_release(ctx, s->positions);
     clenc__buffer_release(ctx, s->offsets);
-    free(s->host_ids);
-    free(s->host_type_ids);
-    free(s->host_positions);
-    free(s->host_offsets);
+    clenc__free(s->host_ids);
+    clenc__free(s->host_type_ids);
+    clenc__free(s->host_positions);
+    clenc__free(s->host_offsets);
     for (int k = 0; k < CLENC__KERNEL_COUNT; k++)
         if (s->kernels[k])
             clReleaseKernel(s->kernels[k]);
     if (s->queue)
         clReleaseCommandQueue(s->queue);
-    free(s);
+    clenc__free(s);
 }
 
 clenc_status clenc_session_info_get(const clenc_session *s,

@@ -27,12 +27,12 @@ clenc_status clenc_tokenize(const clenc_model *model, const char *text,
     if (max_len == 0)
         max_len = model->max_text_tokens;
     int32_t *types = type_ids;
-    if (!types && !(types = malloc(max_len * sizeof *types)))
+    if (!types && !(types = clenc__malloc(max_len * sizeof *types)))
         return clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no host memory");
     clenc_status st =
         clenc__tokenize(model->tokenizer, text, text_pair, max_len, ids, types, n);
     if (types != type_ids)
-        free(types);
+        clenc__free(types);
     return st;
 }
 
@@ -110,14 +110,14 @@ static clenc_status window_alloc(window *w, size_t texts, size_t max_len,
 {
     memset(w, 0, sizeof *w);
     w->max_len = max_len;
-    w->ids = malloc(texts * max_len * sizeof *w->ids);
-    w->types = malloc(texts * max_len * sizeof *w->types);
-    w->lengths = malloc(texts * sizeof *w->lengths);
-    w->order = malloc(texts * sizeof *w->order);
-    w->batch_ids = calloc(max_batch * max_len, sizeof *w->batch_ids);
-    w->batch_types = calloc(max_batch * max_len, sizeof *w->batch_types);
-    w->batch_lengths = malloc(max_batch * sizeof *w->batch_lengths);
-    w->batch_out = malloc(out_floats * sizeof *w->batch_out);
+    w->ids = clenc__malloc(texts * max_len * sizeof *w->ids);
+    w->types = clenc__malloc(texts * max_len * sizeof *w->types);
+    w->lengths = clenc__malloc(texts * sizeof *w->lengths);
+    w->order = clenc__malloc(texts * sizeof *w->order);
+    w->batch_ids = clenc__calloc(max_batch * max_len, sizeof *w->batch_ids);
+    w->batch_types = clenc__calloc(max_batch * max_len, sizeof *w->batch_types);
+    w->batch_lengths = clenc__malloc(max_batch * sizeof *w->batch_lengths);
+    w->batch_out = clenc__malloc(out_floats * sizeof *w->batch_out);
     if (!w->ids || !w->types || !w->lengths || !w->order || !w->batch_ids ||
         !w->batch_types || !w->batch_lengths || !w->batch_out)
         return clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no host memory");
@@ -126,14 +126,14 @@ static clenc_status window_alloc(window *w, size_t texts, size_t max_len,
 
 static void window_free(window *w)
 {
-    free(w->ids);
-    free(w->types);
-    free(w->lengths);
-    free(w->order);
-    free(w->batch_ids);
-    free(w->batch_types);
-    free(w->batch_lengths);
-    free(w->batch_out);
+    clenc__free(w->ids);
+    clenc__free(w->types);
+    clenc__free(w->lengths);
+    clenc__free(w->order);
+    clenc__free(w->batch_ids);
+    clenc__free(w->batch_types);
+    clenc__free(w->batch_lengths);
+    clenc__free(w->batch_out);
 }
 
 clenc_status clenc_embed_text(clenc_session *s, const char *const *texts,

@@ -113,7 +113,7 @@ clenc_status clenc__tokenizer_load_mem(const char *vocab, size_t size,
         clenc__tokenizer_options_init(&defaults);
         opt = &defaults;
     }
-    clenc__tokenizer *tok = calloc(1, sizeof *tok);
+    clenc__tokenizer *tok = clenc__calloc(1, sizeof *tok);
     if (!tok)
         return clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no host memory");
     tok->lowercase = opt->lowercase != 0;
@@ -146,7 +146,7 @@ clenc_status clenc__tokenizer_load(const char *vocab_path,
         return st;
     st = clenc__tokenizer_load_mem((const char *)data, size, vocab_path, opt,
                                    out);
-    free(data);
+    clenc__free(data);
     return st;
 }
 
@@ -155,9 +155,9 @@ void clenc__tokenizer_free(clenc__tokenizer *tok)
     if (!tok)
         return;
     for (int k = 0; k < SPECIAL_COUNT; k++)
-        free(tok->special[k]);
+        clenc__free(tok->special[k]);
     clenc__vocab_free(&tok->vocab);
-    free(tok);
+    clenc__free(tok);
 }
 
 size_t clenc__tokenizer_vocab_size(const clenc__tokenizer *tok)
@@ -245,7 +245,7 @@ static void push_id(run *r, int32_t id)
 {
     if (r->n == r->cap && r->st == CLENC_OK) {
         size_t cap = r->cap ? 2 * r->cap : 256;
-        int32_t *grown = realloc(r->ids, cap * sizeof *grown);
+        int32_t *grown = clenc__realloc(r->ids, cap * sizeof *grown);
         if (!grown) {
             r->st = clenc__fail(CLENC_ERR_OUT_OF_MEMORY,
                                 "no host memory for %zu token ids", cap);
@@ -359,7 +359,7 @@ static void pending_push(run *r, int32_t cp, uint32_t ccc)
 {
     if (r->pending_n == r->pending_cap) {
         size_t cap = r->pending_cap ? 2 * r->pending_cap : 16;
-        combining *grown = realloc(r->pending, cap * sizeof *grown);
+        combining *grown = clenc__realloc(r->pending, cap * sizeof *grown);
         if (!grown) {
             if (r->st == CLENC_OK)
                 r->st = clenc__fail(CLENC_ERR_OUT_OF_MEMORY,
@@ -554,7 +554,7 @@ clenc_status clenc__tokenize(const clenc__tokenizer *tok, const char *text,
     }
     *n = k;
 out_free_run:
-    free(r.pending);
-    free(r.ids);
+    clenc__free(r.pending);
+    clenc__free(r.ids);
     return st;
 }

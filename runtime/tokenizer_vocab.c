@@ -116,8 +116,8 @@ clenc_status clenc__vocab_parse(const char *data, size_t size,
     size_t slots = 16;
     while (slots < 2 * lines)
         slots *= 2;
-    out->text = malloc(size);
-    out->slots = malloc(slots * sizeof *out->slots);
+    out->text = clenc__malloc(size);
+    out->slots = clenc__malloc(slots * sizeof *out->slots);
     if (!out->text || !out->slots) {
         st = clenc__fail(CLENC_ERR_OUT_OF_MEMORY,
                          "no host memory for vocabulary %s (%zu tokens)",
@@ -149,7 +149,7 @@ void clenc__vocab_free(clenc__vocab *v)
 {
     if (!v)
         return;
-    free(v->text);
-    free(v->slots);
+    clenc__free(v->text);
+    clenc__free(v->slots);
     memset(v, 0, sizeof *v);
 }

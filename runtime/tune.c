@@ -66,7 +66,7 @@ static int state_read(char *path, unsigned v[3])
         snprintf(buf, sizeof buf, "%.*s", (int)(size < 63 ? size : 63),
                  (const char *)text);
         ok = sscanf(buf, "%u %u %u", &v[0], &v[1], &v[2]) == 3;
-        free(text);
+        clenc__free(text);
     }
     return ok;
 }
@@ -95,7 +95,7 @@ static clenc_status shapes_open(clenc__gemm_rig *rig, unsigned m_max,
     const unsigned nk[4][2] = {{3 * h, h}, {h, h}, {f, h}, {h, f}};
     const unsigned widest = f > 3 * h ? f : 3 * h;
     memset(sh, 0, sizeof *sh);
-    float *w = malloc((size_t)widest * (f > h ? f : h) * sizeof *w);
+    float *w = clenc__malloc((size_t)widest * (f > h ? f : h) * sizeof *w);
     if (!w)
         return clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no host memory");
     for (size_t i = 0; i < (size_t)widest * (f > h ? f : h); i++)
@@ -103,7 +103,7 @@ static clenc_status shapes_open(clenc__gemm_rig *rig, unsigned m_max,
     for (int i = 0; i < 4 && st == CLENC_OK; i++)
         st = clenc__matrix_upload(&rig->model, w, NULL, nk[i][0], nk[i][1],
                                   "tuning", &sh->mat[i]);
-    free(w);
+    clenc__free(w);
     const size_t wide = (size_t)m_max * widest * sizeof(float);
     if (st == CLENC_OK)
         st = clenc__buffer_create(rig->model.ctx, wide, CL_MEM_READ_WRITE,
@@ -217,7 +217,7 @@ static clenc_status choose_gemm(clenc_model *m, const unsigned *ms, size_t nm)
     unsigned v[3];
     if (state_read(path, v) && (v[0] == CLENC_GEMM_OWN || v[0] == CLENC_GEMM_CLBLAST)) {
         m->gemm = (clenc_gemm)v[0];
-        free(path);
+        clenc__free(path);
         return CLENC_OK;
     }
     const clenc__tunables dflt = CLENC__TUNABLES_DEFAULT;
@@ -236,7 +236,7 @@ static clenc_status choose_gemm(clenc_model *m, const unsigned *ms, size_t nm)
     v[1] = v[2] = 0;
     if (st == CLENC_OK)
         state_write(m, path, v);
-    free(path);
+    clenc__free(path);
     return CLENC_OK;
 }
 
@@ -276,7 +276,7 @@ clenc_status clenc__tune(clenc_model *m)
         m->tune.gemm_tm = v[0];
         m->tune.gemm_tnp = v[1];
         m->tune.gemm_ts = v[2];
-        free(path);
+        clenc__free(path);
         return CLENC_OK;
     }
     candidate c[8];
@@ -310,6 +310,6 @@ clenc_status clenc__tune(clenc_model *m)
         v[2] = m->tune.gemm_ts;
         state_write(m, path, v);
     }
-    free(path);
+    clenc__free(path);
     return st;
 }

@@ -26,7 +26,7 @@ uint64_t clenc__fnv1a_str(uint64_t h, const char *s)
 char *clenc__strdup(const char *s)
 {
     size_t n = strlen(s) + 1;
-    char *p = malloc(n);
+    char *p = clenc__malloc(n);
     if (p)
         memcpy(p, s, n);
     return p;
@@ -39,7 +39,7 @@ char *clenc__asprintf(const char *fmt, ...)
     va_copy(ap2, ap);
     int n = vsnprintf(NULL, 0, fmt, ap2);
     va_end(ap2);
-    char *p = n < 0 ? NULL : malloc((size_t)n + 1);
+    char *p = n < 0 ? NULL : clenc__malloc((size_t)n + 1);
     if (p)
         vsnprintf(p, (size_t)n + 1, fmt, ap);
     va_end(ap);

@@ -123,6 +123,11 @@
     TEST(tools, test_compile_container_runs_without_compiler)                 \
     TEST(tools, test_every_tool_has_help_and_version)
 
-#define TESTS_RELIABILITY(TEST)
+#define TESTS_RELIABILITY(TEST)                                                \
+    TEST(reliability, test_fault_injection_walks_every_point)                 \
+    TEST(reliability, test_device_failure_mid_pass_is_reported_and_recoverable) \
+    TEST(reliability, test_threads_share_context_and_model)                   \
+    TEST(reliability, test_threads_load_models_on_one_context)                \
+    TEST(reliability, test_bad_input_table)
 
 #define TESTS_IMPLEMENTATIONS(TEST)
