@@ -68,6 +68,9 @@ typedef enum clenc_device_type {
     CLENC_DEVICE_OTHER = 8
 } clenc_device_type;
 
+/* "GPU", "accelerator", "CPU" or "other". */
+CLENC_API const char *clenc_device_type_name(clenc_device_type type);
+
 typedef struct clenc_device_info {
     unsigned platform_index; /* OpenCL's platform order, as clinfo counts */
     unsigned device_index;   /* within the platform */

@@ -206,7 +206,7 @@ out_free:
     return st;
 }
 
-static const char *type_name(clenc_device_type t)
+const char *clenc_device_type_name(clenc_device_type t)
 {
     switch (t) {
     case CLENC_DEVICE_GPU:
@@ -319,7 +319,7 @@ clenc_status clenc__device_select(const clenc__device *list, size_t count,
         clenc__fail_append("\n  %u:%u  %s  (%s, %s)",
                            list[i].info.platform_index,
                            list[i].info.device_index, list[i].info.name,
-                           type_name(list[i].info.type), list[i].info.platform);
+                           clenc_device_type_name(list[i].info.type), list[i].info.platform);
     return CLENC_ERR_NO_DEVICE;
 }
 

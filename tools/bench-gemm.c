@@ -119,13 +119,8 @@ int main(int argc, char **argv)
     const char *threads = "0", *runs_s = "5", *m_list = "16,128,512,4096";
     int json = 0, missing = 0;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            fputs(usage, stdout);
-            return 0;
-        } else if (!strcmp(argv[i], "--version")) {
-            cli_print_version(PROG);
-            return 0;
-        } else if (!strcmp(argv[i], "--json")) {
+        cli_help_or_version(argv[i], PROG, usage);
+        if (!strcmp(argv[i], "--json")) {
             json = 1;
         } else if (cli_option(argc, argv, &i, "--threads", &threads,
                               &missing) ||

@@ -47,13 +47,8 @@ static int parse(int argc, char **argv, bench *b)
     const char *batch = "1,8,32", *seq = "16,128", *runs = "10", *warm = "2";
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            fputs(usage, stdout);
-            exit(0);
-        } else if (!strcmp(a, "--version")) {
-            cli_print_version(PROG);
-            exit(0);
-        } else if (!strcmp(a, "--json")) {
+        cli_help_or_version(a, PROG, usage);
+        if (!strcmp(a, "--json")) {
             b->json = 1;
         } else if (cli_option(argc, argv, &i, "--model", &b->model_path,
                               &missing) ||

@@ -29,13 +29,8 @@ int main(int argc, char **argv)
     int missing = 0, list = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            fputs(usage, stdout);
-            return 0;
-        } else if (!strcmp(a, "--version")) {
-            cli_print_version(PROG);
-            return 0;
-        } else if (!strcmp(a, "--list")) {
+        cli_help_or_version(a, PROG, usage);
+        if (!strcmp(a, "--list")) {
             list = 1;
         } else if (cli_option(argc, argv, &i, "--model", &model_path,
                               &missing) ||

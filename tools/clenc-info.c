@@ -66,7 +66,7 @@ static void print_table(const clenc_platform_info *pl, size_t np,
         snprintf(pd, sizeof pd, "%u:%u", d->platform_index, d->device_index);
         printf("%c %-5s %-11s %-40.40s %4u %5uMHz %10s %9s %10s %4s %4s %8s  "
                "%s / %s / %s\n",
-               is_chosen(d, chosen) ? '*' : ' ', pd, cli_device_type(d->type),
+               is_chosen(d, chosen) ? '*' : ' ', pd, clenc_device_type_name(d->type),
                d->name, d->compute_units, d->clock_mhz, g, l, a,
                d->fp16 ? "yes" : "no", d->fp64 ? "yes" : "no",
                d->compiler_available ? "yes" : "no", d->opencl_c_version,
@@ -114,7 +114,7 @@ static void print_json(const clenc_platform_info *pl, size_t np,
                "\"global_mem_bytes\": %llu, \"local_mem_bytes\": %llu, "
                "\"max_alloc_bytes\": %llu, \"fp16\": %s, \"fp64\": %s, "
                "\"compiler_available\": %s, \"default\": %s}",
-               cli_device_type(d->type), d->compute_units, d->clock_mhz,
+               clenc_device_type_name(d->type), d->compute_units, d->clock_mhz,
                (unsigned long long)d->global_mem_bytes,
                (unsigned long long)d->local_mem_bytes,
                (unsigned long long)d->max_alloc_bytes,
@@ -169,13 +169,8 @@ int main(int argc, char **argv)
     int json = 0, do_build = 0, missing = 0;
     const char *spec = NULL, *defines = NULL;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            fputs(usage, stdout);
-            return 0;
-        } else if (!strcmp(argv[i], "--version")) {
-            cli_print_version(PROG);
-            return 0;
-        } else if (!strcmp(argv[i], "--json")) {
+        cli_help_or_version(argv[i], PROG, usage);
+        if (!strcmp(argv[i], "--json")) {
             json = 1;
         } else if (!strcmp(argv[i], "--build")) {
             do_build = 1;

@@ -43,13 +43,8 @@ static int parse(int argc, char **argv, prof *p)
     const char *batch = "8", *seq = "128", *runs = "5";
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            fputs(usage, stdout);
-            exit(0);
-        } else if (!strcmp(a, "--version")) {
-            cli_print_version(PROG);
-            exit(0);
-        } else if (!strcmp(a, "--json")) {
+        cli_help_or_version(a, PROG, usage);
+        if (!strcmp(a, "--json")) {
             p->json = 1;
         } else if (cli_option(argc, argv, &i, "--model", &p->model_path,
                               &missing) ||

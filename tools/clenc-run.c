@@ -63,13 +63,8 @@ static int parse_args(int argc, char **argv, run *r, int *first_text)
     int i;
     for (i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            fputs(usage, stdout);
-            exit(0);
-        } else if (!strcmp(a, "--version")) {
-            cli_print_version(PROG);
-            exit(0);
-        } else if (!strcmp(a, "--json")) {
+        cli_help_or_version(a, PROG, usage);
+        if (!strcmp(a, "--json")) {
             r->json = 1;
         } else if (!strcmp(a, "--similarity")) {
             r->similarity = 1;

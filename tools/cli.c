@@ -51,6 +51,18 @@ void cli_print_version(const char *prog)
     printf("%s (clenc %s)\n", prog, clenc_version());
 }
 
+void cli_help_or_version(const char *arg, const char *prog, const char *usage)
+{
+    if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
+        fputs(usage, stdout);
+        exit(0);
+    }
+    if (!strcmp(arg, "--version")) {
+        cli_print_version(prog);
+        exit(0);
+    }
+}
+
 void cli_json_string(FILE *f, const char *s)
 {
     fputc('"', f);
@@ -76,20 +88,6 @@ void cli_json_string(FILE *f, const char *s)
         }
     }
     fputc('"', f);
-}
-
-const char *cli_device_type(clenc_device_type t)
-{
-    switch (t) {
-    case CLENC_DEVICE_GPU:
-        return "GPU";
-    case CLENC_DEVICE_ACCELERATOR:
-        return "accelerator";
-    case CLENC_DEVICE_CPU:
-        return "CPU";
-    default:
-        return "other";
-    }
 }
 
 size_t cli_parse_list(const char *s, unsigned *out, size_t cap, unsigned max)

@@ -17,9 +17,11 @@ int cli_usage_error(const char *prog, const char *fmt, ...)
 int cli_option(int argc, char **argv, int *i, const char *name,
                const char **value, int *missing);
 void cli_print_version(const char *prog);
+/* --help (or -h) prints `usage` and exits 0; --version prints the version
+ * and exits 0; any other argument returns. */
+void cli_help_or_version(const char *arg, const char *prog, const char *usage);
 /* A JSON string literal, escaped. */
 void cli_json_string(FILE *f, const char *s);
-const char *cli_device_type(clenc_device_type t);
 /* "1,8,32" -> values in 1..max; returns the count, 0 on a bad list. */
 size_t cli_parse_list(const char *s, unsigned *out, size_t cap, unsigned max);
 /* Random token ids in [lo, vocab), [batch][seq], from a fixed seed. */
