@@ -1,8 +1,8 @@
 /* config.c — model configuration: HF config.json, torch TransformerEncoder config, sentence-transformers and tokenizer files → clenc terms. */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -23,7 +23,7 @@ static char *join(const char *folder, const char *name)
 
 /* Parses a JSON file; a missing optional file gives *out = NULL and OK. */
 static clenc_status json_read(const char *folder, const char *name,
-                              int required, json_t **out)
+                              int required, size_t flags, json_t **out)
 {
     *out = NULL;
     char *path = join(folder, name);
@@ -38,7 +38,7 @@ static clenc_status json_read(const char *folder, const char *name,
         goto out;
     }
     json_error_t err;
-    *out = json_load_file(path, JSON_REJECT_DUPLICATES, &err);
+    *out = json_load_file(path, JSON_REJECT_DUPLICATES | flags, &err);
     if (!*out)
         st = clenc__fail(CLENC_ERR_MODEL_FORMAT, "%s: line %d: %s", path,
                          err.line, err.text);
@@ -258,7 +258,7 @@ static clenc_status read_pooling(const char *folder, clenc_config *c)
             st = clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no host memory");
             goto out;
         }
-        st = json_read(sub, "config.json", 1, &pool);
+        st = json_read(sub, "config.json", 1, 0, &pool);
         clenc__free(sub);
         if (st != CLENC_OK)
             goto out;
@@ -308,9 +308,13 @@ static clenc_status read_tokenizer(const char *folder, clenc__model_files *f)
     json_t *tc = NULL, *map = NULL, *sb = NULL;
     clenc__tokenizer_options *t = &f->tokenizer;
     clenc__tokenizer_options_init(t);
-    TRY(json_read(folder, "tokenizer_config.json", 0, &tc), out);
-    TRY(json_read(folder, "special_tokens_map.json", 0, &map), out);
-    TRY(json_read(folder, "sentence_bert_config.json", 0, &sb), out);
+    /* transformers writes int(1e30) as "no limit" into model_max_length, past
+     * what a 64-bit integer holds: numbers of this file are read as reals. */
+    TRY(json_read(folder, "tokenizer_config.json", 0, JSON_DECODE_INT_AS_REAL,
+                  &tc),
+        out);
+    TRY(json_read(folder, "special_tokens_map.json", 0, 0, &map), out);
+    TRY(json_read(folder, "sentence_bert_config.json", 0, 0, &sb), out);
     const char *file = "tokenizer_config.json";
     int lower = 1, accents = -1, cjk = 1;
     if (tc) {
@@ -347,11 +351,9 @@ static clenc_status read_tokenizer(const char *folder, clenc__model_files *f)
     /* Truncation: sentence-transformers' max_seq_length wins over the
      * tokenizer's model_max_length; the positions cap both. */
     unsigned limit = f->config.max_positions, v;
-    if (tc && json_is_integer(json_object_get(tc, "model_max_length"))) {
-        TRY(get_uint(tc, file, "model_max_length", 0, &v), out);
-        if (v && v < limit)
-            limit = v;
-    }
+    const double mml = json_number_value(json_object_get(tc, "model_max_length"));
+    if (mml >= 1 && mml < limit)
+        limit = (unsigned)mml;
     if (sb && json_object_get(sb, "max_seq_length")) {
         TRY(get_uint(sb, "sentence_bert_config.json", "max_seq_length", 0, &v),
             out);
@@ -381,9 +383,8 @@ static clenc_status locate(const char *path, clenc__model_files *f)
     } else {
         return clenc__fail(CLENC_ERR_IO,
                            "'%s' is neither a model folder nor a "
-                           ".safetensors file: %s",
-                           path, exists(path, 0) ? "not a folder"
-                                                 : strerror(ENOENT));
+                           ".safetensors file%s",
+                           path, access(path, F_OK) == 0 ? "" : ": it does not exist");
     }
     if (!f->folder || !f->weights_path)
         return clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no host memory");
@@ -415,7 +416,7 @@ clenc_status clenc__model_files_read(const char *path, clenc__model_files *f)
     json_t *root = NULL;
     memset(f, 0, sizeof *f);
     TRY(locate(path, f), out);
-    TRY(json_read(f->folder, "config.json", 1, &root), out);
+    TRY(json_read(f->folder, "config.json", 1, 0, &root), out);
     char *file = join(f->folder, "config.json");
     if (!file) {
         st = clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no host memory");

@@ -340,6 +340,14 @@ void test_load_sentence_transformers_files_set_defaults(void)
     ASSERT_STATUS(clenc_model_info_get(model, &info), CLENC_OK);
     CU_ASSERT_EQUAL(info.max_text_tokens, 64);
     clenc_model_destroy(model);
+    /* transformers' int(1e30) for "no limit", past any 64-bit integer (the
+     * config fuzzer's seed found it refused). */
+    write_text(dir, "tokenizer_config.json",
+               "{\"model_max_length\": 1000000000000000019884624838656}");
+    ASSERT_STATUS(clenc_model_load(ctx, dir, &model), CLENC_OK);
+    ASSERT_STATUS(clenc_model_info_get(model, &info), CLENC_OK);
+    CU_ASSERT_EQUAL(info.max_text_tokens, 64);
+    clenc_model_destroy(model);
     write_text(pool, "config.json",
                "{\"pooling_mode_max_tokens\": true, "
                "\"pooling_mode_mean_tokens\": false}");
