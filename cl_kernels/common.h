@@ -72,15 +72,24 @@ inline float group_sum(float v, __local float *scratch)
  * from the row's first element: a residual stream can sit far from 0, and
  * at 100 a float cannot even hold the mean to better than 4e-6, while
  * y - pivot is exact and small. The variance is a second pass over the
- * deviations from the mean, stable where E[y²] - E[y]² cancels. In the gpu
- * family every work-item reads y[0], which another wrote: hence the barrier
- * first. */
+ * deviations from the mean, stable where E[y²] - E[y]² cancels.
+ * In the gpu family each work-item reads and writes only its own elements
+ * of y; the pivot y[0] reaches the others through local memory. When every
+ * work-item read y[0] itself, the barriers between those reads and work-item
+ * 0's final write of y[0] fenced local memory only, so the OpenCL memory
+ * model left them unordered: a data race (Oclgrind --data-races). */
 #if VARIANT_GPU
+/* Local floats a kernel calling row_layernorm declares: ROW_WG for the
+ * sums, one for the pivot. */
+#define ROW_SCRATCH (ROW_WG + 1)
+
 inline void row_layernorm(__global float *y, __global const float *gamma,
                           __global const float *beta, __local float *scratch)
 {
-    barrier(CLK_GLOBAL_MEM_FENCE);
-    const float pivot = y[0];
+    if (get_local_id(0) == 0)
+        scratch[ROW_WG] = y[0];
+    barrier(CLK_LOCAL_MEM_FENCE);
+    const float pivot = scratch[ROW_WG];
     float s = 0.0f;
     for (int i = ROW_FIRST; i < HIDDEN; i += ROW_STEP)
         s += y[i] - pivot;
@@ -95,12 +104,17 @@ inline void row_layernorm(__global float *y, __global const float *gamma,
         y[i] = ((y[i] - pivot) - shift) * inv * gamma[i] + beta[i];
 }
 #else
+/* The tree v.lo + v.hi, then halves again, written out lane by lane: the
+ * same sums in the same order. Oclgrind 21.10 took the halves' sums for
+ * uninitialised values (a false report that --uninitialized turns into a
+ * failure); it follows single lanes exactly. */
 inline float sum16(float16 v)
 {
-    const float8 a = v.lo + v.hi;
-    const float4 b = a.lo + a.hi;
-    const float2 c = b.lo + b.hi;
-    return c.x + c.y;
+    const float a0 = v.s0 + v.s8, a1 = v.s1 + v.s9, a2 = v.s2 + v.sa,
+                a3 = v.s3 + v.sb, a4 = v.s4 + v.sc, a5 = v.s5 + v.sd,
+                a6 = v.s6 + v.se, a7 = v.s7 + v.sf;
+    const float b0 = a0 + a4, b1 = a1 + a5, b2 = a2 + a6, b3 = a3 + a7;
+    return (b0 + b2) + (b1 + b3);
 }
 
 /* A work-item owns the row: 16 floats at a time where the row allows

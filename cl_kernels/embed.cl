@@ -53,7 +53,7 @@ __kernel void embed(__global const int *ids, __global const int *type_ids,
                     const int tokens)
 {
 #if VARIANT_GPU && EMBED_NORM
-    __local float scratch[ROW_WG];
+    __local float scratch[ROW_SCRATCH];
 #endif
 #if VARIANT_GPU
     const int t = get_group_id(0);

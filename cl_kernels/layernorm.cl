@@ -15,7 +15,7 @@ __kernel void layernorm(__global const float *in, __global float *out,
                         __global const float *beta, const int rows)
 {
 #if VARIANT_GPU
-    __local float scratch[ROW_WG];
+    __local float scratch[ROW_SCRATCH];
     const int r = get_group_id(0);
 #else
     const int r = get_global_id(0);

@@ -1,4 +1,4 @@
-/* helpers.h — what every test shares: the one device helper, temporary folders, files, child processes. */
+/* helpers.h — what every test shares: the one device helper, capability probes, temporary folders, files, child processes. */
 #ifndef CLENC_TEST_HELPERS_H
 #define CLENC_TEST_HELPERS_H
 
@@ -13,6 +13,24 @@
 void test_options(clenc_options *opt);
 /* A context on the test device, or a fatal test failure naming why. */
 clenc_context *test_context(const clenc_options *opt);
+
+/* Capability probes of the test device, each run once per process with raw
+ * OpenCL calls, so that they do not depend on the code under test. They
+ * return 1 if the device has the capability; else 0, with *why (may be
+ * NULL) saying what failed. A test that needs a capability the device lacks
+ * prints so (test_report_gap) and still checks what holds without it: it
+ * never skips silently. */
+/* The driver hands out a program's binary (CL_PROGRAM_BINARIES) and builds
+ * and runs a program created from it (clCreateProgramWithBinary). The
+ * program cache and the program container need both. */
+int test_device_has_program_binaries(const char **why);
+/* Profiled events carry device times (CL_PROFILING_COMMAND_START/END) that
+ * advance; clenc-prof and clenc-bench report from them. */
+int test_device_has_profiling_times(const char **why);
+/* Prints "device lacks CAPABILITY (WHY): CONSEQUENCE" as a line of the test's
+ * output. */
+void test_report_gap(const char *capability, const char *why,
+                     const char *consequence);
 
 /* A fresh empty folder under the suite's temporary root (malloc'd). */
 char *test_tmpdir(const char *tag);

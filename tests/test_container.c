@@ -8,7 +8,53 @@
 
 #define DEFINES "-DPROBE_CHAINS=4"
 
-/* Builds the kernels with DEFINES on a context without cache and saves them. */
+/* 1 if the device gives program binaries it can load back; else says what
+ * `unchecked` leaves out. */
+static int has_binaries(const char *unchecked)
+{
+    const char *why;
+    if (test_device_has_program_binaries(&why))
+        return 1;
+    test_report_gap("program binaries", why, unchecked);
+    return 0;
+}
+
+/* Without binaries no container can be saved from a build. The header and
+ * option checks never hand a binary to the device, so they run on a
+ * container of this device, driver and library whose programs carry the
+ * exact names and options of a build with DEFINES and placeholder bytes. */
+static void write_placeholder_container(clenc_context *ctx, const char *path)
+{
+    static const unsigned char placeholder[64] =
+        "placeholder: the device gives no program binaries";
+    clenc_program_info info[32];
+    size_t count = 0;
+    ASSERT_STATUS(clenc_context_programs(ctx, info, 32, &count), CLENC_OK);
+    CU_ASSERT_FATAL(count > 0 && count <= 32);
+    clenc__container c = {
+        .library_version = clenc__strdup(clenc_version()),
+        .device_name = clenc__strdup(ctx->device.info.name),
+        .driver_version = clenc__strdup(ctx->device.info.driver_version),
+    };
+    for (size_t i = 0; i < count; i++) {
+        clenc__container_program p = {
+            .name = info[i].name,
+            .options = info[i].options,
+            .binary = (unsigned char *)placeholder,
+            .binary_size = sizeof placeholder,
+        };
+        ASSERT_STATUS(clenc__container_add(&c, &p), CLENC_OK);
+    }
+    unsigned char *data = NULL;
+    size_t size = 0;
+    ASSERT_STATUS(clenc__container_serialize(&c, &data, &size), CLENC_OK);
+    CU_ASSERT_FATAL(test_write_file(path, data, size));
+    clenc__free(data);
+    clenc__container_free(&c);
+}
+
+/* Builds the kernels with DEFINES on a context without cache and saves them
+ * (or, on a device without binaries, writes their placeholder). */
 static char *make_container(void)
 {
     char *dir = test_tmpdir("container");
@@ -20,7 +66,11 @@ static char *make_container(void)
     ASSERT_STATUS(clenc_context_save_programs(ctx, path),
                   CLENC_ERR_INVALID_ARG); /* nothing built yet */
     ASSERT_STATUS(clenc_context_build_kernels(ctx, DEFINES, NULL), CLENC_OK);
-    ASSERT_STATUS(clenc_context_save_programs(ctx, path), CLENC_OK);
+    if (has_binaries("the checks run on a container with placeholder "
+                     "binaries"))
+        ASSERT_STATUS(clenc_context_save_programs(ctx, path), CLENC_OK);
+    else
+        write_placeholder_container(ctx, path);
     clenc_context_destroy(ctx);
     free(dir);
     return path;
@@ -37,6 +87,9 @@ static clenc_status open_with(const char *path, clenc_context **out)
 
 void test_container_round_trip_without_compiler(void)
 {
+    if (!has_binaries("no container can be saved from a build, so the round "
+                      "trip is not run"))
+        return;
     char *path = make_container();
     clenc_context *ctx = NULL;
     ASSERT_STATUS(open_with(path, &ctx), CLENC_OK);

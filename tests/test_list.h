@@ -130,4 +130,8 @@
     TEST(reliability, test_threads_load_models_on_one_context)                \
     TEST(reliability, test_bad_input_table)
 
-#define TESTS_IMPLEMENTATIONS(TEST)
+#define TESTS_IMPLEMENTATIONS(TEST)                                            \
+    TEST(impl, test_impl_gemm_small_shapes_match_reference)                   \
+    TEST(impl, test_impl_attention_small_shapes_match_reference)              \
+    TEST(impl, test_impl_row_kernels_small_shapes_match_reference)            \
+    TEST(impl, test_every_kernel_of_the_table_ran)

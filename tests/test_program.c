@@ -23,16 +23,24 @@ void test_program_builds_all_kernels(void)
     unsigned fresh = 0;
     ASSERT_STATUS(clenc_context_build_kernels(ctx, NULL, &fresh), CLENC_OK);
     CU_ASSERT_EQUAL(fresh, clenc__kernel_program_count());
-    CU_ASSERT_EQUAL(test_list_dir(cache, ".clbin", NULL),
-                    clenc__kernel_program_count());
     /* The context keeps what it built. */
     ASSERT_STATUS(clenc_context_build_kernels(ctx, NULL, &fresh), CLENC_OK);
     CU_ASSERT_EQUAL(fresh, 0);
     clenc_context_destroy(ctx);
+    const char *why;
+    const int binaries = test_device_has_program_binaries(&why);
+    if (binaries) {
+        CU_ASSERT_EQUAL(test_list_dir(cache, ".clbin", NULL),
+                        clenc__kernel_program_count());
+    } else {
+        test_report_gap("program binaries", why,
+                        "the cache holds no usable entry, so the next context "
+                        "is checked to build every program again");
+    }
     /* A new context finds them in the cache. */
     ctx = context_with(cache, NULL);
     ASSERT_STATUS(clenc_context_build_kernels(ctx, NULL, &fresh), CLENC_OK);
-    CU_ASSERT_EQUAL(fresh, 0);
+    CU_ASSERT_EQUAL(fresh, binaries ? 0 : clenc__kernel_program_count());
     clenc_context_destroy(ctx);
     free(cache);
 }
