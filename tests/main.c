@@ -52,15 +52,43 @@ static int child_main(int argc, char **argv)
             fprintf(stderr, "child: %s\n", clenc_last_error());
         return st == CLENC_OK ? 0 : 1;
     }
-    fprintf(stderr, "usage: clenc-tests [SUITE[/TEST]]\n");
+    fprintf(stderr, "usage: clenc-tests [SUITE[/TEST]]... "
+                    "[--skip SUITE[/TEST]]...\n");
     return 2;
+}
+
+/* SUITE or SUITE/TEST names the test? */
+static int selects(const char *sel, size_t i)
+{
+    const size_t n = strlen(tests[i].suite);
+    return strcmp(sel, tests[i].suite) == 0 ||
+           (strncmp(sel, tests[i].suite, n) == 0 && sel[n] == '/' &&
+            strcmp(sel + n + 1, tests[i].name) == 0);
+}
+
+/* Runs test i? Named by a selector (or none given), and by no --skip. A
+ * skip is printed, so a shortened run says what it left out. */
+static int wanted(int argc, char **argv, size_t i)
+{
+    int named = 0, hit = 0, skipped = 0;
+    for (int a = 1; a < argc; a++) {
+        if (strcmp(argv[a], "--skip") == 0 && a + 1 < argc) {
+            skipped |= selects(argv[++a], i);
+        } else {
+            named = 1;
+            hit |= selects(argv[a], i);
+        }
+    }
+    const int included = !named || hit;
+    if (included && skipped)
+        printf("skipped by --skip: %s/%s\n", tests[i].suite, tests[i].name);
+    return included && !skipped;
 }
 
 int main(int argc, char **argv)
 {
     if (argc > 1 && strncmp(argv[1], "--child", 7) == 0)
         return child_main(argc, argv);
-    const char *only = argc > 1 ? argv[1] : NULL;
 
     /* A test that finds no device fails the run; it never skips. */
     clenc_device_info dev;
@@ -94,10 +122,7 @@ int main(int argc, char **argv)
     CU_pSuite suite = NULL;
     const char *current = "";
     for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
-        if (only && strcmp(only, tests[i].suite) != 0 &&
-            !(strncmp(only, tests[i].suite, strlen(tests[i].suite)) == 0 &&
-              only[strlen(tests[i].suite)] == '/' &&
-              strcmp(only + strlen(tests[i].suite) + 1, tests[i].name) == 0))
+        if (!wanted(argc, argv, i))
             continue;
         if (strcmp(current, tests[i].suite) != 0) {
             suite = CU_add_suite(tests[i].suite, NULL, NULL);
@@ -112,7 +137,8 @@ int main(int argc, char **argv)
     CU_cleanup_registry();
     nftw(root, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
     if (ran == 0) {
-        fprintf(stderr, "clenc-tests: no test matched '%s'\n", only);
+        fprintf(stderr, "clenc-tests: no test matched; usage: clenc-tests "
+                        "[SUITE[/TEST]]... [--skip SUITE[/TEST]]...\n");
         return 1;
     }
     return failed ? 1 : 0;

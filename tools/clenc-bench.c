@@ -238,7 +238,7 @@ static void print_results(const bench *b, const clenc_model_info *mi,
             const double sps = c->batch / (c->median_ms / 1e3);
             printf("%s{\"batch\": %u, \"seq\": %u, \"median_ms\": %.4f, "
                    "\"p90_ms\": %.4f, \"sequences_per_s\": %.3f, "
-                   "\"tokens_per_s\": %.1f, \"gflops\": %.2f, "
+                   "\"tokens_per_s\": %.1f, \"gflops\": %.4g, "
                    "\"peak_share\": %.4f}",
                    i ? ", " : "", c->batch, c->seq, c->median_ms, c->p90_ms,
                    sps, sps * c->seq, c->gflops,
