@@ -17,11 +17,7 @@ static int by_value(const void *a, const void *b)
     return x < y ? -1 : x > y ? 1 : 0;
 }
 
-/* The median of TRIES runs, timed on the host around enqueue and finish
- * (a launch costs microseconds against kernels of tens of milliseconds).
- * The median, not the best: on this machine single runs read up to 1.5x
- * the sustained rate (clock boost, neighbours going idle), and a peak that
- * no pass can hold would understate every share of it. */
+/* One run, timed on the host around enqueue and finish. */
 static clenc_status one_run(cl_command_queue q, cl_kernel k, size_t global,
                             size_t local, double *seconds)
 {
@@ -36,6 +32,11 @@ out:
     return st;
 }
 
+/* The median of TRIES runs, timed on the host around enqueue and finish
+ * (a launch costs microseconds against kernels of tens of milliseconds).
+ * The median, not the best: on this machine single runs read up to 1.5x
+ * the sustained rate (clock boost, neighbours going idle), and a peak that
+ * no pass can hold would understate every share of it. */
 static clenc_status median_time(cl_command_queue q, cl_kernel k,
                                 size_t global, size_t local, double *median)
 {
