@@ -309,6 +309,15 @@ int test_device_has_profiling_times(const char **why)
     return probe_once(&r, probe_profiling, why);
 }
 
+int test_program_binaries_or_report(const char *unchecked)
+{
+    const char *why;
+    if (test_device_has_program_binaries(&why))
+        return 1;
+    test_report_gap("program binaries", why, unchecked);
+    return 0;
+}
+
 void test_report_gap(const char *capability, const char *why,
                      const char *consequence)
 {

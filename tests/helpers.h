@@ -24,6 +24,9 @@ clenc_context *test_context(const clenc_options *opt);
  * and runs a program created from it (clCreateProgramWithBinary). The
  * program cache and the program container need both. */
 int test_device_has_program_binaries(const char **why);
+/* The same; without binaries it also reports the gap, `unchecked` saying
+ * which checks that leaves out. */
+int test_program_binaries_or_report(const char *unchecked);
 /* Profiled events carry device times (CL_PROFILING_COMMAND_START/END) that
  * advance; clenc-prof and clenc-bench report from them. */
 int test_device_has_profiling_times(const char **why);

@@ -7,17 +7,6 @@
 #include "helpers.h"
 #include "internal.h"
 
-/* 1 if the device gives program binaries. Else the cache stores nothing
- * (and every build still succeeds): says which checks that leaves out. */
-static int has_binaries(const char *unchecked)
-{
-    const char *why;
-    if (test_device_has_program_binaries(&why))
-        return 1;
-    test_report_gap("program binaries", why, unchecked);
-    return 0;
-}
-
 static clenc_status build_with(const char *cache, clenc_source_build mode,
                                unsigned *fresh)
 {
@@ -40,7 +29,7 @@ void test_cache_cold_forbidden_fails_then_warm_succeeds(void)
     ASSERT_ERROR_MENTIONS("source builds are forbidden");
     ASSERT_STATUS(build_with(cache, CLENC_SOURCE_ALLOW, &fresh), CLENC_OK);
     CU_ASSERT_EQUAL(fresh, clenc__kernel_program_count());
-    if (has_binaries("the cache holds no usable entry, so the warm build "
+    if (test_program_binaries_or_report("the cache holds no usable entry, so the warm build "
                      "from it is not checked")) {
         ASSERT_STATUS(build_with(cache, CLENC_SOURCE_FORBID, &fresh), CLENC_OK);
         CU_ASSERT_EQUAL(fresh, 0);
@@ -58,7 +47,7 @@ static void check_damage_is_rebuilt(void (*damage)(const char *path))
     char *cache = test_tmpdir("cache");
     unsigned fresh = 0;
     ASSERT_STATUS(build_with(cache, CLENC_SOURCE_ALLOW, &fresh), CLENC_OK);
-    if (!has_binaries("the cache holds no usable entry, so damaged entries "
+    if (!test_program_binaries_or_report("the cache holds no usable entry, so damaged entries "
                       "are not checked")) {
         free(cache);
         return;
@@ -132,7 +121,7 @@ void test_cache_concurrent_writers_leave_valid_cache(void)
         CU_ASSERT(waitpid(pids[i], &status, 0) == pids[i]);
         CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     }
-    const int binaries = has_binaries(
+    const int binaries = test_program_binaries_or_report(
         "the writers leave no usable entry, so only their success and whole "
         "entries are checked");
     /* A driver without binaries gives none (nothing is stored) or gives

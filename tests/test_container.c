@@ -8,17 +8,6 @@
 
 #define DEFINES "-DPROBE_CHAINS=4"
 
-/* 1 if the device gives program binaries it can load back; else says what
- * `unchecked` leaves out. */
-static int has_binaries(const char *unchecked)
-{
-    const char *why;
-    if (test_device_has_program_binaries(&why))
-        return 1;
-    test_report_gap("program binaries", why, unchecked);
-    return 0;
-}
-
 /* Without binaries no container can be saved from a build. The header and
  * option checks never hand a binary to the device, so they run on a
  * container of this device, driver and library whose programs carry the
@@ -66,7 +55,7 @@ static char *make_container(void)
     ASSERT_STATUS(clenc_context_save_programs(ctx, path),
                   CLENC_ERR_INVALID_ARG); /* nothing built yet */
     ASSERT_STATUS(clenc_context_build_kernels(ctx, DEFINES, NULL), CLENC_OK);
-    if (has_binaries("the checks run on a container with placeholder "
+    if (test_program_binaries_or_report("the checks run on a container with placeholder "
                      "binaries"))
         ASSERT_STATUS(clenc_context_save_programs(ctx, path), CLENC_OK);
     else
@@ -87,7 +76,7 @@ static clenc_status open_with(const char *path, clenc_context **out)
 
 void test_container_round_trip_without_compiler(void)
 {
-    if (!has_binaries("no container can be saved from a build, so the round "
+    if (!test_program_binaries_or_report("no container can be saved from a build, so the round "
                       "trip is not run"))
         return;
     char *path = make_container();
