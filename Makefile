@@ -41,6 +41,10 @@ ALLFLAGS  = -std=c11 $(WARN) $(CFLAGS) -pthread -D_POSIX_C_SOURCE=200809L \
             -DCL_TARGET_OPENCL_VERSION=120 -Iinclude -Iruntime $(PKG_CFLAGS)
 LIBS      = $(PKG_LIBS) -lstdc++ -lm -pthread
 
+# PoCL, the device CI tests on, has every capability the suite probes for:
+# a skip there is a failure. TEST_STRICT= runs elsewhere without it.
+TEST_STRICT ?= --strict
+
 RUNTIME_SRC := $(wildcard runtime/*.c)
 KERNELS     := $(sort $(wildcard cl_kernels/*.cl cl_kernels/*.h))
 LIB_OBJ     := $(RUNTIME_SRC:%.c=$(B)/obj/%.o) $(B)/obj/kernels_embedded.o
@@ -127,7 +131,7 @@ ifdef SANITIZE
 	  for f in /etc/OpenCL/vendors/*.icd; do \
 	    [ "$$(basename $$f)" = mesa.icd ] || cp $$f $(B)/icd/; done
 endif
-	$(RUN_ENV) $(TEST_BIN)
+	$(RUN_ENV) $(TEST_BIN) $(TEST_STRICT)
 endif
 
 run: deps

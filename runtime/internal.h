@@ -71,6 +71,22 @@ long clenc__fault_passed(void);
  * missing. */
 int clenc__fault_hit(void);
 
+/* Test hook: launches this thread enqueued, by kernel function and family
+ * (CLENC__FAMILY_ANY for kernels that have none, the probes). The test
+ * runner maps which test uses which kernel from it (make test-mutants). */
+#define CLENC__FAMILY_ANY (-1)
+typedef struct clenc__tally_entry {
+    const char *function; /* a kernel function's name, static storage */
+    int family;           /* 0 cpu, 1 gpu, CLENC__FAMILY_ANY */
+    unsigned long count;
+} clenc__tally_entry;
+void clenc__tally_launch(const char *function, int family);
+/* Fills up to capacity entries; returns how many exist. */
+size_t clenc__tally_read(clenc__tally_entry *out, size_t capacity);
+/* The probe's kernel functions (probe.c), NULL-terminated: not part of a
+ * model's kernel table, but kernels all the same. */
+extern const char *const clenc__probe_kernels[];
+
 /* ----------------------------------------------------------- hash, strings */
 
 /* FNV-1a 64: cache keys and container checksums (corruption, not attack). */

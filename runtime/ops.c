@@ -107,6 +107,7 @@ clenc_status clenc__launch_kernel(clenc_session *s, clenc__kernel_id id,
     l->host_return_ns = clenc__now_ns();
     l->kernel = id;
     l->gpu = s->model->variant == CLENC_VARIANT_GPU;
+    clenc__tally_launch(clenc__kernels[id].function, l->gpu);
     l->work = *work;
     for (cl_uint d = 0; d < dims && d < 2; d++) {
         l->global[d] = global[d];

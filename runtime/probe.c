@@ -11,6 +11,8 @@
 #define COPY_BYTES (64u << 20)
 #define TRIES 7
 
+const char *const clenc__probe_kernels[] = {"probe_fma", "probe_copy", NULL};
+
 static int by_value(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -64,8 +66,10 @@ static clenc_status measure(clenc_context *ctx, clenc_device_peak *out)
     TRY(clenc__program_get(ctx, "probe", NULL, &prog, NULL), out);
     CL_CHECK((q = clCreateCommandQueue(ctx->cl, ctx->device.id, 0, &err), err),
              out);
-    CL_CHECK((fma = clCreateKernel(prog, "probe_fma", &err), err), out);
-    CL_CHECK((copy = clCreateKernel(prog, "probe_copy", &err), err), out);
+    CL_CHECK((fma = clCreateKernel(prog, clenc__probe_kernels[0], &err), err),
+             out);
+    CL_CHECK((copy = clCreateKernel(prog, clenc__probe_kernels[1], &err), err),
+             out);
 
     /* Enough work-items to fill every compute unit many times over. */
     const size_t global = (size_t)ctx->device.info.compute_units * 1024;
@@ -87,6 +91,7 @@ static clenc_status measure(clenc_context *ctx, clenc_device_peak *out)
         iters = 0.02 / t * iters >= 16384 ? 16384 : (int)(0.02 / t * iters);
     CL_CHECK(clSetKernelArg(fma, 3, sizeof iters, &iters), out);
     TRY(median_time(q, fma, global, FMA_LOCAL, &t), out);
+    clenc__tally_launch(clenc__probe_kernels[0], CLENC__FAMILY_ANY);
     out->gflops = t > 0 ? (double)global * iters * PROBE_CHAINS * 16 * 2 / t / 1e9
                         : 0;
 
@@ -100,6 +105,7 @@ static clenc_status measure(clenc_context *ctx, clenc_device_peak *out)
     CL_CHECK(clSetKernelArg(copy, 0, sizeof in, &in), out);
     CL_CHECK(clSetKernelArg(copy, 1, sizeof dst, &dst), out);
     TRY(median_time(q, copy, bytes / 16, 0, &t), out);
+    clenc__tally_launch(clenc__probe_kernels[1], CLENC__FAMILY_ANY);
     out->gbps = t > 0 ? 2.0 * bytes / t / 1e9 : 0;
 out:
     clenc__buffer_release(ctx, sink);

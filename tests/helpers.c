@@ -314,15 +314,11 @@ int test_program_binaries_or_report(const char *unchecked)
     const char *why;
     if (test_device_has_program_binaries(&why))
         return 1;
-    test_report_gap("program binaries", why, unchecked);
+    char because[400];
+    snprintf(because, sizeof because, "device lacks program binaries: %s",
+             why);
+    test_skip(unchecked, because);
     return 0;
-}
-
-void test_report_gap(const char *capability, const char *why,
-                     const char *consequence)
-{
-    printf("\n    device lacks %s (%s): %s", capability, why, consequence);
-    fflush(stdout);
 }
 
 const char *test_root_dir(void)

@@ -14,26 +14,26 @@ void test_options(clenc_options *opt);
 /* A context on the test device, or a fatal test failure naming why. */
 clenc_context *test_context(const clenc_options *opt);
 
+/* A named skip: the current test could not exercise `what` on this device,
+ * because `why`. Printed at once and listed after the run's summary
+ * (main.c); the test counts as skipped unless it failed, and
+ * `clenc-tests --strict` fails the run on any skip. A test that skips one
+ * thing still checks everything that holds without it. */
+void test_skip(const char *what, const char *why);
+
 /* Capability probes of the test device, each run once per process with raw
  * OpenCL calls, so that they do not depend on the code under test. They
  * return 1 if the device has the capability; else 0, with *why (may be
- * NULL) saying what failed. A test that needs a capability the device lacks
- * prints so (test_report_gap) and still checks what holds without it: it
- * never skips silently. */
+ * NULL) saying what failed. */
 /* The driver hands out a program's binary (CL_PROGRAM_BINARIES) and builds
  * and runs a program created from it (clCreateProgramWithBinary). The
  * program cache and the program container need both. */
 int test_device_has_program_binaries(const char **why);
-/* The same; without binaries it also reports the gap, `unchecked` saying
- * which checks that leaves out. */
+/* The same; without binaries it records a skip of `unchecked`. */
 int test_program_binaries_or_report(const char *unchecked);
 /* Profiled events carry device times (CL_PROFILING_COMMAND_START/END) that
  * advance; clenc-prof and clenc-bench report from them. */
 int test_device_has_profiling_times(const char **why);
-/* Prints "device lacks CAPABILITY (WHY): CONSEQUENCE" as a line of the test's
- * output. */
-void test_report_gap(const char *capability, const char *why,
-                     const char *consequence);
 
 /* A fresh empty folder under the suite's temporary root (malloc'd). */
 char *test_tmpdir(const char *tag);

@@ -43,8 +43,8 @@ void oprig_check_close(const char *what, const double *got, const double *ref,
                        const double *scale, size_t count, double floor);
 /* The session's last launch record (a fatal failure if there is none). */
 const clenc__launch *oprig_last_launch(const oprig *r);
-/* 1 if st is CLBlast failing with an OpenCL error (said on stdout): on an
- * implementation it was not tuned for, it may. */
+/* 1 if st is CLBlast failing with an OpenCL error, recorded as a skip: on
+ * an implementation it was not tuned for, it may. */
 int oprig_clblast_failed(clenc_status st);
 
 /* The op checks. Each asserts the result against the reference and the

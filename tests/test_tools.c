@@ -220,8 +220,8 @@ void test_prof_trace_has_one_event_per_counted_launch(void)
     const char *why;
     const int timed = test_device_has_profiling_times(&why);
     if (!timed)
-        test_report_gap("profiling times", why,
-                        "clenc-prof is checked to warn, not for its times");
+        test_skip("clenc-prof's times (it is checked to warn instead)",
+                  why);
     CU_ASSERT_EQUAL(json_is_true(json_object_get(prof, "timer_plausible")),
                     timed);
     CU_ASSERT_EQUAL(err && strstr(err, "profiling timer") != NULL, !timed);
