@@ -152,7 +152,9 @@ typedef struct clenc_options {
      * NULL: $CLENC_KERNEL_DIR, then embedded. */
     const char *kernel_dir;
     /* Program-binary cache folder, or "off". NULL: $CLENC_CACHE_DIR, then
-     * $XDG_CACHE_HOME/clenc, then ~/.cache/clenc. */
+     * $XDG_CACHE_HOME/clenc, then ~/.cache/clenc. Made (0700) if missing;
+     * used only if it is this user's and not writable by group or others
+     * (clenc_context_cache says which folder is used, or why none). */
     const char *cache_dir;
     /* A program container (see clenc_context_save_programs) to take
      * binaries from. Loading one forbids source builds. NULL: none. */
@@ -187,6 +189,20 @@ CLENC_API void clenc_context_destroy(clenc_context *ctx);
 /* The context's device. Any thread. */
 CLENC_API clenc_status clenc_context_device(const clenc_context *ctx,
                                   clenc_device_info *out);
+
+/* The context's program cache. *dir is the folder in use, or NULL when the
+ * cache is off; *off_reason is NULL when the cache is in use, else why not:
+ * "turned off (CLENC_CACHE_DIR=off)" or "turned off (option cache_dir=off)"
+ * when the user chose so, "no folder for it (...)" without $HOME, else a
+ * text starting "cache folder '" that names the folder and what is wrong
+ * with it ("... is writable by others (mode 1777)"): the folder must be
+ * owned by this user and not writable by group or others, or the cache is
+ * not used at all. Either pointer may be NULL; both strings live as long as
+ * the context. A NULL ctx is CLENC_ERR_INVALID_ARG; a call that succeeds
+ * leaves clenc_last_error() as it was. Any thread. */
+CLENC_API clenc_status clenc_context_cache(const clenc_context *ctx,
+                                           const char **dir,
+                                           const char **off_reason);
 
 /* Builds every kernel file of the library (cl_kernels/) with its default
  * tunables plus `defines` (extra "-D..." options, may be NULL), from cache,
@@ -353,14 +369,28 @@ CLENC_API clenc_status clenc_model_load(clenc_context *ctx, const char *path,
 
 /* WordPiece-tokenizes text (and text_pair, may be NULL) exactly as Hugging
  * Face's BertTokenizerFast: [CLS] text [SEP] (pair [SEP]), truncated to
- * max_len tokens (0: the model's max_text_tokens). ids and type_ids (may be
- * NULL) must hold max_len entries; *n receives the count. Text must be
- * UTF-8: invalid bytes are CLENC_ERR_INVALID_ARG naming their offset. A
- * model without a tokenizer is CLENC_ERR_UNSUPPORTED. Any thread. */
+ * max_len tokens. max_len is the capacity of ids and type_ids (may be
+ * NULL); 0, or more than the model's max_text_tokens, means max_text_tokens
+ * (clamped, never refused). *n receives the count. A pair is truncated by
+ * HF's longest_first rule, reading each text only as far as that needs.
+ * Text must be UTF-8: invalid bytes are CLENC_ERR_INVALID_ARG naming their
+ * offset, wherever they are. A model without a tokenizer is
+ * CLENC_ERR_UNSUPPORTED. Any thread. */
 CLENC_API clenc_status clenc_tokenize(const clenc_model *model,
                                       const char *text, const char *text_pair,
                                       size_t max_len, int32_t *ids,
                                       int32_t *type_ids, size_t *n);
+/* The same with explicit lengths in bytes, for texts that are not
+ * NUL-terminated or hold NUL bytes: a NUL inside a text is U+0000, a
+ * control character, dropped like every other (as BertNormalizer does), so
+ * "a\0b" tokenizes as "ab". text may be NULL when text_len is 0; text_pair
+ * NULL means no pair (pair_len then 0), a pair_len of 0 an empty pair. */
+CLENC_API clenc_status clenc_tokenize_n(const clenc_model *model,
+                                        const char *text, size_t text_len,
+                                        const char *text_pair,
+                                        size_t pair_len, size_t max_len,
+                                        int32_t *ids, int32_t *type_ids,
+                                        size_t *n);
 
 /* -------------------------------------------------------------- sessions */
 
@@ -385,10 +415,20 @@ CLENC_API clenc_status clenc_session_set_pooling(clenc_session *session,
  * [n][hidden] floats in the order of the texts, or [n][max_seq][hidden]
  * for CLENC_POOL_NONE (rows past a text's tokens set to 0). Any n: texts
  * are grouped by length into batches of the session's max_batch, and
- * truncated to the session's max_seq and the model's max_text_tokens. */
+ * truncated to the session's max_seq and the model's max_text_tokens. An n
+ * whose out could not fit in memory is CLENC_ERR_INVALID_ARG naming n. On
+ * failure (a text that is not UTF-8: its index is named) out is
+ * unspecified. */
 CLENC_API clenc_status clenc_embed_text(clenc_session *session,
                                         const char *const *texts, size_t n,
                                         float *out);
+/* The same with each text's length in bytes (lengths NULL: NUL-terminated
+ * texts): NUL bytes inside are dropped as in clenc_tokenize_n, and
+ * texts[i] may be NULL when lengths[i] is 0. */
+CLENC_API clenc_status clenc_embed_text_n(clenc_session *session,
+                                          const char *const *texts,
+                                          const size_t *lengths, size_t n,
+                                          float *out);
 
 /* Encodes `batch` sequences. ids and type_ids are [batch][seq] (type_ids
  * may be NULL: all 0); lengths[b] in 1..seq gives each sequence's real

@@ -1,4 +1,6 @@
 /* config.c — model configuration: HF config.json, torch TransformerEncoder config, sentence-transformers and tokenizer files → clenc terms. */
+#define _XOPEN_SOURCE 700 /* realpath */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -217,6 +219,47 @@ out:
     return st;
 }
 
+/* modules.json comes with the model, and so must the folder it names: a
+ * Pooling path that leads out of the model folder (absolute, which
+ * sentence-transformers would follow; a ".." component; a symlink to
+ * elsewhere) would read files the model does not own. The files inside may
+ * be symlinks, like the folder's other files: the Hugging Face cache links
+ * each one to a blob outside the snapshot's folder. */
+static clenc_status check_inside(const char *folder, const char *file,
+                                 const char *path)
+{
+    const char *why = NULL;
+    int resolved = 0;
+    if (path[0] == '/')
+        why = "it is absolute";
+    for (const char *c = path; !why && *c; c += strcspn(c, "/")) {
+        c += strspn(c, "/");
+        if (strncmp(c, "..", 2) == 0 && (c[2] == '/' || c[2] == '\0'))
+            why = "it climbs out with '..'";
+    }
+    char root[PATH_MAX], real[PATH_MAX];
+    char *sub = why ? NULL : join(folder, path);
+    if (!why && !sub)
+        return clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no host memory");
+    /* Unresolvable (missing): reading it reports that. */
+    if (sub && realpath(folder, root) && realpath(sub, real)) {
+        size_t n = strlen(root);
+        if (n > 1 && (strncmp(real, root, n) != 0 ||
+                      (real[n] != '/' && real[n] != '\0'))) {
+            why = "a symlink on the way leads to ";
+            resolved = 1;
+        }
+    }
+    clenc__free(sub);
+    if (!why)
+        return CLENC_OK;
+    return clenc__fail(CLENC_ERR_MODEL_FORMAT,
+                       "%s: the Pooling module's path '%s' leads outside the "
+                       "model folder: %s%s%s%s",
+                       file, path, why, resolved ? "'" : "",
+                       resolved ? real : "", resolved ? "'" : "");
+}
+
 /* sentence-transformers: modules.json names a Pooling folder and maybe a
  * Normalize module. Without it: mean pooling, no normalisation. */
 static clenc_status read_pooling(const char *folder, clenc_config *c)
@@ -253,6 +296,7 @@ static clenc_status read_pooling(const char *folder, clenc_config *c)
             pool_path = path ? path : "";
     }
     if (pool_path) {
+        TRY(check_inside(folder, file, pool_path), out);
         char *sub = join(folder, pool_path);
         if (!sub) {
             st = clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no host memory");
@@ -359,6 +403,24 @@ static clenc_status read_tokenizer(const char *folder, clenc__model_files *f)
             out);
         if (v)
             limit = v < f->config.max_positions ? v : f->config.max_positions;
+    }
+    /* [CLS] and [SEP] take two tokens: under 3, no text fits and every
+     * call would fail; refuse the file once, here. */
+    if (limit < 3) {
+        const int from_sb = sb && json_object_get(sb, "max_seq_length") && v;
+        const int from_tc = !from_sb && mml >= 1 && mml < f->config.max_positions;
+        st = clenc__fail(CLENC_ERR_MODEL_FORMAT,
+                         "%s/%s: %s %u leaves no room for a token of text "
+                         "after [CLS] and [SEP] (at least 3)",
+                         folder,
+                         from_sb   ? "sentence_bert_config.json"
+                         : from_tc ? "tokenizer_config.json"
+                                   : "config.json",
+                         from_sb   ? "max_seq_length"
+                         : from_tc ? "model_max_length"
+                                   : "max_position_embeddings",
+                         limit);
+        goto out;
     }
     f->max_text_tokens = limit;
 out:

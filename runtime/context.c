@@ -1,4 +1,5 @@
 /* context.c — options, and the context: chosen device, OpenCL context, transfer queue, loaded container. */
+#define _GNU_SOURCE /* secure_getenv */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -12,35 +13,14 @@ void clenc_options_init(clenc_options *opt)
         memset(opt, 0, sizeof *opt);
 }
 
-/* An option set by the caller wins over the variable. */
+/* An option set by the caller wins over the variable. secure_getenv: in a
+ * setuid program the caller's environment must not choose what runs. */
 static const char *option_or_env(const char *option, const char *var)
 {
     if (option && *option)
         return option;
-    const char *v = getenv(var);
+    const char *v = secure_getenv(var);
     return v && *v ? v : NULL;
-}
-
-static clenc_status resolve_cache_dir(const clenc_options *opt, char **out)
-{
-    *out = NULL;
-    const char *dir = option_or_env(opt->cache_dir, "CLENC_CACHE_DIR");
-    if (dir && strcasecmp(dir, "off") == 0)
-        return CLENC_OK;
-    char *path = NULL;
-    const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-    if (dir)
-        path = clenc__strdup(dir);
-    else if (xdg && *xdg == '/')
-        path = clenc__asprintf("%s/clenc", xdg);
-    else if (home && *home)
-        path = clenc__asprintf("%s/.cache/clenc", home);
-    else
-        return CLENC_OK; /* nowhere to keep it: run without */
-    if (!path)
-        return clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no host memory");
-    *out = path;
-    return CLENC_OK;
 }
 
 static clenc_status resolve_kernel_dir(const clenc_options *opt, char **out)
@@ -71,7 +51,7 @@ static clenc_status resolve_choice(int option, const char *var,
                    ? CLENC_OK
                    : clenc__fail(CLENC_ERR_INVALID_ARG,
                                  "option for %s is %d", var, option);
-    const char *v = getenv(var);
+    const char *v = secure_getenv(var);
     if (!v || !*v)
         return CLENC_OK;
     for (int i = 0; i < count; i++)
@@ -153,7 +133,6 @@ clenc_status clenc_context_create(const clenc_options *opt,
     }
     ctx->source_build = opt->source_build;
     ctx->profiling = opt->profiling != 0;
-    TRY(resolve_cache_dir(opt, &ctx->cache_dir), out_destroy);
     TRY(resolve_kernel_dir(opt, &ctx->kernel_dir), out_destroy);
 
     clenc__device *list;
@@ -185,6 +164,8 @@ clenc_status clenc_context_create(const clenc_options *opt,
     ctx->gemm = (clenc_gemm)gemm;
     ctx->variant = (clenc_variant)variant;
     ctx->tune = (clenc_tune)tune;
+    /* After the device: a context that cannot be made creates no folder. */
+    TRY(clenc__cache_open(ctx, opt), out_destroy);
 
     cl_context_properties props[] = {
         CL_CONTEXT_PLATFORM, (cl_context_properties)ctx->device.platform, 0};
@@ -220,6 +201,7 @@ void clenc_context_destroy(clenc_context *ctx)
     clenc__free(ctx->container_path);
     clenc__free(ctx->kernel_dir);
     clenc__free(ctx->cache_dir);
+    clenc__free(ctx->cache_off_reason);
     pthread_mutex_destroy(&ctx->lock);
     clenc__free(ctx);
 }
@@ -232,5 +214,18 @@ clenc_status clenc_context_device(const clenc_context *ctx,
                            "clenc_context_device: %s is NULL",
                            ctx ? "out" : "ctx");
     *out = ctx->device.info;
+    return CLENC_OK;
+}
+
+clenc_status clenc_context_cache(const clenc_context *ctx, const char **dir,
+                                 const char **off_reason)
+{
+    if (!ctx)
+        return clenc__fail(CLENC_ERR_INVALID_ARG,
+                           "clenc_context_cache: ctx is NULL");
+    if (dir)
+        *dir = ctx->cache_dir;
+    if (off_reason)
+        *off_reason = ctx->cache_off_reason;
     return CLENC_OK;
 }

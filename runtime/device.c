@@ -1,4 +1,5 @@
 /* device.c — OpenCL platforms and devices: enumerate, describe, choose. */
+#define _GNU_SOURCE /* secure_getenv */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -285,7 +286,7 @@ clenc_status clenc__device_select(const clenc__device *list, size_t count,
 {
     const char *origin = "option";
     if (!spec || !*spec) {
-        spec = getenv("CLENC_DEVICE");
+        spec = secure_getenv("CLENC_DEVICE");
         origin = "CLENC_DEVICE";
     }
     size_t best = count;

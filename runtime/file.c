@@ -1,5 +1,7 @@
-/* file.c — whole-file reads, atomic whole-file writes, and folder creation. */
+/* file.c — whole-file reads (trusting or checking the owner), atomic whole-file writes, and folder creation. */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +9,135 @@
 #include <unistd.h>
 
 #include "internal.h"
+
+/* -1: geteuid(). A uid_t is 32 bits here, so a long long holds both. */
+static atomic_llong owner_override = -1;
+
+uid_t clenc__cache_owner(void)
+{
+    const long long o = atomic_load(&owner_override);
+    return o < 0 ? geteuid() : (uid_t)o;
+}
+
+void clenc__cache_owner_set(uid_t uid)
+{
+    atomic_store(&owner_override,
+                 uid == (uid_t)-1 ? -1 : (long long)uid);
+}
+
+/* 1 when the file or folder is ours and only we may write it; else 0,
+ * and `why` says what is wrong: "cache entry 'X' is writable by its group
+ * (mode 0660)". */
+static int trusted(const struct stat *sb, const char *what, const char *path,
+                   char *why, size_t cap)
+{
+    const uid_t owner = clenc__cache_owner();
+    const mode_t mode = sb->st_mode & 07777;
+    if (sb->st_uid != owner)
+        snprintf(why, cap, "%s '%s' is owned by uid %u, not by this user "
+                           "(uid %u)",
+                 what, path, (unsigned)sb->st_uid, (unsigned)owner);
+    else if (mode & (S_IWGRP | S_IWOTH))
+        snprintf(why, cap, "%s '%s' is writable by %s (mode %04o)", what,
+                 path, mode & S_IWOTH ? "others" : "its group",
+                 (unsigned)mode);
+    return sb->st_uid == owner && !(mode & (S_IWGRP | S_IWOTH));
+}
+
+int clenc__folder_owned(const char *path, char *why, size_t cap)
+{
+    struct stat sb;
+    /* stat, not lstat: a link to a folder of ours (~/.cache on another
+     * disk) is fine; what counts is the folder entries land in. */
+    if (stat(path, &sb) != 0) {
+        snprintf(why, cap, "cache folder '%s' cannot be read: %s", path,
+                 strerror(errno));
+        return 0;
+    }
+    if (!S_ISDIR(sb.st_mode)) {
+        snprintf(why, cap, "cache folder '%s' is not a folder", path);
+        return 0;
+    }
+    return trusted(&sb, "cache folder", path, why, cap);
+}
+
+/* Refusals of clenc__file_read_owned: the file is not read. */
+static clenc_status refuse(const char *what, const char *path,
+                           const char *problem)
+{
+    return clenc__fail(CLENC_ERR_IO, "%s '%s' not used: %s", what, path,
+                       problem);
+}
+
+static clenc_status check_opened(int fd, const char *what, const char *path,
+                                 size_t max_size, size_t *size)
+{
+    struct stat sb;
+    char why[512];
+    if (fstat(fd, &sb) != 0)
+        return clenc__fail(CLENC_ERR_IO, "cannot stat %s '%s': %s", what,
+                           path, strerror(errno));
+    if (!S_ISREG(sb.st_mode))
+        return refuse(what, path, "not a regular file");
+    if (!trusted(&sb, what, path, why, sizeof why))
+        return clenc__fail(CLENC_ERR_IO, "%s: not used", why);
+    if (sb.st_size < 0 || (unsigned long long)sb.st_size > max_size)
+        return clenc__fail(CLENC_ERR_IO,
+                           "%s '%s' not used: %lld bytes, more than the "
+                           "%zu a %s can be",
+                           what, path, (long long)sb.st_size, max_size, what);
+    *size = (size_t)sb.st_size;
+    return CLENC_OK;
+}
+
+clenc_status clenc__file_read_owned(const char *path, const char *what,
+                                    size_t max_size, unsigned char **data,
+                                    size_t *size)
+{
+    clenc_status st;
+    *data = NULL;
+    *size = 0;
+    /* O_NOFOLLOW: a planted link would hand us someone else's file under
+     * our name; O_NONBLOCK: a planted FIFO would hang open() and read(). */
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ELOOP
+                   ? refuse(what, path, "a symbolic link")
+                   : clenc__fail(CLENC_ERR_IO, "cannot open %s '%s': %s",
+                                 what, path, strerror(errno));
+    size_t n = 0;
+    TRY(check_opened(fd, what, path, max_size, &n), out_close);
+    unsigned char *buf = clenc__malloc(n ? n : 1);
+    if (!buf) {
+        st = clenc__fail(CLENC_ERR_OUT_OF_MEMORY,
+                         "no host memory for %s '%s' (%zu bytes)", what, path,
+                         n);
+        goto out_close;
+    }
+    size_t got = 0;
+    int read_errno = 0;
+    while (got < n) {
+        ssize_t r = read(fd, buf + got, n - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            read_errno = r < 0 ? errno : 0;
+            break;
+        }
+        got += (size_t)r;
+    }
+    if (got != n) {
+        clenc__free(buf);
+        st = clenc__fail(CLENC_ERR_IO, "cannot read %s '%s': %s", what, path,
+                         read_errno ? strerror(read_errno) : "file shrank");
+        goto out_close;
+    }
+    *data = buf;
+    *size = n;
+out_close:
+    close(fd);
+    return st;
+}
 
 clenc_status clenc__file_read(const char *path, const char *what,
                               unsigned char **data, size_t *size)
@@ -96,11 +227,13 @@ out_free_name:
     return st;
 }
 
-clenc_status clenc__mkdirs(const char *path)
+clenc_status clenc__mkdirs_quiet(const char *path, char *why, size_t cap)
 {
     char *p = clenc__strdup(path);
-    if (!p)
-        return clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no host memory");
+    if (!p) {
+        snprintf(why, cap, "no host memory");
+        return CLENC_ERR_OUT_OF_MEMORY;
+    }
     clenc_status st = CLENC_OK;
     for (char *s = p + 1;; s++) {
         if (*s != '/' && *s != '\0')
@@ -108,18 +241,19 @@ clenc_status clenc__mkdirs(const char *path)
         char c = *s;
         *s = '\0';
         if (mkdir(p, 0700) != 0 && errno != EEXIST) {
-            st = clenc__fail(CLENC_ERR_IO, "cannot create folder '%s': %s", p,
-                             strerror(errno));
+            snprintf(why, cap, "cannot create folder '%s': %s", p,
+                     strerror(errno));
+            st = CLENC_ERR_IO;
             break;
         }
         *s = c;
         if (c == '\0')
             break;
     }
-    if (st == CLENC_OK) {
-        struct stat sb;
-        if (stat(path, &sb) != 0 || !S_ISDIR(sb.st_mode))
-            st = clenc__fail(CLENC_ERR_IO, "'%s' is not a folder", path);
+    struct stat sb;
+    if (st == CLENC_OK && (stat(path, &sb) != 0 || !S_ISDIR(sb.st_mode))) {
+        snprintf(why, cap, "'%s' is not a folder", path);
+        st = CLENC_ERR_IO;
     }
     clenc__free(p);
     return st;

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <CL/cl.h>
 
@@ -104,14 +105,40 @@ char *clenc__asprintf(const char *fmt, ...)
 
 /* ------------------------------------------------------------- files (file.c) */
 
-/* Reads a whole file; `what` names it in messages. */
+/* Reads a whole file the user named (a model, a container); `what` names it
+ * in messages. Files in the cache folder go through clenc__file_read_owned. */
 clenc_status clenc__file_read(const char *path, const char *what,
                               unsigned char **data, size_t *size);
 /* Writes a whole file atomically: temp file in the same folder, rename. */
 clenc_status clenc__file_write_atomic(const char *path, const void *data,
                                       size_t size);
-/* mkdir -p with mode 0700 for fresh folders. */
-clenc_status clenc__mkdirs(const char *path);
+
+/* Files in the cache folder (program binaries, tuning, peaks) are believed
+ * only when this user wrote them: anyone who can plant one there runs code
+ * in our process. This reads a whole file of ours: opened without following
+ * a link or blocking (a FIFO), then checked on the open file: a regular
+ * file, owned by the expected owner, not writable by group or others, at
+ * most `max_size` bytes (checked before reading). Any refusal is
+ * CLENC_ERR_IO naming `what`, the path and the reason. */
+clenc_status clenc__file_read_owned(const char *path, const char *what,
+                                    size_t max_size, unsigned char **data,
+                                    size_t *size);
+/* 1 when `path` is a folder owned by the expected owner and not writable by
+ * group or others; else 0 and `why` says what is wrong ("cache folder 'X' is
+ * writable by others (mode 1777)"). Leaves the last error alone. */
+int clenc__folder_owned(const char *path, char *why, size_t cap);
+/* mkdir -p with mode 0700 for fresh folders. A failure's status comes back
+ * and `why` says what failed; the last error is left alone (a context that
+ * cannot make its cache folder runs without one, and succeeds). */
+clenc_status clenc__mkdirs_quiet(const char *path, char *why, size_t cap);
+/* The owner files must have: geteuid(), unless a test set another. */
+uid_t clenc__cache_owner(void);
+/* Test hook, tests only: the owner the checks above expect from now on, so
+ * that foreign-owned files can be tested without root (and as root, which CI
+ * is); (uid_t)-1 restores geteuid(). Process-wide and atomic. A folder is
+ * checked when a context is created, each file when it is opened: set it
+ * only while no other thread uses a context. */
+void clenc__cache_owner_set(uid_t uid);
 
 /* ----------------------------------------------------- devices (device.c) */
 
@@ -194,6 +221,7 @@ struct clenc_context {
     cl_command_queue transfer_queue; /* uploads at model load */
     char *kernel_dir;                /* NULL: embedded sources */
     char *cache_dir;                 /* NULL: cache off */
+    char *cache_off_reason;          /* why it is off; NULL when on */
     clenc__container *container;     /* NULL: none loaded */
     char *container_path;
     clenc_source_build source_build;
@@ -234,6 +262,21 @@ clenc_status clenc__cache_store(const clenc_context *ctx,
 /* The entry's path (malloc'd); for tests and messages. */
 char *clenc__cache_path(const clenc_context *ctx,
                         const clenc__container_program *key);
+/* Largest cache entry read: PoCL's entries of our kernels are 55-240 KiB,
+ * GPU drivers' binaries a few MiB, FPGA images up to ~100 MiB; the cap keeps
+ * a planted file from making us allocate and read gigabytes. */
+#define CLENC__CACHE_MAX_ENTRY ((size_t)256 << 20)
+/* Tuning and peak files hold one line of numbers. */
+#define CLENC__CACHE_MAX_NOTE ((size_t)4096)
+/* Checks the folder named by the options or the environment at context
+ * creation: creates it (0700) if missing, then keeps it only if it is ours
+ * (clenc__folder_owned); else the cache is off and `*off_reason` says why.
+ * Leaves the last error alone; fails only when out of memory. */
+clenc_status clenc__cache_open(clenc_context *ctx, const clenc_options *opt);
+/* Before any write into the cache folder: creates it again if it went
+ * missing and checks that it is still ours (CLENC_ERR_IO, naming why, if
+ * not). */
+clenc_status clenc__cache_folder_ready(const clenc_context *ctx);
 
 /* --------------------------------------------------------- buffers (buffer.c) */
 

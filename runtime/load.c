@@ -1,4 +1,4 @@
-/* load.c — clenc_model_load: a model folder's safetensors mapped onto the encoder's weights, with every shape checked. */
+/* load.c — clenc_model_load: a model folder's safetensors read into the encoder's weights, every shape checked and every tensor accounted for. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,8 +14,11 @@ typedef struct loader {
     clenc__safetensors st;
     const char *prefix; /* tensor names' common prefix ("bert.", "") */
     size_t prefix_len;
-    float **converted; /* float32 copies this load made */
+    unsigned char *used; /* per tensor of st: taken by the encoder */
+    float **converted;   /* the float32 weights this load read */
     size_t converted_count;
+    unsigned char *scratch; /* one tensor's bytes before conversion */
+    size_t scratch_size;
 } loader;
 
 static void shape_text(const clenc__tensor *t, char *out, size_t cap)
@@ -58,14 +61,7 @@ static clenc_status tensor(loader *L, const char *name, unsigned d0,
                            "says [%u]",
                            L->files->weights_path, full, have, d0);
     }
-    /* Little-endian float32 at an aligned offset is used where it lies in
-     * the mapping; anything else is converted into a copy. */
-    const uint16_t probe = 1;
-    if (t->dtype == CLENC__F32 && *(const uint8_t *)&probe == 1 &&
-        (uintptr_t)t->data % sizeof(float) == 0) {
-        *out = (const float *)(const void *)t->data;
-        return CLENC_OK;
-    }
+    L->used[t - L->st.tensors] = 1;
     float **grown =
         clenc__realloc(L->converted, (L->converted_count + 1) * sizeof *grown);
     if (!grown)
@@ -74,15 +70,29 @@ static clenc_status tensor(loader *L, const char *name, unsigned d0,
     float *copy = clenc__malloc((size_t)t->count * sizeof *copy);
     if (!copy)
         return clenc__fail(CLENC_ERR_OUT_OF_MEMORY,
-                           "no host memory to convert tensor '%s'", full);
-    clenc_status st = clenc__st_to_f32(t, copy);
-    if (st != CLENC_OK) {
-        clenc__free(copy);
-        return st;
-    }
+                           "no host memory to read tensor '%s'", full);
     L->converted[L->converted_count++] = copy;
     *out = copy;
-    return CLENC_OK;
+    /* Read, not mapped (safetensors.h says why), one tensor at a time:
+     * little-endian float32 straight into its copy, anything else through
+     * the scratch buffer, which grows to the largest such tensor. */
+    const uint16_t probe = 1;
+    if (t->dtype == CLENC__F32 && *(const uint8_t *)&probe == 1)
+        return clenc__st_read(&L->st, t, copy);
+    if (t->size > L->scratch_size) {
+        unsigned char *bigger = clenc__realloc(L->scratch, t->size);
+        if (!bigger)
+            return clenc__fail(CLENC_ERR_OUT_OF_MEMORY,
+                               "no host memory to convert tensor '%s'", full);
+        L->scratch = bigger;
+        L->scratch_size = t->size;
+    }
+    clenc_status st = clenc__st_read(&L->st, t, L->scratch);
+    if (st != CLENC_OK)
+        return st;
+    clenc__tensor in_memory = *t;
+    in_memory.data = L->scratch;
+    return clenc__st_to_f32(&in_memory, copy);
 }
 
 /* "bert.embeddings.word_embeddings.weight" -> prefix "bert.": task heads
@@ -220,6 +230,72 @@ out:
     return st;
 }
 
+/* A tensor of the encoder that config.json leaves out: the checkpoint was
+ * trained as a different network than the one clenc would run. */
+static clenc_status unaccounted(const loader *L, const char *name,
+                                const char *rest, clenc__arch arch,
+                                const clenc_config *c)
+{
+    const int bert = arch == CLENC__ARCH_BERT;
+    const char *layer_names = bert ? "encoder.layer." : "layers.";
+    const size_t k = strlen(layer_names);
+    if (strncmp(rest, layer_names, k) == 0 && rest[k] >= '0' &&
+        rest[k] <= '9' && strtoul(rest + k, NULL, 10) >= c->layers)
+        return clenc__fail(CLENC_ERR_MODEL_FORMAT,
+                           "%s: tensor '%s' belongs to layer %lu, but "
+                           "config.json's %s is %u: the checkpoint holds "
+                           "more layers than config.json describes",
+                           L->files->weights_path, name,
+                           strtoul(rest + k, NULL, 10),
+                           bert ? "num_hidden_layers" : "num_layers",
+                           c->layers);
+    if (bert && c->type_vocab_size == 0 &&
+        strcmp(rest, "embeddings.token_type_embeddings.weight") == 0)
+        return clenc__fail(CLENC_ERR_MODEL_FORMAT,
+                           "%s: tensor '%s' is present, but config.json's "
+                           "type_vocab_size is 0: the encoder would run "
+                           "without the token-type table it was trained with",
+                           L->files->weights_path, name);
+    return clenc__fail(CLENC_ERR_MODEL_FORMAT,
+                       "%s: tensor '%s' is not part of the encoder that "
+                       "config.json describes: clenc does not know what it "
+                       "computes, and would run without it",
+                       L->files->weights_path, name);
+}
+
+/* Every tensor under the encoder's own names must have been taken. Task
+ * heads and the pooler ("pooler.", "cls.", "classifier.", "qa_outputs.")
+ * and whatever lies outside the prefix are not the encoder's; HF's
+ * position_ids and token_type_ids buffers are what the encoder computes
+ * itself. */
+static clenc_status check_accounted(const loader *L, clenc__arch arch,
+                                    const clenc_config *c)
+{
+    static const char *const bert_parts[] = {"embeddings.", "encoder."};
+    static const char *const torch_parts[] = {"embedding.", "layers.",
+                                              "norm."};
+    static const char *const buffers[] = {"embeddings.position_ids",
+                                          "embeddings.token_type_ids"};
+    const int bert = arch == CLENC__ARCH_BERT;
+    const char *const *parts = bert ? bert_parts : torch_parts;
+    const size_t part_count = bert ? 2 : 3;
+    for (size_t i = 0; i < L->st.count; i++) {
+        const char *name = L->st.tensors[i].name;
+        if (L->used[i] ||
+            (L->prefix_len && strncmp(name, L->prefix, L->prefix_len) != 0))
+            continue;
+        const char *rest = name + L->prefix_len;
+        int encoder = 0;
+        for (size_t p = 0; p < part_count; p++)
+            encoder |= strncmp(rest, parts[p], strlen(parts[p])) == 0;
+        for (size_t b = 0; bert && b < 2; b++)
+            encoder &= strcmp(rest, buffers[b]) != 0;
+        if (encoder)
+            return unaccounted(L, name, rest, arch, c);
+    }
+    return CLENC_OK;
+}
+
 static void model_name(const char *folder, char *out, size_t cap)
 {
     size_t n = strlen(folder);
@@ -249,7 +325,7 @@ clenc_status clenc_model_load(clenc_context *ctx, const char *path,
     clenc__tokenizer *tok = NULL;
     clenc_layer_weights *layers = NULL;
     TRY(clenc__model_files_read(path, &files), out);
-    TRY(clenc__st_open(files.weights_path, &L.st), out_free_files);
+    TRY(clenc__st_open_header(files.weights_path, &L.st), out_free_files);
     clenc_config config = files.config;
     clenc_weights weights;
     memset(&weights, 0, sizeof weights);
@@ -260,7 +336,8 @@ clenc_status clenc_model_load(clenc_context *ctx, const char *path,
                          config.layers);
         goto out_close;
     }
-    if (!(layers = clenc__calloc(config.layers, sizeof *layers))) {
+    if (!(layers = clenc__calloc(config.layers, sizeof *layers)) ||
+        !(L.used = clenc__calloc(L.st.count ? L.st.count : 1, 1))) {
         st = clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no host memory");
         goto out_close;
     }
@@ -268,6 +345,7 @@ clenc_status clenc_model_load(clenc_context *ctx, const char *path,
     TRY(files.arch == CLENC__ARCH_BERT ? map_bert(&L, &config, &weights, layers)
                                        : map_torch(&L, &config, &weights, layers),
         out_close);
+    TRY(check_accounted(&L, files.arch, &config), out_close);
     if (files.vocab_path)
         TRY(clenc__tokenizer_load(files.vocab_path, &files.tokenizer, &tok),
             out_close);
@@ -291,6 +369,8 @@ out_close:
     for (size_t i = 0; i < L.converted_count; i++)
         clenc__free(L.converted[i]);
     clenc__free(L.converted);
+    clenc__free(L.scratch);
+    clenc__free(L.used);
     clenc__free(layers);
     clenc__st_close(&L.st);
 out_free_files:

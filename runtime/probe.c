@@ -141,7 +141,8 @@ clenc_status clenc_device_peak_get(clenc_context *ctx, clenc_device_peak *out)
     char *path = ctx->cache_dir ? peak_path(ctx) : NULL;
     unsigned char *text = NULL;
     size_t size;
-    if (path && clenc__file_read(path, "peak", &text, &size) == CLENC_OK) {
+    if (path && clenc__file_read_owned(path, "peak file", CLENC__CACHE_MAX_NOTE,
+                                       &text, &size) == CLENC_OK) {
         char buf[128];
         snprintf(buf, sizeof buf, "%.*s", (int)(size < 127 ? size : 127),
                  (const char *)text);
@@ -157,7 +158,7 @@ clenc_status clenc_device_peak_get(clenc_context *ctx, clenc_device_peak *out)
         char line[64];
         int n = snprintf(line, sizeof line, "%.3f %.3f\n", out->gflops,
                          out->gbps);
-        if (clenc__mkdirs(ctx->cache_dir) == CLENC_OK)
+        if (clenc__cache_folder_ready(ctx) == CLENC_OK)
             (void)clenc__file_write_atomic(path, line, (size_t)n);
     }
     clenc__free(path);

@@ -1,12 +1,8 @@
-/* safetensors.c — the strict safetensors reader: header validation, the tensor table over an mmap'd file, float32 conversion. */
-#include <errno.h>
-#include <fcntl.h>
+/* safetensors.c — the strict safetensors reader: header validation, the tensor table, float32 conversion. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -37,7 +33,7 @@ static const struct {
 typedef struct reader {
     const char *origin;
     const char *name; /* the tensor being read, for messages */
-    const unsigned char *buffer;
+    const unsigned char *buffer; /* NULL: not in memory (a header alone) */
     size_t buffer_size;
 } reader;
 
@@ -181,7 +177,8 @@ static clenc_status parse_tensor(const reader *r, json_t *entry,
                           (unsigned long long)(end - begin), shape,
                           dtypes[t->dtype].name,
                           (unsigned long long)(t->count * unit));
-    t->data = r->buffer + begin;
+    t->offset = (size_t)begin;
+    t->data = r->buffer ? r->buffer + begin : NULL;
     t->size = (size_t)(end - begin);
     return CLENC_OK;
 }
@@ -209,8 +206,8 @@ static clenc_status check_metadata(const char *origin, json_t *meta)
 static int by_offsets(const void *a, const void *b)
 {
     const clenc__tensor *x = a, *y = b;
-    if (x->data != y->data)
-        return x->data < y->data ? -1 : 1;
+    if (x->offset != y->offset)
+        return x->offset < y->offset ? -1 : 1;
     if (x->size != y->size)
         return x->size < y->size ? -1 : 1;
     return strcmp(x->name, y->name);
@@ -225,13 +222,13 @@ static clenc_status check_tiling(const reader *r, clenc__safetensors *st)
     size_t at = 0;
     for (size_t i = 0; i < st->count; i++) {
         const clenc__tensor *t = &st->tensors[i];
-        size_t begin = (size_t)(t->data - r->buffer);
+        size_t begin = t->offset;
         if (begin < at)
             return clenc__fail(CLENC_ERR_MODEL_FORMAT,
                                "%s: tensors '%s' and '%s' overlap: "
                                "data_offsets [%zu, %zu] and [%zu, %zu]",
-                               r->origin, t[-1].name, t->name,
-                               (size_t)(t[-1].data - r->buffer), at, begin,
+                               r->origin, t[-1].name, t->name, t[-1].offset,
+                               at, begin,
                                begin + t->size);
         if (begin > at)
             return clenc__fail(CLENC_ERR_MODEL_FORMAT,
@@ -287,11 +284,12 @@ static clenc_status json_failed(const char *origin, const char *json,
                        origin, err->text, err->line, err->column);
 }
 
-clenc_status clenc__st_parse(const unsigned char *data, size_t size,
-                             const char *origin, clenc__safetensors *out)
+/* The u64 length at the front of `size` bytes (only min(size, 8) of them
+ * need be at `data`), checked against the file before anything is
+ * allocated for it. */
+clenc_status clenc__st_header_length(const unsigned char *data, size_t size,
+                                     const char *origin, size_t *out)
 {
-    clenc_status st = CLENC_OK;
-    memset(out, 0, sizeof *out);
     if (size < 8)
         return clenc__fail(CLENC_ERR_MODEL_FORMAT,
                            "%s is truncated: %zu bytes, too short for the "
@@ -310,21 +308,30 @@ clenc_status clenc__st_parse(const unsigned char *data, size_t size,
                            "%s is truncated: header length %llu runs past "
                            "the end of the %zu-byte file",
                            origin, (unsigned long long)n, size);
-    const char *json = (const char *)data + 8;
+    *out = (size_t)n;
+    return CLENC_OK;
+}
+
+clenc_status clenc__st_parse_header(const char *json, size_t n,
+                                   const unsigned char *buffer,
+                                   size_t buffer_size, const char *origin,
+                                   clenc__safetensors *out)
+{
+    clenc_status st = CLENC_OK;
+    reader reading = {origin, NULL, buffer, buffer_size}, *r = &reading;
     json_error_t err;
     /* JSON_DECODE_ANY: a header that is valid JSON but not an object gets
      * the plainer message below. */
-    json_t *root = json_loadb(json, (size_t)n,
-                              JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &err);
+    json_t *root =
+        json_loadb(json, n, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &err);
     if (!root)
-        return json_failed(origin, json, (size_t)n, &err);
+        return json_failed(origin, json, n, &err);
     if (!json_is_object(root)) {
         st = clenc__fail(CLENC_ERR_MODEL_FORMAT,
                          "%s: header is a JSON %s, not an object", origin,
                          json_kind(root));
         goto out_free_json;
     }
-    reader r = {origin, NULL, data + 8 + n, size - 8 - (size_t)n};
     json_t *meta = json_object_get(root, METADATA_KEY);
     if (meta)
         TRY(check_metadata(origin, meta), out_free_json);
@@ -345,10 +352,10 @@ clenc_status clenc__st_parse(const unsigned char *data, size_t size,
             st = clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no host memory");
             goto out_free_table;
         }
-        r.name = t->name;
-        TRY(parse_tensor(&r, entry, t), out_free_table);
+        r->name = t->name;
+        TRY(parse_tensor(r, entry, t), out_free_table);
     }
-    TRY(check_tiling(&r, out), out_free_table);
+    TRY(check_tiling(r, out), out_free_table);
     goto out_free_json;
 out_free_table:
     clenc__st_close(out);
@@ -357,42 +364,17 @@ out_free_json:
     return st;
 }
 
-clenc_status clenc__st_open(const char *path, clenc__safetensors *out)
+clenc_status clenc__st_parse(const unsigned char *data, size_t size,
+                             const char *origin, clenc__safetensors *out)
 {
-    clenc_status st = CLENC_OK;
     memset(out, 0, sizeof *out);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return clenc__fail(CLENC_ERR_IO, "cannot open model '%s': %s", path,
-                           strerror(errno));
-    struct stat sb;
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        st = clenc__fail(CLENC_ERR_IO, "model '%s' is not a regular file",
-                         path);
-        goto out_close;
-    }
-    size_t size = (size_t)sb.st_size;
-    /* mmap refuses length 0; the parser reads nothing below 8 bytes. */
-    if (size < 8) {
-        static const unsigned char none[8];
-        st = clenc__st_parse(none, size, path, out);
-        goto out_close;
-    }
-    void *map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (map == MAP_FAILED) {
-        st = clenc__fail(CLENC_ERR_IO, "cannot map model '%s' (%zu bytes): %s",
-                         path, size, strerror(errno));
-        goto out_close;
-    }
-    if ((st = clenc__st_parse(map, size, path, out)) != CLENC_OK) {
-        munmap(map, size);
-        goto out_close;
-    }
-    out->map = map;
-    out->map_size = size;
-out_close:
-    close(fd);
-    return st;
+    out->fd = -1;
+    size_t n;
+    clenc_status st = clenc__st_header_length(data, size, origin, &n);
+    if (st != CLENC_OK)
+        return st;
+    return clenc__st_parse_header((const char *)data + 8, n, data + 8 + n,
+                                  size - 8 - n, origin, out);
 }
 
 void clenc__st_close(clenc__safetensors *st)
@@ -402,9 +384,12 @@ void clenc__st_close(clenc__safetensors *st)
     for (size_t i = 0; i < st->count; i++)
         clenc__free(st->tensors[i].name);
     clenc__free(st->tensors);
-    if (st->map)
-        munmap(st->map, st->map_size);
+    clenc__free(st->bytes);
+    if (st->path)
+        close(st->fd);
+    clenc__free(st->path);
     memset(st, 0, sizeof *st);
+    st->fd = -1;
 }
 
 const clenc__tensor *clenc__st_find(const clenc__safetensors *st,

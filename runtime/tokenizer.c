@@ -24,6 +24,12 @@
  * - text_pair "" is an empty second segment, [CLS] a [SEP] [SEP], as in
  *   `tokenizers` and BertTokenizerFast's batch call; its single call
  *   tok(a, "") drops the pair (Python truthiness). NULL means no pair.
+ * - A NUL byte inside a text given with its length is U+0000, a control
+ *   character, dropped as BertNormalizer's clean_text drops it: "a\0b" is
+ *   "ab". (A NUL-terminated text simply ends there.)
+ * - Truncation reads no more of a text than it can keep (see
+ *   clenc__tokenize_n); the whole text is still checked to be UTF-8, so
+ *   whether a text is accepted does not depend on max_len.
  *
  * Residual differences come from Unicode versions alone. Compared over every
  * code point (tokenizers 0.23.3, utf8proc 2.8 = Unicode 15), 624 differ:
@@ -53,6 +59,7 @@ struct clenc__tokenizer {
     char *special[SPECIAL_COUNT]; /* NULL: no such token (mask only) */
     size_t special_len[SPECIAL_COUNT];
     int32_t special_id[SPECIAL_COUNT];
+    unsigned char special_start[256]; /* bytes a special token starts with */
 };
 
 void clenc__tokenizer_options_init(clenc__tokenizer_options *opt)
@@ -87,6 +94,7 @@ static clenc_status find_specials(clenc__tokenizer *tok,
         if (!(tok->special[k] = clenc__strdup(strings[k])))
             return clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no host memory");
         tok->special_len[k] = strlen(strings[k]);
+        tok->special_start[(unsigned char)strings[k][0]] = 1;
         tok->special_id[k] = clenc__tokenizer_token_id(tok, strings[k]);
         if (tok->special_id[k] < 0)
             return clenc__fail(CLENC_ERR_MODEL_FORMAT,
@@ -234,7 +242,8 @@ typedef struct run {
     clenc_status st; /* sticky: the first failure stops the run */
     int32_t *ids;    /* pieces of the text, then of the pair */
     size_t n, cap;
-    size_t limit; /* a single text stops once it has enough pieces */
+    size_t limit; /* a text stops once the run has this many pieces */
+    size_t bytes_read; /* of the texts, by run_text */
     unsigned char word[MAX_WORD_CHARS * 4];
     size_t word_bytes, word_chars; /* chars counts past the ones stored */
     combining *pending; /* a run of combining marks awaiting canonical order */
@@ -403,17 +412,48 @@ static void put_char(run *r, int32_t c)
     }
 }
 
-/* Text between special tokens (HF normalises each part on its own). */
-static void run_segment(run *r, const unsigned char *s, size_t n)
+/* Index of the longest special token at the start of s, or -1: HF matches
+ * its added tokens leftmost-longest in the raw text, before normalising. */
+static int special_at(const clenc__tokenizer *tok, const unsigned char *s,
+                      size_t n)
 {
-    for (size_t i = 0; i < n && r->n < r->limit && r->st == CLENC_OK;) {
+    int best = -1;
+    for (int k = 0; k < SPECIAL_COUNT; k++) {
+        size_t len = tok->special_len[k];
+        if (tok->special[k] && len <= n &&
+            (unsigned char)tok->special[k][0] == s[0] &&
+            memcmp(tok->special[k], s, len) == 0 &&
+            (best < 0 || len > tok->special_len[best]))
+            best = k;
+    }
+    return best;
+}
+
+/* One text, read only until the run has `limit` pieces. Special tokens are
+ * matched in the raw bytes at each character boundary (they are valid
+ * UTF-8, so no match starts inside a character), and the text around them
+ * is normalised part by part, as HF normalises each part on its own. The
+ * text was validated before: utf8proc_iterate never fails here. */
+static void run_text(run *r, const unsigned char *s, size_t n)
+{
+    const clenc__tokenizer *tok = r->tok;
+    size_t i = 0;
+    while (i < n && r->n < r->limit && r->st == CLENC_OK) {
+        int k = tok->special_start[s[i]] ? special_at(tok, s + i, n - i) : -1;
+        if (k >= 0) {
+            flush_pending(r);
+            word_end(r);
+            push_id(r, tok->special_id[k]);
+            i += tok->special_len[k];
+            continue;
+        }
         utf8proc_int32_t c = s[i];
         if (c < 0x80)
             i++;
-        else /* validated before: never negative */
+        else
             i += (size_t)utf8proc_iterate(s + i, (utf8proc_ssize_t)(n - i),
                                           &c);
-        switch (classify(r->tok, c)) {
+        switch (classify(tok, c)) {
         case KIND_DROP:
             break;
         case KIND_SPACE:
@@ -434,40 +474,7 @@ static void run_segment(run *r, const unsigned char *s, size_t n)
     }
     flush_pending(r);
     word_end(r);
-}
-
-/* Index of the longest special token at the start of s, or -1: HF matches
- * its added tokens leftmost-longest in the raw text, before normalising. */
-static int special_at(const clenc__tokenizer *tok, const unsigned char *s,
-                      size_t n)
-{
-    int best = -1;
-    for (int k = 0; k < SPECIAL_COUNT; k++) {
-        size_t len = tok->special_len[k];
-        if (tok->special[k] && len <= n &&
-            (unsigned char)tok->special[k][0] == s[0] &&
-            memcmp(tok->special[k], s, len) == 0 &&
-            (best < 0 || len > tok->special_len[best]))
-            best = k;
-    }
-    return best;
-}
-
-static void run_text(run *r, const unsigned char *s, size_t n)
-{
-    size_t segment = 0;
-    for (size_t i = 0; i < n && r->n < r->limit && r->st == CLENC_OK;) {
-        int k = special_at(r->tok, s + i, n - i);
-        if (k < 0) {
-            i++;
-            continue;
-        }
-        run_segment(r, s + segment, i - segment);
-        push_id(r, r->tok->special_id[k]);
-        i += r->tok->special_len[k];
-        segment = i;
-    }
-    run_segment(r, s + segment, n - segment);
+    r->bytes_read += i;
 }
 
 /* HF's longest_first for a pair (tokenizers' truncate_encodings), which is
@@ -488,9 +495,8 @@ static void truncate_pair(size_t room, size_t *na, size_t *nb)
     }
 }
 
-static clenc_status check_utf8(const char *s, const char *what)
+static clenc_status check_utf8(const char *s, size_t n, const char *what)
 {
-    size_t n = strlen(s);
     size_t bad = clenc__utf8_invalid_at((const unsigned char *)s, n);
     if (bad < n)
         return clenc__fail(CLENC_ERR_INVALID_ARG,
@@ -500,34 +506,74 @@ static clenc_status check_utf8(const char *s, const char *what)
     return CLENC_OK;
 }
 
+static _Thread_local size_t thread_bytes_read;
+
+size_t clenc__tokenize_bytes_read(void)
+{
+    return thread_bytes_read;
+}
+
+/* Pieces of text (then of pair) into r->ids, each text read only as far as
+ * truncation to `room` needs. HF's rule keeps at most `room` pieces of a
+ * text, and a text cut at room + 1 pieces is known to be longer than room:
+ * that is enough, except when both texts are longer and room is odd, where
+ * the longer one gets the odd piece. Then both are read again with doubled
+ * caps until the shorter one ends: the work is bounded by the shorter text,
+ * not by the longer. Sets *na, *nb to the pieces read (a text cut at its
+ * cap counts as that many). */
+static void run_texts(run *r, const char *text, size_t text_len,
+                      const char *pair, size_t pair_len, size_t room,
+                      size_t *na, size_t *nb)
+{
+    size_t cap = pair ? room + 1 : room;
+    for (;;) {
+        r->n = 0;
+        r->limit = cap;
+        run_text(r, (const unsigned char *)text, text_len);
+        *na = r->n;
+        *nb = 0;
+        if (!pair)
+            return;
+        r->limit = *na + cap;
+        run_text(r, (const unsigned char *)pair, pair_len);
+        *nb = r->n - *na;
+        if (r->st != CLENC_OK || room % 2 == 0 || *na < cap || *nb < cap ||
+            cap > SIZE_MAX / 4)
+            return;
+        cap *= 2;
+    }
+}
+
 /* Thread-safe: the tokenizer is read-only once loaded. */
-clenc_status clenc__tokenize(const clenc__tokenizer *tok, const char *text,
-                             const char *text_pair, size_t max_len,
-                             int32_t *ids, int32_t *type_ids, size_t *n)
+clenc_status clenc__tokenize_n(const clenc__tokenizer *tok, const char *text,
+                               size_t text_len, const char *text_pair,
+                               size_t pair_len, size_t max_len, int32_t *ids,
+                               int32_t *type_ids, size_t *n)
 {
     clenc_status st = CLENC_OK;
     if (n)
         *n = 0;
-    if (!tok || !text || !ids || !type_ids || !n)
+    if (!tok || (!text && text_len) || (!text_pair && pair_len) || !ids || !n)
         return clenc__fail(CLENC_ERR_INVALID_ARG,
-                           "clenc__tokenize: tok, text, ids, type_ids and n "
-                           "must not be NULL");
+                           "clenc__tokenize: tok, ids or n is NULL, or a "
+                           "text is NULL with a length");
+    if (!text)
+        text = "";
     size_t specials = text_pair ? 3 : 2;
     if (max_len < specials)
         return clenc__fail(CLENC_ERR_INVALID_ARG,
                            "max_len %zu leaves no room for [CLS] and [SEP]"
                            "%s (at least %zu)",
                            max_len, text_pair ? " twice" : "", specials);
-    if ((st = check_utf8(text, "text")) != CLENC_OK ||
-        (text_pair && (st = check_utf8(text_pair, "text pair")) != CLENC_OK))
+    if ((st = check_utf8(text, text_len, "text")) != CLENC_OK ||
+        (text_pair &&
+         (st = check_utf8(text_pair, pair_len, "text pair")) != CLENC_OK))
         return st;
-    run r = {.tok = tok, .limit = text_pair ? SIZE_MAX : max_len - 2};
-    run_text(&r, (const unsigned char *)text, strlen(text));
-    size_t na = r.n, nb = 0;
-    if (text_pair) {
-        run_text(&r, (const unsigned char *)text_pair, strlen(text_pair));
-        nb = r.n - na;
-    }
+    run r = {.tok = tok};
+    size_t na, nb;
+    run_texts(&r, text, text_len, text_pair, pair_len, max_len - specials,
+              &na, &nb);
+    thread_bytes_read += r.bytes_read;
     if ((st = r.st) != CLENC_OK)
         goto out_free_run;
     size_t keep_a = na, keep_b = nb;
@@ -536,25 +582,37 @@ clenc_status clenc__tokenize(const clenc__tokenizer *tok, const char *text,
     else if (keep_a > max_len - 2)
         keep_a = max_len - 2;
     size_t k = 0;
-    ids[k] = tok->special_id[SPECIAL_CLS];
-    type_ids[k++] = 0;
-    for (size_t i = 0; i < keep_a; i++, k++) {
-        ids[k] = r.ids[i];
-        type_ids[k] = 0;
-    }
-    ids[k] = tok->special_id[SPECIAL_SEP];
-    type_ids[k++] = 0;
+    ids[k++] = tok->special_id[SPECIAL_CLS];
+    if (keep_a)
+        memcpy(ids + k, r.ids, keep_a * sizeof *ids);
+    k += keep_a;
+    ids[k++] = tok->special_id[SPECIAL_SEP];
+    const size_t first_segment = k;
     if (text_pair) {
-        for (size_t i = 0; i < keep_b; i++, k++) {
-            ids[k] = r.ids[na + i];
-            type_ids[k] = 1;
-        }
-        ids[k] = tok->special_id[SPECIAL_SEP];
-        type_ids[k++] = 1;
+        if (keep_b)
+            memcpy(ids + k, r.ids + na, keep_b * sizeof *ids);
+        k += keep_b;
+        ids[k++] = tok->special_id[SPECIAL_SEP];
     }
+    for (size_t i = 0; type_ids && i < k; i++)
+        type_ids[i] = i >= first_segment;
     *n = k;
 out_free_run:
     clenc__free(r.pending);
     clenc__free(r.ids);
     return st;
+}
+
+clenc_status clenc__tokenize(const clenc__tokenizer *tok, const char *text,
+                             const char *text_pair, size_t max_len,
+                             int32_t *ids, int32_t *type_ids, size_t *n)
+{
+    if (n)
+        *n = 0;
+    if (!text)
+        return clenc__fail(CLENC_ERR_INVALID_ARG,
+                           "clenc__tokenize: text is NULL");
+    return clenc__tokenize_n(tok, text, strlen(text), text_pair,
+                             text_pair ? strlen(text_pair) : 0, max_len, ids,
+                             type_ids, n);
 }

@@ -40,12 +40,24 @@ int32_t clenc__tokenizer_token_id(const clenc__tokenizer *tok,
                                   const char *token); /* -1 if absent */
 
 /* [CLS] text [SEP] (text_pair [SEP]), truncated to max_len tokens the way
- * HF's longest_first strategy does, into ids/type_ids (capacity max_len).
- * text_pair NULL: no pair; "": an empty second segment. Any thread.
- * Invalid UTF-8 is CLENC_ERR_INVALID_ARG naming the byte offset. */
+ * HF's longest_first strategy does, into ids/type_ids (capacity max_len;
+ * type_ids may be NULL). text_pair NULL: no pair; "": an empty second
+ * segment. Any thread. Invalid UTF-8 is CLENC_ERR_INVALID_ARG naming the
+ * byte offset. */
 clenc_status clenc__tokenize(const clenc__tokenizer *tok, const char *text,
                              const char *text_pair, size_t max_len,
                              int32_t *ids, int32_t *type_ids, size_t *n);
+/* The same with lengths: text is text_len bytes (NULL if 0), NUL bytes
+ * inside dropped as control characters; text_pair NULL means no pair. A
+ * text is read no further than truncation needs. */
+clenc_status clenc__tokenize_n(const clenc__tokenizer *tok, const char *text,
+                               size_t text_len, const char *text_pair,
+                               size_t pair_len, size_t max_len, int32_t *ids,
+                               int32_t *type_ids, size_t *n);
+
+/* Bytes of text the calling thread's tokenize calls have read to tokenize
+ * (validation aside): tests bound the work with it. */
+size_t clenc__tokenize_bytes_read(void);
 
 /* ------------------------------------ vocabulary table (tokenizer_vocab.c) */
 
@@ -58,6 +70,7 @@ typedef struct clenc__vocab {
     size_t slot_mask;
     size_t lines;         /* ids run 0 .. lines - 1 */
     size_t max_token_len; /* in bytes */
+    uint64_t key[2];      /* SipHash key, random per table */
 } clenc__vocab;
 
 /* Strict parse (no NUL bytes, valid UTF-8, not empty); `origin` names the
@@ -68,6 +81,14 @@ clenc_status clenc__vocab_parse(const char *data, size_t size,
 int32_t clenc__vocab_find(const clenc__vocab *v, const char *prefix,
                           size_t plen, const char *s, size_t n);
 void clenc__vocab_free(clenc__vocab *v);
+/* No lookup visits more slots than this, whatever the vocabulary holds. */
+#define CLENC__VOCAB_MAX_PROBES 64
+/* The most slots any stored token's lookup visits (tests). */
+size_t clenc__vocab_max_probes(const clenc__vocab *v);
+/* SipHash-c-d of the bytes of a followed by those of b (the table uses
+ * 1-3). */
+uint64_t clenc__siphash(const uint64_t key[2], int c_rounds, int d_rounds,
+                        const void *a, size_t an, const void *b, size_t bn);
 /* Offset of the first byte that starts no valid UTF-8 sequence, or n. */
 size_t clenc__utf8_invalid_at(const unsigned char *s, size_t n);
 

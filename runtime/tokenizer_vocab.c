@@ -1,6 +1,8 @@
-/* tokenizer_vocab.c — the WordPiece vocabulary: vocab.txt, strictly parsed into an open-addressing hash table. */
+/* tokenizer_vocab.c — the WordPiece vocabulary: vocab.txt, strictly parsed into an open-addressing hash table with a keyed hash and bounded probing. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
 
 #include <utf8proc.h>
 
@@ -13,7 +15,21 @@
  * lines keeps the later id, as HF's dict does; the earlier id is then never
  * produced, but still counts in the size, which is the embedding's rows. */
 
-/* Linear probing, at most half full; id < 0 marks an empty slot. */
+/* A vocabulary is untrusted input (a model folder from anywhere): with a
+ * fixed hash, tokens crafted to share one home slot made loading quadratic
+ * (2^17 of them: 7-12 s) and every lookup a walk through all of them. Two
+ * defences, each enough alone for one half:
+ * - SipHash-1-3 under a random key per table: collisions cannot be aimed;
+ * - no token sits more than CLENC__VOCAB_MAX_PROBES slots past its home: an
+ *   insertion that would is answered by a new key (REKEYS tries), then by a
+ *   table twice the size. So a lookup stops after MAX_PROBES slots, present
+ *   or not, whatever the file holds.
+ * At most half full, a random key leaves the longest probe under 50 for
+ * 2^20 tokens (measured), so rebuilds are rare and growth rarer still. */
+#define REKEYS 3
+#define MAX_GROWTH 4 /* doublings past the half-full size */
+
+/* Linear probing; id < 0 marks an empty slot. */
 struct clenc__vocab_slot {
     uint32_t offset; /* of the token in text */
     uint32_t len;
@@ -21,15 +37,117 @@ struct clenc__vocab_slot {
     int32_t id;
 };
 
-/* The slot holding prefix+s, or the empty slot where it would go. */
+/* ------------------------------------------------------ SipHash (spec) */
+
+/* SipHash-c-d as specified by Aumasson and Bernstein ("SipHash: a fast
+ * short-input PRF", 2012), over the concatenation of two byte strings so
+ * that "##" + piece needs no copy. */
+typedef struct sip {
+    uint64_t v0, v1, v2, v3;
+    uint64_t tail; /* bytes of an unfinished 8-byte word, little-endian */
+    size_t len;
+    int c_rounds;
+} sip;
+
+static uint64_t rotl(uint64_t x, int b)
+{
+    return (x << b) | (x >> (64 - b));
+}
+
+static void sip_rounds(sip *s, int rounds)
+{
+    for (int r = 0; r < rounds; r++) {
+        s->v0 += s->v1;
+        s->v2 += s->v3;
+        s->v1 = rotl(s->v1, 13);
+        s->v3 = rotl(s->v3, 16);
+        s->v1 ^= s->v0;
+        s->v3 ^= s->v2;
+        s->v0 = rotl(s->v0, 32);
+        s->v2 += s->v1;
+        s->v0 += s->v3;
+        s->v1 = rotl(s->v1, 17);
+        s->v3 = rotl(s->v3, 21);
+        s->v1 ^= s->v2;
+        s->v3 ^= s->v0;
+        s->v2 = rotl(s->v2, 32);
+    }
+}
+
+static void sip_word(sip *s, uint64_t m)
+{
+    s->v3 ^= m;
+    sip_rounds(s, s->c_rounds);
+    s->v0 ^= m;
+}
+
+static void sip_absorb(sip *s, const unsigned char *p, size_t n)
+{
+    while (n > 0) {
+        if ((s->len & 7) == 0 && n >= 8) {
+            uint64_t m = 0;
+            for (int i = 7; i >= 0; i--)
+                m = (m << 8) | p[i];
+            sip_word(s, m);
+            p += 8;
+            n -= 8;
+            s->len += 8;
+            continue;
+        }
+        s->tail |= (uint64_t)*p++ << (8 * (s->len & 7));
+        n--;
+        if ((++s->len & 7) == 0) {
+            sip_word(s, s->tail);
+            s->tail = 0;
+        }
+    }
+}
+
+uint64_t clenc__siphash(const uint64_t key[2], int c_rounds, int d_rounds,
+                        const void *a, size_t an, const void *b, size_t bn)
+{
+    sip s = {key[0] ^ 0x736f6d6570736575ull, key[1] ^ 0x646f72616e646f6dull,
+             key[0] ^ 0x6c7967656e657261ull, key[1] ^ 0x7465646279746573ull,
+             0, 0, c_rounds};
+    sip_absorb(&s, a, an);
+    sip_absorb(&s, b, bn);
+    sip_word(&s, s.tail | (uint64_t)(s.len & 0xff) << 56);
+    s.v2 ^= 0xff;
+    sip_rounds(&s, d_rounds);
+    return s.v0 ^ s.v1 ^ s.v2 ^ s.v3;
+}
+
+/* getrandom fails only on kernels older than 3.17 or before the entropy
+ * pool is ready at boot. The fallback key, from the clock and addresses,
+ * still differs by table and by run; and the probe bound holds whatever
+ * the key. */
+static void new_key(uint64_t key[2])
+{
+    if (getrandom(key, 2 * sizeof *key, GRND_NONBLOCK) ==
+        (ssize_t)(2 * sizeof *key))
+        return;
+    static const uint64_t mix[2] = {0x243f6a8885a308d3ull,
+                                    0x13198a2e03707344ull};
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    uintptr_t where[3] = {(uintptr_t)key, (uintptr_t)&ts, (uintptr_t)&mix};
+    key[0] = clenc__siphash(mix, 2, 4, &ts, sizeof ts, where, sizeof where);
+    key[1] = clenc__siphash(mix, 2, 4, key, sizeof *key, &ts, sizeof ts);
+}
+
+/* ------------------------------------------------------------ the table */
+
+/* The slot holding prefix+s, or the empty slot where it would go, within
+ * MAX_PROBES slots of its home; NULL when neither is. */
 static clenc__vocab_slot *slot_for(const clenc__vocab *v, const char *prefix,
                                    size_t plen, const char *s, size_t n,
                                    uint32_t *hash_hi)
 {
-    uint64_t h = clenc__fnv1a(clenc__fnv1a(CLENC__FNV_SEED, prefix, plen), s,
-                              n);
+    uint64_t h = clenc__siphash(v->key, 1, 3, prefix, plen, s, n);
     *hash_hi = (uint32_t)(h >> 32);
-    for (size_t i = (size_t)h & v->slot_mask;; i = (i + 1) & v->slot_mask) {
+    size_t i = (size_t)h & v->slot_mask;
+    for (int probe = 0; probe < CLENC__VOCAB_MAX_PROBES;
+         probe++, i = (i + 1) & v->slot_mask) {
         clenc__vocab_slot *slot = &v->slots[i];
         if (slot->id < 0)
             return slot;
@@ -38,13 +156,33 @@ static clenc__vocab_slot *slot_for(const clenc__vocab *v, const char *prefix,
             memcmp(v->text + slot->offset + plen, s, n) == 0)
             return slot;
     }
+    return NULL;
 }
 
 int32_t clenc__vocab_find(const clenc__vocab *v, const char *prefix,
                           size_t plen, const char *s, size_t n)
 {
     uint32_t hash_hi;
-    return slot_for(v, prefix, plen, s, n, &hash_hi)->id;
+    const clenc__vocab_slot *slot = slot_for(v, prefix, plen, s, n, &hash_hi);
+    return slot ? slot->id : -1;
+}
+
+size_t clenc__vocab_max_probes(const clenc__vocab *v)
+{
+    size_t most = 0;
+    for (size_t i = 0; v->slots && i <= v->slot_mask; i++) {
+        const clenc__vocab_slot *slot = &v->slots[i];
+        if (slot->id < 0)
+            continue;
+        size_t home = (size_t)clenc__siphash(v->key, 1, 3, "", 0,
+                                             v->text + slot->offset,
+                                             slot->len) &
+                      v->slot_mask;
+        size_t probes = ((i - home) & v->slot_mask) + 1;
+        if (probes > most)
+            most = probes;
+    }
+    return most;
 }
 
 /* utf8proc_iterate rejects overlong forms, surrogates and > U+10FFFF. */
@@ -65,8 +203,21 @@ size_t clenc__utf8_invalid_at(const unsigned char *s, size_t n)
     return n;
 }
 
-static clenc_status add_line(clenc__vocab *v, size_t start, size_t len,
-                             size_t line, const char *origin)
+/* The line starting at `start`: its length without "\r\n"; returns where
+ * the next line starts. */
+static size_t line_at(const char *data, size_t size, size_t start,
+                      size_t *len)
+{
+    const char *nl = memchr(data + start, '\n', size - start);
+    size_t end = nl ? (size_t)(nl - data) : size;
+    *len = end - start;
+    if (*len > 0 && data[start + *len - 1] == '\r')
+        (*len)--;
+    return end + 1;
+}
+
+static clenc_status check_line(clenc__vocab *v, size_t start, size_t len,
+                               size_t line, const char *origin)
 {
     const char *token = v->text + start;
     if (memchr(token, '\0', len))
@@ -79,17 +230,61 @@ static clenc_status add_line(clenc__vocab *v, size_t start, size_t len,
                            "vocabulary %s, line %zu: invalid UTF-8 at byte "
                            "%zu of the line",
                            origin, line + 1, bad);
-    uint32_t hash_hi;
-    clenc__vocab_slot *slot = slot_for(v, "", 0, token, len, &hash_hi);
-    if (slot->id < 0) {
-        slot->offset = (uint32_t)start;
-        slot->len = (uint32_t)len;
-        slot->hash_hi = hash_hi;
-    }
-    slot->id = (int32_t)line;
     if (len > v->max_token_len)
         v->max_token_len = len;
     return CLENC_OK;
+}
+
+/* Every line into the table under the current key; 0 when a token would
+ * sit past MAX_PROBES from its home. */
+static int fill(clenc__vocab *v, size_t size)
+{
+    for (size_t i = 0; i <= v->slot_mask; i++)
+        v->slots[i].id = -1;
+    size_t start = 0, len;
+    for (size_t line = 0; line < v->lines; line++) {
+        size_t next = line_at(v->text, size, start, &len);
+        uint32_t hash_hi;
+        clenc__vocab_slot *slot =
+            slot_for(v, "", 0, v->text + start, len, &hash_hi);
+        if (!slot)
+            return 0;
+        if (slot->id < 0) {
+            slot->offset = (uint32_t)start;
+            slot->len = (uint32_t)len;
+            slot->hash_hi = hash_hi;
+        }
+        slot->id = (int32_t)line;
+        start = next;
+    }
+    return 1;
+}
+
+/* Keys, then sizes, until every token is within MAX_PROBES of its home. */
+static clenc_status build_table(clenc__vocab *v, size_t size,
+                                const char *origin)
+{
+    size_t slots = 16;
+    while (slots < 2 * v->lines)
+        slots *= 2;
+    for (int growth = 0; growth <= MAX_GROWTH; growth++, slots *= 2) {
+        clenc__free(v->slots);
+        if (!(v->slots = clenc__malloc(slots * sizeof *v->slots)))
+            return clenc__fail(CLENC_ERR_OUT_OF_MEMORY,
+                               "no host memory for vocabulary %s (%zu "
+                               "tokens)",
+                               origin, v->lines);
+        v->slot_mask = slots - 1;
+        for (int attempt = 0; attempt < REKEYS; attempt++) {
+            new_key(v->key);
+            if (fill(v, size))
+                return CLENC_OK;
+        }
+    }
+    return clenc__fail(CLENC_ERR_MODEL_FORMAT,
+                       "vocabulary %s: no hash key kept its %zu tokens within "
+                       "%d probes of their slots",
+                       origin, v->lines, CLENC__VOCAB_MAX_PROBES);
 }
 
 clenc_status clenc__vocab_parse(const char *data, size_t size,
@@ -113,32 +308,21 @@ clenc_status clenc__vocab_parse(const char *data, size_t size,
         return clenc__fail(CLENC_ERR_MODEL_FORMAT,
                            "vocabulary %s has %zu lines; ids are 32-bit",
                            origin, lines);
-    size_t slots = 16;
-    while (slots < 2 * lines)
-        slots *= 2;
-    out->text = clenc__malloc(size);
-    out->slots = clenc__malloc(slots * sizeof *out->slots);
-    if (!out->text || !out->slots) {
+    if (!(out->text = clenc__malloc(size))) {
         st = clenc__fail(CLENC_ERR_OUT_OF_MEMORY,
                          "no host memory for vocabulary %s (%zu tokens)",
                          origin, lines);
         goto out_free_vocab;
     }
     memcpy(out->text, data, size);
-    for (size_t i = 0; i < slots; i++)
-        out->slots[i].id = -1;
-    out->slot_mask = slots - 1;
     out->lines = lines;
-    size_t start = 0;
+    size_t start = 0, len;
     for (size_t line = 0; line < lines; line++) {
-        const char *nl = memchr(data + start, '\n', size - start);
-        size_t end = nl ? (size_t)(nl - data) : size;
-        size_t len = end - start;
-        if (len > 0 && data[start + len - 1] == '\r')
-            len--;
-        TRY(add_line(out, start, len, line, origin), out_free_vocab);
-        start = end + 1;
+        size_t next = line_at(data, size, start, &len);
+        TRY(check_line(out, start, len, line, origin), out_free_vocab);
+        start = next;
     }
+    TRY(build_table(out, size, origin), out_free_vocab);
     return CLENC_OK;
 out_free_vocab:
     clenc__vocab_free(out);

@@ -1,4 +1,5 @@
 /* tune.c — per-device choice of the GEMM and its tile sizes: a short measured search on first use, persisted beside the programs. */
+#define _GNU_SOURCE /* secure_getenv */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,7 +26,7 @@ void clenc__tune_defines(const clenc__tunables *t, char *buf, size_t cap)
 /* CLENC_GEMM_TILE=TMxTNP (cpu family) or TS (gpu family). */
 static int tile_from_env(clenc_variant v, clenc__tunables *t)
 {
-    const char *e = getenv("CLENC_GEMM_TILE");
+    const char *e = secure_getenv("CLENC_GEMM_TILE");
     unsigned a, b;
     char extra;
     if (!e || !*e)
@@ -61,7 +62,9 @@ static int state_read(char *path, unsigned v[3])
     unsigned char *text;
     size_t size;
     int ok = 0;
-    if (path && clenc__file_read(path, "tuning", &text, &size) == CLENC_OK) {
+    if (path && clenc__file_read_owned(path, "tuning file",
+                                       CLENC__CACHE_MAX_NOTE, &text,
+                                       &size) == CLENC_OK) {
         char buf[64];
         snprintf(buf, sizeof buf, "%.*s", (int)(size < 63 ? size : 63),
                  (const char *)text);
@@ -76,7 +79,7 @@ static void state_write(const clenc_model *m, const char *path,
 {
     char line[64];
     int n = snprintf(line, sizeof line, "%u %u %u\n", v[0], v[1], v[2]);
-    if (path && clenc__mkdirs(m->ctx->cache_dir) == CLENC_OK)
+    if (path && clenc__cache_folder_ready(m->ctx) == CLENC_OK)
         (void)clenc__file_write_atomic(path, line, (size_t)n);
 }
 
@@ -252,7 +255,7 @@ clenc_status clenc__tune(clenc_model *m)
                            "CLENC_GEMM_TILE='%s': expected TMxTNP (e.g. 4x4, "
                            "TM 1..16, TNP 1..8) or, for the gpu family, 32 "
                            "or 64",
-                           getenv("CLENC_GEMM_TILE"));
+                           secure_getenv("CLENC_GEMM_TILE"));
     static const unsigned fast_m[] = {256};
     static const unsigned thorough_m[] = {32, 512};
     const unsigned *ms = mode == CLENC_TUNE_THOROUGH ? thorough_m : fast_m;

@@ -19,6 +19,9 @@ typedef struct world {
     clenc_model *model;     /* torch_encoder: vocab 60, hidden 32, 128 positions */
     clenc_model *minilm;    /* has a tokenizer */
     clenc_session *session; /* 2 x 8 */
+    clenc_context *profiling_ctx; /* options.profiling = 1 */
+    clenc_model *profiling_model;
+    clenc_session *profiled; /* of torch_encoder, 1 x 8 */
     test_model tiny;        /* host weights for clenc_model_create rows */
     char *dir;              /* scratch folder */
     char *other_device;     /* containers made wrong on purpose */
@@ -367,6 +370,23 @@ static clenc_status r_vocab_duplicates(void)
     return st;
 }
 
+/* A BERT folder (MiniLM's config.json and vocabulary) whose
+ * tokenizer_config.json leaves max_len 2: no room for one token of text.
+ * Refused while reading the files, before the weights (here: none). */
+static clenc_status r_model_max_length_2(void)
+{
+    char *dir = scratch("mml-2");
+    mkdir(dir, 0700);
+    copy("models/all-MiniLM-L6-v2/config.json", dir, "config.json");
+    copy("tests/fixtures/minilm_vocab.txt", dir, "vocab.txt");
+    const char *tc = "{\"do_lower_case\": true, \"model_max_length\": 2}";
+    put(dir, "tokenizer_config.json", tc, strlen(tc));
+    put(dir, "model.safetensors", "not read", 8);
+    clenc_status st = load_folder(dir);
+    free(dir);
+    return st;
+}
+
 /* ---------------------------------------------------------------- models */
 
 static clenc_status r_create_nulls(void)
@@ -556,6 +576,163 @@ static clenc_status r_embed_no_tokenizer(void)
     return clenc_embed_text(W.session, &t, 1, out);
 }
 
+/* ------------------------------------------------- sizes from the caller */
+
+/* Each public call that takes a size or a count, given the largest values
+ * its type holds: a status naming the argument, never a product that wraps
+ * into a small allocation. */
+static clenc_status r_tokenize_huge_max_len(void)
+{
+    /* Clamped to the model's max_text_tokens (256): max_len * 4 would wrap
+     * to 8 bytes for the type ids asked for with type_ids NULL. */
+    static int32_t ids[256];
+    size_t n = 0;
+    clenc_status st = clenc_tokenize(W.minilm, "hello", NULL,
+                                     SIZE_MAX / sizeof(int32_t) + 3, ids, NULL,
+                                     &n);
+    if (st == CLENC_OK && (n != 3 || ids[0] != 101 || ids[1] != 7592 ||
+                           ids[2] != 102))
+        st = clenc__fail(CLENC_ERR_INVALID_ARG, "wrong ids, n %zu", n);
+    return st;
+}
+static clenc_status r_tokenize_max_len_clamped(void)
+{
+    /* max_len over max_text_tokens: texts stop at max_text_tokens. */
+    clenc_model_info info;
+    clenc_status st = clenc_model_info_get(W.minilm, &info);
+    char *text = malloc(4 * 1024 + 1);
+    int32_t *ids = malloc(1024 * sizeof *ids);
+    for (size_t i = 0; i < 1024; i++)
+        memcpy(text + 4 * i, "the ", 4);
+    text[4 * 1024] = '\0';
+    size_t n = 0;
+    if (st == CLENC_OK)
+        st = clenc_tokenize(W.minilm, text, NULL, 1024, ids, NULL, &n);
+    if (st == CLENC_OK && n != info.max_text_tokens)
+        st = clenc__fail(CLENC_ERR_INVALID_ARG, "%zu tokens, not %u", n,
+                         info.max_text_tokens);
+    free(ids);
+    free(text);
+    return st;
+}
+static clenc_status r_embed_huge_n(void)
+{
+    clenc_session *s = NULL;
+    clenc_status st = clenc_session_create(W.minilm, 2, 16, &s);
+    const char *texts[2] = {"one", "two"};
+    static float out[2 * 384];
+    if (st == CLENC_OK)
+        st = clenc_embed_text(s, texts, SIZE_MAX / 2, out);
+    clenc_session_destroy(s);
+    return st;
+}
+static clenc_status r_tokenize_n_null_text(void)
+{
+    int32_t ids[8];
+    size_t n;
+    return clenc_tokenize_n(W.minilm, NULL, 3, NULL, 0, 8, ids, NULL, &n);
+}
+static clenc_status r_tokenize_n_null_pair(void)
+{
+    int32_t ids[8];
+    size_t n;
+    return clenc_tokenize_n(W.minilm, "ab", 2, NULL, 5, 8, ids, NULL, &n);
+}
+/* texts with lengths: a NUL inside is dropped ("hello\0world" embeds as
+ * "helloworld"), a NULL text of length 0 is the empty text. */
+static clenc_status r_embed_n_lengths(void)
+{
+    clenc_session *s = NULL;
+    clenc_status st = clenc_session_create(W.minilm, 2, 16, &s);
+    const char *with[3] = {"hello\0world", NULL, "x"};
+    const size_t lengths[3] = {11, 0, 1};
+    const char *without[3] = {"helloworld", "", "x"};
+    static float got[3 * 384], want[3 * 384];
+    memset(got, 0xFF, sizeof got);
+    if (st == CLENC_OK)
+        st = clenc_embed_text_n(s, with, lengths, 3, got);
+    if (st == CLENC_OK)
+        st = clenc_embed_text(s, without, 3, want);
+    if (st == CLENC_OK && memcmp(got, want, sizeof got) != 0)
+        st = clenc__fail(CLENC_ERR_INVALID_ARG, "vectors differ");
+    clenc_session_destroy(s);
+    return st;
+}
+static clenc_status r_embed_n_huge_n(void)
+{
+    clenc_session *s = NULL;
+    clenc_status st = clenc_session_create(W.minilm, 2, 16, &s);
+    const char *texts[2] = {"one", "two"};
+    const size_t lengths[2] = {3, 3};
+    static float out[2 * 384];
+    if (st == CLENC_OK)
+        st = clenc_embed_text_n(s, texts, lengths, SIZE_MAX / 2, out);
+    clenc_session_destroy(s);
+    return st;
+}
+static clenc_status r_session_huge_sizes(void)
+{
+    clenc_session *s = NULL;
+    return clenc_session_create(W.model, UINT32_MAX, UINT32_MAX, &s);
+}
+static clenc_status r_encode_huge_batch(void)
+{
+    return encode(ids8, NULL, UINT32_MAX, 8, CLENC_POOL_MEAN);
+}
+static clenc_status r_encode_huge_seq(void)
+{
+    return encode(ids8, NULL, 2, UINT32_MAX, CLENC_POOL_MEAN);
+}
+static clenc_status r_platform_list_huge(void)
+{
+    size_t n;
+    return clenc_platform_list(NULL, SIZE_MAX, &n);
+}
+static clenc_status r_device_list_huge(void)
+{
+    size_t n;
+    return clenc_device_list(NULL, SIZE_MAX, &n);
+}
+static clenc_status r_programs_huge(void)
+{
+    size_t n;
+    return clenc_context_programs(W.ctx, NULL, SIZE_MAX, &n);
+}
+static clenc_status r_profile_launches_huge(void)
+{
+    size_t n;
+    return clenc_profile_launches(W.profiled, NULL, SIZE_MAX, &n);
+}
+static clenc_status r_profile_kernels_huge(void)
+{
+    size_t n;
+    return clenc_profile_kernels(W.profiled, NULL, SIZE_MAX, &n, NULL);
+}
+static clenc_status r_flops_huge(void)
+{
+    /* torch_encoder: hidden 32, ffn 37, 2 layers; the formula of clenc.h
+     * in long double, against the library's double. */
+    const long double t = UINT32_MAX, h = 32, f = 37;
+    const long double want = 2 * (2 * t * (4 * h * h + 2 * h * f) + 4 * t * t * h);
+    const double got = clenc_encoder_flops(W.model, NULL, 1, UINT32_MAX);
+    if (!(fabsl(got - want) <= 1e-9L * want))
+        return clenc__fail(CLENC_ERR_INVALID_ARG, "%g FLOPs, want %Lg", got,
+                           want);
+    return CLENC_OK;
+}
+enum { HUGE_VOCAB, HUGE_FFN, HUGE_LAYERS, HUGE_POSITIONS };
+static clenc_status create_huge(int field)
+{
+    clenc_config c = W.tiny.config;
+    unsigned *sizes[] = {&c.vocab_size, &c.ffn, &c.layers, &c.max_positions};
+    *sizes[field] = UINT32_MAX;
+    return create(&c, &W.tiny.weights);
+}
+static clenc_status r_create_huge_vocab(void) { return create_huge(HUGE_VOCAB); }
+static clenc_status r_create_huge_ffn(void) { return create_huge(HUGE_FFN); }
+static clenc_status r_create_huge_layers(void) { return create_huge(HUGE_LAYERS); }
+static clenc_status r_create_huge_positions(void) { return create_huge(HUGE_POSITIONS); }
+
 /* ------------------------------------------------------------- profiling */
 
 static clenc_status r_profile_off(void)
@@ -612,6 +789,7 @@ static const row table[] = {
     {"model path that does not exist", CLENC_ERR_IO, "/nonexistent/model", r_model_path_missing},
     {"clenc_model_load: NULL path", CLENC_ERR_INVALID_ARG, "path is NULL", r_model_load_null},
     {"vocab.txt with duplicate tokens (accepted: the later line wins, as in HF)", CLENC_OK, NULL, r_vocab_duplicates},
+    {"tokenizer_config.json: model_max_length 2", CLENC_ERR_MODEL_FORMAT, "model_max_length 2", r_model_max_length_2},
     {"clenc_model_create: NULL config", CLENC_ERR_INVALID_ARG, "config is NULL", r_create_nulls},
     {"clenc_model_create: NULL out", CLENC_ERR_INVALID_ARG, "out is NULL", r_create_no_out},
     {"config: heads 0", CLENC_ERR_INVALID_ARG, "config.heads is 0", r_create_zero_heads},
@@ -644,6 +822,26 @@ static const row table[] = {
     {"clenc_tokenize: invalid UTF-8", CLENC_ERR_INVALID_ARG, "offset", r_tokenize_invalid_utf8},
     {"clenc_embed_text: a NULL text", CLENC_ERR_INVALID_ARG, "texts[1] is NULL", r_embed_null_text},
     {"clenc_embed_text: a model without tokenizer", CLENC_ERR_UNSUPPORTED, "no tokenizer", r_embed_no_tokenizer},
+    {"clenc_tokenize: max_len 2^62 + 3, type_ids NULL (clamped)", CLENC_OK, NULL, r_tokenize_huge_max_len},
+    {"clenc_tokenize: max_len over max_text_tokens (clamped)", CLENC_OK, NULL, r_tokenize_max_len_clamped},
+    {"clenc_embed_text: n 2^63 - 1", CLENC_ERR_INVALID_ARG, "n 9223372036854775807", r_embed_huge_n},
+    {"clenc_tokenize_n: NULL text of length 3", CLENC_ERR_INVALID_ARG, "text is NULL, text_len not 0", r_tokenize_n_null_text},
+    {"clenc_tokenize_n: NULL pair of length 5", CLENC_ERR_INVALID_ARG, "text_pair is NULL", r_tokenize_n_null_pair},
+    {"clenc_embed_text_n: a NUL inside, a NULL of length 0 (accepted)", CLENC_OK, NULL, r_embed_n_lengths},
+    {"clenc_embed_text_n: n 2^63 - 1", CLENC_ERR_INVALID_ARG, "clenc_embed_text_n: n 9223372036854775807", r_embed_n_huge_n},
+    {"clenc_session_create: 2^32 - 1 x 2^32 - 1", CLENC_ERR_INVALID_ARG, "max_seq 4294967295", r_session_huge_sizes},
+    {"clenc_encode: batch 2^32 - 1", CLENC_ERR_INVALID_ARG, "batch 4294967295", r_encode_huge_batch},
+    {"clenc_encode: seq 2^32 - 1", CLENC_ERR_INVALID_ARG, "seq 4294967295", r_encode_huge_seq},
+    {"clenc_platform_list: NULL array, capacity 2^64 - 1", CLENC_ERR_INVALID_ARG, "capacity 18446744073709551615", r_platform_list_huge},
+    {"clenc_device_list: NULL array, capacity 2^64 - 1", CLENC_ERR_INVALID_ARG, "capacity 18446744073709551615", r_device_list_huge},
+    {"clenc_context_programs: NULL array, capacity 2^64 - 1", CLENC_ERR_INVALID_ARG, "capacity 18446744073709551615", r_programs_huge},
+    {"clenc_profile_launches: NULL array, capacity 2^64 - 1", CLENC_ERR_INVALID_ARG, "capacity 18446744073709551615", r_profile_launches_huge},
+    {"clenc_profile_kernels: NULL array, capacity 2^64 - 1", CLENC_ERR_INVALID_ARG, "capacity 18446744073709551615", r_profile_kernels_huge},
+    {"clenc_encoder_flops: seq 2^32 - 1 (exact, no wrap)", CLENC_OK, NULL, r_flops_huge},
+    {"config: vocab_size 2^32 - 1", CLENC_ERR_UNSUPPORTED, "vocab 4294967295", r_create_huge_vocab},
+    {"config: ffn 2^32 - 1", CLENC_ERR_UNSUPPORTED, "ffn 4294967295", r_create_huge_ffn},
+    {"config: layers 2^32 - 1", CLENC_ERR_UNSUPPORTED, "layers 4294967295", r_create_huge_layers},
+    {"config: max_positions 2^32 - 1", CLENC_ERR_UNSUPPORTED, "positions 4294967295", r_create_huge_positions},
     {"clenc_profile_launches: profiling off", CLENC_ERR_UNSUPPORTED, "profiling is off", r_profile_off},
     {"clenc_profile_reset: NULL session", CLENC_ERR_INVALID_ARG, "session is NULL", r_profile_null},
 };
@@ -658,6 +856,15 @@ static void world_open(void)
                   CLENC_OK);
     ASSERT_STATUS(clenc_session_create(W.model, 2, 8, &W.session), CLENC_OK);
     CU_ASSERT_FATAL(W.model && W.minilm && W.session);
+    clenc_options prof;
+    test_options(&prof);
+    prof.profiling = 1;
+    W.profiling_ctx = test_context(&prof);
+    ASSERT_STATUS(clenc_model_load(W.profiling_ctx, ENCODER, &W.profiling_model),
+                  CLENC_OK);
+    ASSERT_STATUS(clenc_session_create(W.profiling_model, 1, 8, &W.profiled),
+                  CLENC_OK);
+    CU_ASSERT_FATAL(W.profiled != NULL);
     clenc_config c;
     clenc_config_init_bert(&c);
     c.vocab_size = 50;
@@ -699,6 +906,9 @@ static void world_open(void)
 static void world_close(void)
 {
     clenc_session_destroy(W.session);
+    clenc_session_destroy(W.profiled);
+    clenc_model_destroy(W.profiling_model);
+    clenc_context_destroy(W.profiling_ctx);
     clenc_model_destroy(W.model);
     clenc_model_destroy(W.minilm);
     clenc_context_destroy(W.ctx);

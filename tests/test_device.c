@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <jansson.h>
 
@@ -210,6 +211,11 @@ void test_info_tool_json_lists_device(void)
     CU_ASSERT(found);
     CU_ASSERT_EQUAL(defaults, 1);
     CU_ASSERT(json_is_array(json_object_get(root, "platforms")));
+    /* The suite's cache folder (main.c sets CLENC_CACHE_DIR), in use. */
+    json_t *cache = json_object_get(root, "cache");
+    const char *cache_dir = json_string_value(json_object_get(cache, "dir"));
+    CU_ASSERT(cache_dir && strcmp(cache_dir, getenv("CLENC_CACHE_DIR")) == 0);
+    CU_ASSERT(json_is_null(json_object_get(cache, "off_reason")));
     CU_ASSERT(err && err[0] == '\0');
     json_decref(root);
     free(out);
@@ -228,4 +234,66 @@ void test_info_tool_json_lists_device(void)
     CU_ASSERT(err && strstr(err, "--frobnicate"));
     free(err);
     free(tool);
+}
+
+/* A cache folder others can write is reported where a user looks: by
+ * clenc-info's listing (table and JSON), and as one warning line by a tool
+ * that builds; a cache the user turned off is no warning. */
+void test_info_tool_shows_cache_folder_or_why_not(void)
+{
+    char *dir = test_tmpdir("info-shared-cache");
+    CU_ASSERT_FATAL(chmod(dir, 01777) == 0);
+    char env_buf[4200], reason[4300], line[4400];
+    snprintf(env_buf, sizeof env_buf, "CLENC_CACHE_DIR=%s", dir);
+    snprintf(reason, sizeof reason,
+             "cache folder '%s' is writable by others (mode 1777)", dir);
+    char *env[] = {env_buf, NULL};
+    char *tool = test_tool("clenc-info");
+    char *json_argv[] = {tool, "--json", NULL};
+    char *out = NULL, *err = NULL;
+    CU_ASSERT_EQUAL(test_run(json_argv, env, &out, &err), 0);
+    json_error_t jerr;
+    json_t *root = out ? json_loads(out, 0, &jerr) : NULL;
+    CU_ASSERT_FATAL(root != NULL);
+    json_t *cache = json_object_get(root, "cache");
+    CU_ASSERT(json_is_object(cache));
+    CU_ASSERT(json_is_null(json_object_get(cache, "dir")));
+    const char *off = json_string_value(json_object_get(cache, "off_reason"));
+    CU_ASSERT(off && strcmp(off, reason) == 0);
+    CU_ASSERT(err && err[0] == '\0'); /* the listing says it: no warning */
+    json_decref(root);
+    free(out);
+    free(err);
+
+    char *table_argv[] = {tool, NULL};
+    CU_ASSERT_EQUAL(test_run(table_argv, env, &out, NULL), 0);
+    snprintf(line, sizeof line, "program cache: off: %s\n", reason);
+    CU_ASSERT(out && strstr(out, line));
+    free(out);
+
+    char *off_env[] = {"CLENC_CACHE_DIR=off", NULL};
+    CU_ASSERT_EQUAL(test_run(json_argv, off_env, &out, NULL), 0);
+    CU_ASSERT(out && strstr(out, "\"cache\": {\"dir\": null, \"off_reason\": "
+                                 "\"turned off (CLENC_CACHE_DIR=off)\"}"));
+    free(out);
+
+    /* A tool that makes a context warns once, on stderr, and still works. */
+    char *build_argv[] = {tool, "--build", NULL};
+    CU_ASSERT_EQUAL(test_run(build_argv, env, &out, &err), 0);
+    snprintf(line, sizeof line,
+             "clenc-info: warning: program cache not used: %s\n", reason);
+    /* One line (a cold PoCL cache adds the compiler's own chatter). */
+    const char *at = err ? strstr(err, line) : NULL;
+    CU_ASSERT(at && !strstr(at + strlen(line), "program cache not used"));
+    if (!at)
+        fprintf(stderr, "\n    stderr: '%s'\n", err ? err : "");
+    CU_ASSERT(out && strstr(out, "built clenc's kernels"));
+    free(out);
+    free(err);
+    CU_ASSERT_EQUAL(test_run(build_argv, off_env, NULL, &err), 0);
+    CU_ASSERT(err && !strstr(err, "warning"));
+    free(err);
+    chmod(dir, 0700);
+    free(tool);
+    free(dir);
 }

@@ -23,6 +23,7 @@
     TEST(device, test_device_no_platform_is_clear_error)                      \
     TEST(device, test_info_tool_json_lists_device)                            \
     TEST(program, test_program_builds_all_kernels)                            \
+    TEST(device, test_info_tool_shows_cache_folder_or_why_not)                \
     TEST(program, test_program_build_error_has_log)                           \
     TEST(program, test_program_override_replaces_embedded)                    \
     TEST(program, test_program_missing_override_dir)                          \
@@ -32,6 +33,15 @@
     TEST(cache, test_cache_off_writes_nothing)                                \
     TEST(cache, test_cache_concurrent_writers_leave_valid_cache)              \
     TEST(container, test_container_round_trip_without_compiler)               \
+    TEST(cache, test_cache_query_says_where_or_why_not)                       \
+    TEST(cache, test_cache_shared_folder_is_skipped)                          \
+    TEST(cache, test_cache_entry_of_another_user_is_refused)                  \
+    TEST(cache, test_cache_group_writable_entry_is_refused)                   \
+    TEST(cache, test_cache_symlink_entry_is_not_followed)                     \
+    TEST(cache, test_cache_fifo_entry_does_not_hang)                          \
+    TEST(cache, test_cache_oversized_entry_is_refused_unread)                 \
+    TEST(cache, test_cache_peak_file_of_others_is_ignored)                    \
+    TEST(cache, test_cache_tuning_file_of_others_is_ignored)                  \
     TEST(container, test_container_other_device_is_mismatch)                  \
     TEST(container, test_container_other_driver_is_mismatch)                  \
     TEST(container, test_container_other_library_is_mismatch)                 \
@@ -62,7 +72,9 @@
     TEST(safetensors, test_safetensors_bad_shape_rejected)                    \
     TEST(safetensors, test_safetensors_missing_or_unknown_fields_rejected)    \
     TEST(safetensors, test_safetensors_to_f32_rejects_integer_dtypes)         \
-    TEST(safetensors, test_safetensors_missing_file_is_io_error)
+    TEST(safetensors, test_safetensors_missing_file_is_io_error)             \
+    TEST(safetensors, test_safetensors_file_shrinking_after_open_is_not_a_signal) \
+    TEST(safetensors, test_safetensors_file_shrinking_under_reader_is_io_error)
 
 #define TESTS_OPS(TEST)                                                        \
     TEST(ops, test_plan_never_overlaps_live_buffers)                          \
@@ -97,7 +109,11 @@
     TEST(tokenizer, test_tokenizer_max_len_too_small_is_invalid_arg)          \
     TEST(tokenizer, test_tokenizer_missing_vocab_file_is_io_naming_path)      \
     TEST(tokenizer, test_tokenizer_vocab_lines_crlf_and_duplicates)           \
-    TEST(tokenizer, test_tokenizer_vocab_rejects_nul_and_bad_utf8)
+    TEST(tokenizer, test_tokenizer_vocab_rejects_nul_and_bad_utf8)            \
+    TEST(tokenizer, test_tokenizer_vocab_collisions_stay_bounded)             \
+    TEST(tokenizer, test_tokenizer_siphash_matches_reference_vectors)         \
+    TEST(tokenizer, test_tokenizer_pair_reads_what_it_keeps)                  \
+    TEST(tokenizer, test_tokenizer_nul_inside_text_is_dropped)
 
 #define TESTS_MODELS(TEST)                                                     \
     TEST(models, test_load_hf_bert_folder_matches_fixture)                    \
@@ -109,6 +125,9 @@
     TEST(models, test_load_sentence_transformers_files_set_defaults)          \
     TEST(models, test_load_torch_encoder_matches_pytorch)                     \
     TEST(models, test_minilm_token_ids_match_reference)                       \
+    TEST(models, test_load_tensors_config_does_not_describe_named)            \
+    TEST(models, test_load_torch_encoder_extra_layer_named)                   \
+    TEST(models, test_load_pooling_path_outside_folder_refused)               \
     TEST(models, test_minilm_embeddings_match_sentence_transformers)          \
     TEST(models, test_minilm_pairs_cls_and_token_states_match)
 
@@ -119,6 +138,8 @@
     TEST(tools, test_run_ids_for_tokenizer_less_model)                        \
     TEST(tools, test_run_reports_bad_usage_and_input)                         \
     TEST(tools, test_prof_trace_has_one_event_per_counted_launch)             \
+    TEST(tools, test_run_input_names_bad_line_and_keeps_the_rest)             \
+    TEST(tools, test_run_max_seq_bounds_what_is_planned)                      \
     TEST(tools, test_bench_json_holds_every_cell)                             \
     TEST(tools, test_compile_container_runs_without_compiler)                 \
     TEST(tools, test_every_tool_has_help_and_version)

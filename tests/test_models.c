@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "helpers.h"
 #include "testmodel.h"
@@ -73,9 +74,11 @@ static const char bert_config[] =
 /* A Hugging Face BERT folder holding the bert_tiny fixture's weights under
  * HF's names, with `prefix` ("bert." for a task model's checkpoint) and the
  * old "gamma"/"beta" LayerNorm names if asked. `skip` leaves out one
- * tensor; `bad_shape` gives one a wrong shape. */
+ * tensor; `bad_shape` gives one a wrong shape; `extra` (a full name) adds a
+ * vector of `hidden` floats. */
 static char *bert_folder(test_model *tm, const char *prefix, int gamma_beta,
-                         const char *skip, const char *bad_shape)
+                         const char *skip, const char *bad_shape,
+                         const char *extra)
 {
     char *dir = test_tmpdir("bert");
     const clenc_weights *w = &tm->weights;
@@ -119,8 +122,28 @@ static char *bert_folder(test_model *tm, const char *prefix, int gamma_beta,
         ADD(l->norm2_weight, 32, 0, "encoder.layer.%d.output.LayerNorm.%s", i, g);
         ADD(l->norm2_bias, 32, 0, "encoder.layer.%d.output.LayerNorm.%s", i, b);
     }
-    /* Tensors the encoder does not use are ignored. */
+    /* Tensors the encoder does not use are ignored: task heads, HF's
+     * position_ids buffer, and whatever lies outside the prefix. */
     ADD(w->word_embeddings, 32, 32, "pooler.dense.weight");
+    ADD(w->embedding_norm_bias, 32, 0, "pooler.dense.bias");
+    ADD(w->embedding_norm_bias, 32, 0, "cls.predictions.bias");
+    ADD(w->embedding_norm_bias, 32, 0, "classifier.bias");
+    ADD(w->embedding_norm_bias, 32, 0, "qa_outputs.bias");
+    ADD(w->embedding_norm_bias, 32, 0, "embeddings.position_ids");
+    if (*prefix) {
+        snprintf(t[n].name, sizeof t[n].name, "cls.predictions.transform.dense.bias");
+        t[n].data = w->embedding_norm_bias;
+        t[n].dims[0] = 32;
+        t[n].dims[1] = 0;
+        n++;
+    }
+    if (extra) {
+        snprintf(t[n].name, sizeof t[n].name, "%s", extra);
+        t[n].data = w->embedding_norm_bias;
+        t[n].dims[0] = 32;
+        t[n].dims[1] = 0;
+        n++;
+    }
 #undef ADD
     char *path = test_path(dir, "model.safetensors");
     write_safetensors(path, t, n);
@@ -165,7 +188,7 @@ static void load_and_check(const char *prefix, int gamma_beta)
 {
     test_model tm;
     test_model_fixture(&tm, "bert_tiny");
-    char *dir = bert_folder(&tm, prefix, gamma_beta, NULL, NULL);
+    char *dir = bert_folder(&tm, prefix, gamma_beta, NULL, NULL, NULL);
     clenc_context *ctx = test_context(NULL);
     clenc_model *model = NULL;
     ASSERT_STATUS(clenc_model_load(ctx, dir, &model), CLENC_OK);
@@ -219,12 +242,14 @@ void test_load_missing_or_misshapen_tensor_named(void)
 {
     test_model tm;
     test_model_fixture(&tm, "bert_tiny");
-    char *dir = bert_folder(&tm, "", 0, "encoder.layer.1.output.dense.bias", NULL);
+    char *dir = bert_folder(&tm, "", 0, "encoder.layer.1.output.dense.bias", NULL,
+                            NULL);
     expect_load_error(dir, CLENC_ERR_MODEL_FORMAT,
                       "tensor 'encoder.layer.1.output.dense.bias' is missing",
                       NULL);
     free(dir);
-    dir = bert_folder(&tm, "", 0, NULL, "encoder.layer.0.intermediate.dense.weight");
+    dir = bert_folder(&tm, "", 0, NULL,
+                      "encoder.layer.0.intermediate.dense.weight", NULL);
     expect_load_error(dir, CLENC_ERR_MODEL_FORMAT,
                       "'encoder.layer.0.intermediate.dense.weight' has shape "
                       "[36, 32]",
@@ -237,7 +262,7 @@ void test_load_bad_config_json(void)
 {
     test_model tm;
     test_model_fixture(&tm, "bert_tiny");
-    char *dir = bert_folder(&tm, "", 0, NULL, NULL);
+    char *dir = bert_folder(&tm, "", 0, NULL, NULL, NULL);
     char *config = test_path(dir, "config.json");
     write_text(dir, "config.json", "{\"hidden_size\": 32,, }");
     expect_load_error(dir, CLENC_ERR_MODEL_FORMAT, config, "line 1");
@@ -275,7 +300,7 @@ void test_load_missing_vocab_and_tokenizer_json_only(void)
 {
     test_model tm;
     test_model_fixture(&tm, "bert_tiny");
-    char *dir = bert_folder(&tm, "", 0, NULL, NULL);
+    char *dir = bert_folder(&tm, "", 0, NULL, NULL, NULL);
     char *vocab = test_path(dir, "vocab.txt");
     CU_ASSERT(remove(vocab) == 0);
     expect_load_error(dir, CLENC_ERR_MODEL_FORMAT, "has no vocab.txt", NULL);
@@ -305,7 +330,7 @@ void test_load_sentence_transformers_files_set_defaults(void)
 {
     test_model tm;
     test_model_fixture(&tm, "bert_tiny");
-    char *dir = bert_folder(&tm, "", 0, NULL, NULL);
+    char *dir = bert_folder(&tm, "", 0, NULL, NULL, NULL);
     write_text(dir, "modules.json",
                "[{\"idx\": 0, \"name\": \"0\", \"path\": \"\", \"type\": "
                "\"sentence_transformers.models.Transformer\"}, {\"idx\": 1, "
@@ -427,4 +452,141 @@ void test_load_torch_encoder_matches_pytorch(void)
     free(ids);
     free(got);
     free(want);
+}
+
+/* bert_config with `from` replaced by `to` (same length), into dir. */
+static void write_config_with(const char *dir, const char *from,
+                              const char *to)
+{
+    char text[1024];
+    snprintf(text, sizeof text, "%s", bert_config);
+    char *at = strstr(text, from);
+    CU_ASSERT_FATAL(at != NULL && strlen(from) == strlen(to));
+    memcpy(at, to, strlen(to));
+    write_text(dir, "config.json", text);
+}
+
+/* A checkpoint holding what config.json does not describe computes
+ * something other than what it was trained for: more layers than
+ * num_hidden_layers run, a token-type table that type_vocab_size 0 drops,
+ * a tensor of the encoder clenc has no use for. Each is refused, named. */
+void test_load_tensors_config_does_not_describe_named(void)
+{
+    test_model tm;
+    test_model_fixture(&tm, "bert_tiny");
+    char *dir = bert_folder(&tm, "", 0, NULL, NULL, NULL);
+    write_config_with(dir, "\"num_hidden_layers\": 2", "\"num_hidden_layers\": 1");
+    expect_load_error(dir, CLENC_ERR_MODEL_FORMAT,
+                      "tensor 'encoder.layer.1.attention.self.query.weight'",
+                      "num_hidden_layers is 1");
+    write_config_with(dir, "\"type_vocab_size\": 2", "\"type_vocab_size\": 0");
+    expect_load_error(dir, CLENC_ERR_MODEL_FORMAT,
+                      "tensor 'embeddings.token_type_embeddings.weight'",
+                      "type_vocab_size is 0");
+    free(dir);
+    const char *unknown[] = {"bert.embeddings.extra.weight",
+                             "bert.encoder.layer.0.attention.self.rotary.bias",
+                             "bert.encoder.rel_embeddings.weight"};
+    for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
+        dir = bert_folder(&tm, "bert.", 1, NULL, NULL, unknown[i]);
+        char needle[128];
+        snprintf(needle, sizeof needle, "tensor '%s'", unknown[i]);
+        expect_load_error(dir, CLENC_ERR_MODEL_FORMAT, needle, "config.json");
+        free(dir);
+    }
+    /* Both LayerNorm spellings at once: which one is meant is unknown. */
+    dir = bert_folder(&tm, "", 1, NULL, NULL, "embeddings.LayerNorm.weight");
+    expect_load_error(dir, CLENC_ERR_MODEL_FORMAT,
+                      "tensor 'embeddings.LayerNorm.weight'", NULL);
+    free(dir);
+    test_model_free(&tm);
+}
+
+/* The same for a torch TransformerEncoder: layers.N past num_layers. */
+void test_load_torch_encoder_extra_layer_named(void)
+{
+    size_t size;
+    unsigned char *weights =
+        test_read_file("tests/fixtures/torch_encoder/model.safetensors", &size);
+    CU_ASSERT_FATAL(weights != NULL);
+    char *config = (char *)test_read_file("tests/fixtures/torch_encoder/config.json",
+                                          NULL);
+    CU_ASSERT_FATAL(config != NULL);
+    char *dir = test_tmpdir("torch");
+    char *path = test_path(dir, "model.safetensors");
+    CU_ASSERT_FATAL(test_write_file(path, weights, size));
+    char *layers = strstr(config, "\"num_layers\": 2");
+    CU_ASSERT_FATAL(layers != NULL);
+    layers[strlen("\"num_layers\": ")] = '1';
+    write_text(dir, "config.json", config);
+    expect_load_error(dir, CLENC_ERR_MODEL_FORMAT, "tensor 'layers.1.",
+                      "num_layers is 1");
+    free(path);
+    free(dir);
+    free(config);
+    free(weights);
+}
+
+/* modules.json with its Pooling module at `path`. */
+static void write_modules(const char *dir, const char *path)
+{
+    char text[1024];
+    snprintf(text, sizeof text,
+             "[{\"idx\": 0, \"name\": \"0\", \"path\": \"\", \"type\": "
+             "\"sentence_transformers.models.Transformer\"}, {\"idx\": 1, "
+             "\"name\": \"1\", \"path\": \"%s\", \"type\": "
+             "\"sentence_transformers.models.Pooling\"}]",
+             path);
+    write_text(dir, "modules.json", text);
+}
+
+/* A pooling config that differs from the default (mean), so that reading
+ * it shows. */
+static const char cls_pooling[] =
+    "{\"pooling_mode_cls_token\": true, \"pooling_mode_mean_tokens\": false}";
+
+/* modules.json names the Pooling module's folder; a path that leads out of
+ * the model folder ("..", absolute, a symlink) would read files the model
+ * does not own. */
+void test_load_pooling_path_outside_folder_refused(void)
+{
+    test_model tm;
+    test_model_fixture(&tm, "bert_tiny");
+    char *dir = bert_folder(&tm, "", 0, NULL, NULL, NULL);
+    char *outside = test_tmpdir("outside");
+    write_text(outside, "config.json", cls_pooling);
+    char rel[256], needle[300];
+    snprintf(rel, sizeof rel, "../%s", strrchr(outside, '/') + 1);
+    write_modules(dir, rel);
+    snprintf(needle, sizeof needle, "'%s'", rel);
+    expect_load_error(dir, CLENC_ERR_MODEL_FORMAT, needle,
+                      "outside the model folder");
+    write_modules(dir, outside);
+    snprintf(needle, sizeof needle, "'%s'", outside);
+    expect_load_error(dir, CLENC_ERR_MODEL_FORMAT, needle,
+                      "outside the model folder");
+    char *link = test_path(dir, "1_Pooling");
+    CU_ASSERT_FATAL(symlink(outside, link) == 0);
+    write_modules(dir, "1_Pooling");
+    expect_load_error(dir, CLENC_ERR_MODEL_FORMAT, "'1_Pooling'",
+                      "outside the model folder");
+    /* A symlink that stays inside is a folder of the model like any other. */
+    CU_ASSERT_FATAL(unlink(link) == 0);
+    char *real = test_path(dir, "pooling");
+    CU_ASSERT_FATAL(mkdir(real, 0700) == 0);
+    write_text(real, "config.json", cls_pooling);
+    CU_ASSERT_FATAL(symlink("pooling", link) == 0);
+    clenc_context *ctx = test_context(NULL);
+    clenc_model *model = NULL;
+    ASSERT_STATUS(clenc_model_load(ctx, dir, &model), CLENC_OK);
+    clenc_model_info info;
+    ASSERT_STATUS(clenc_model_info_get(model, &info), CLENC_OK);
+    CU_ASSERT_EQUAL(info.pooling, CLENC_POOL_CLS);
+    clenc_model_destroy(model);
+    clenc_context_destroy(ctx);
+    free(real);
+    free(link);
+    free(outside);
+    free(dir);
+    test_model_free(&tm);
 }

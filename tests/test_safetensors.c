@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "helpers.h"
 #include "safetensors.h"
@@ -60,7 +62,8 @@ static void expect_open_fails(const char *path, clenc_status status,
     clenc__safetensors st;
     ASSERT_STATUS(clenc__st_open(path, &st), status);
     CU_ASSERT_PTR_NULL(st.tensors);
-    CU_ASSERT_PTR_NULL(st.map);
+    CU_ASSERT_PTR_NULL(st.bytes);
+    CU_ASSERT_PTR_NULL(st.path);
     CU_ASSERT_EQUAL(st.count, 0);
     ASSERT_ERROR_MENTIONS(path);
     ASSERT_ERROR_MENTIONS(mention);
@@ -118,12 +121,12 @@ void test_safetensors_valid_file_reads_back(void)
     char *path = st_file(strlen(VALID_HEADER), VALID_HEADER, buffer, 62);
     clenc__safetensors st;
     ASSERT_STATUS(clenc__st_open(path, &st), CLENC_OK);
-    CU_ASSERT_FATAL(st.map != NULL && st.count == 4);
+    CU_ASSERT_FATAL(st.bytes != NULL && st.count == 4);
+    CU_ASSERT_PTR_NULL(st.path); /* read whole: the file is closed */
     const char *order[4] = {"f32", "f16", "bf16", "ids"};
     for (int i = 0; i < 4; i++)
         CU_ASSERT_STRING_EQUAL(st.tensors[i].name, order[i]);
-    const unsigned char *base =
-        (const unsigned char *)st.map + 8 + strlen(VALID_HEADER);
+    const unsigned char *base = st.bytes;
 
     const clenc__tensor *t = clenc__st_find(&st, "f32");
     CU_ASSERT_FATAL(t != NULL);
@@ -172,7 +175,7 @@ void test_safetensors_valid_file_reads_back(void)
     CU_ASSERT_PTR_NULL(clenc__st_find(&st, "__metadata__"));
     CU_ASSERT_PTR_NULL(clenc__st_find(&st, "f3"));
     clenc__st_close(&st);
-    CU_ASSERT_PTR_NULL(st.map);
+    CU_ASSERT_PTR_NULL(st.bytes);
     CU_ASSERT_PTR_NULL(st.tensors);
     free(path);
 }
@@ -225,7 +228,7 @@ void test_safetensors_parse_reads_caller_buffer(void)
         st_bytes(strlen(VALID_HEADER), VALID_HEADER, buffer, 62, &size);
     clenc__safetensors st;
     ASSERT_STATUS(clenc__st_parse(bytes, size, "memory", &st), CLENC_OK);
-    CU_ASSERT_PTR_NULL(st.map);
+    CU_ASSERT_PTR_NULL(st.bytes);
     CU_ASSERT_EQUAL_FATAL(st.count, 4);
     CU_ASSERT_PTR_EQUAL(clenc__st_find(&st, "ids")->data, bytes + size - 16);
     clenc__st_close(&st);
@@ -473,4 +476,129 @@ void test_safetensors_missing_file_is_io_error(void)
     char *dir = test_tmpdir("safetensors");
     expect_open_fails(dir, CLENC_ERR_IO, "not a regular file");
     free(dir);
+}
+
+/* Pages of float32 after a one-tensor header: big enough that a mapping of
+ * the file has whole pages past the end of the file cut after the header. */
+#define SHRINK_FLOATS 16384
+
+static char *shrink_file(size_t *header_end)
+{
+    char header[128];
+    snprintf(header, sizeof header,
+             "{\"w\":{\"dtype\":\"F32\",\"shape\":[%d],"
+             "\"data_offsets\":[0,%d]}}",
+             SHRINK_FLOATS, 4 * SHRINK_FLOATS);
+    unsigned char *buffer = malloc(4 * SHRINK_FLOATS);
+    CU_ASSERT_FATAL(buffer != NULL);
+    for (int i = 0; i < SHRINK_FLOATS; i++)
+        put_f32(buffer + 4 * i, (float)i + 0.5f);
+    char *path = st_file(strlen(header), header, buffer, 4 * SHRINK_FLOATS);
+    free(buffer);
+    *header_end = 8 + strlen(header);
+    return path;
+}
+
+/* The child's side: 0 when the values read back, else the step that
+ * failed. Everything is freed, for valgrind's leak check of the child. */
+static int read_after_shrink(const char *path, size_t header_end)
+{
+    clenc__safetensors st;
+    if (clenc__st_open(path, &st) != CLENC_OK)
+        return 2;
+    int failed = truncate(path, (off_t)header_end) != 0 ? 3 : 0;
+    const clenc__tensor *t = clenc__st_find(&st, "w");
+    float *out = malloc(SHRINK_FLOATS * sizeof *out);
+    if (!failed && (!t || !out))
+        failed = 4;
+    for (int i = 0; !failed && i < SHRINK_FLOATS; i++)
+        out[i] = NAN;
+    if (!failed && clenc__st_to_f32(t, out) != CLENC_OK)
+        failed = 5;
+    for (int i = 0; !failed && i < SHRINK_FLOATS; i++)
+        if (out[i] != (float)i + 0.5f)
+            failed = 6;
+    free(out);
+    clenc__st_close(&st);
+    return failed;
+}
+
+/* Takes `path`: the child frees its copy before it exits. */
+static _Noreturn void shrink_child(char *path, size_t header_end)
+{
+    int code = read_after_shrink(path, header_end);
+    free(path);
+    _exit(code);
+}
+
+/* A weights file cut short while it is open (rewritten by a download, a
+ * copy on a full disk) must not kill the process: through a mapping, the
+ * first touch of a page past the new end raised SIGBUS. The scenario runs in
+ * a child, so that a signal is reported, not suffered. */
+void test_safetensors_file_shrinking_after_open_is_not_a_signal(void)
+{
+    size_t header_end;
+    char *path = shrink_file(&header_end);
+    fflush(stdout);
+    pid_t pid = fork();
+    CU_ASSERT_FATAL(pid >= 0);
+    if (pid == 0)
+        shrink_child(path, header_end);
+    int status = 0;
+    CU_ASSERT_FATAL(waitpid(pid, &status, 0) == pid);
+    if (WIFSIGNALED(status))
+        printf("\n    child reading a file that shrank: killed by signal %d "
+               "(%s)",
+               WTERMSIG(status), strsignal(WTERMSIG(status)));
+    else
+        printf("\n    child reading a file that shrank: exit %d",
+               WEXITSTATUS(status));
+    CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    free(path);
+}
+
+/* The loader's way: the header validated first, each tensor read when it is
+ * needed; the file cut short in between is a CLENC_ERR_IO naming the file,
+ * the tensor and where the file now ends. */
+void test_safetensors_file_shrinking_under_reader_is_io_error(void)
+{
+    size_t header_end;
+    char *path = shrink_file(&header_end);
+    clenc__safetensors st;
+    ASSERT_STATUS(clenc__st_open_header(path, &st), CLENC_OK);
+    CU_ASSERT_PTR_NULL(st.bytes);
+    const clenc__tensor *t = clenc__st_find(&st, "w");
+    CU_ASSERT_FATAL(t != NULL);
+    CU_ASSERT_PTR_NULL(t->data);
+    unsigned char *bytes = malloc(4 * SHRINK_FLOATS);
+    float *values = malloc(SHRINK_FLOATS * sizeof *values);
+    CU_ASSERT_FATAL(bytes && values);
+    memset(bytes, 0xff, 4 * SHRINK_FLOATS);
+    ASSERT_STATUS(clenc__st_read(&st, t, bytes), CLENC_OK);
+    clenc__tensor in_memory = *t;
+    in_memory.data = bytes;
+    ASSERT_STATUS(clenc__st_to_f32(&in_memory, values), CLENC_OK);
+    int wrong = 0;
+    for (int i = 0; i < SHRINK_FLOATS; i++)
+        wrong += values[i] != (float)i + 0.5f;
+    CU_ASSERT_EQUAL(wrong, 0);
+
+    /* Cut inside the tensor, then right after the header. */
+    const size_t cuts[2] = {header_end + 4 * SHRINK_FLOATS / 2, header_end};
+    for (int c = 0; c < 2; c++) {
+        CU_ASSERT_FATAL(truncate(path, (off_t)cuts[c]) == 0);
+        ASSERT_STATUS(clenc__st_read(&st, t, bytes), CLENC_ERR_IO);
+        ASSERT_ERROR_MENTIONS(path);
+        ASSERT_ERROR_MENTIONS("shrank");
+        ASSERT_ERROR_MENTIONS("tensor 'w'");
+        char now[64];
+        snprintf(now, sizeof now, "now ends at byte %zu", cuts[c]);
+        ASSERT_ERROR_MENTIONS(now);
+    }
+    printf("\n    %s", clenc_last_error());
+    clenc__st_close(&st);
+    CU_ASSERT_PTR_NULL(st.path);
+    free(values);
+    free(bytes);
+    free(path);
 }

@@ -364,3 +364,121 @@ void test_every_tool_has_help_and_version(void)
         free(out);
     }
 }
+
+/* A NUL byte inside a line is dropped as the tokenizer drops control
+ * characters, not an end of line; a line that is not UTF-8 is named
+ * FILE:LINE, and the lines before it are still written, in each output
+ * format, with exit status 1. */
+void test_run_input_names_bad_line_and_keeps_the_rest(void)
+{
+    char *dir = test_tmpdir("bad-line");
+    char *file = test_path(dir, "texts.txt");
+    const char lines[] = "hello\0world\nsecond\nbad \xff line\nfourth\n";
+    CU_ASSERT_FATAL(test_write_file(file, lines, sizeof lines - 1));
+    char where[600];
+    snprintf(where, sizeof where, "%s:3: ", file);
+
+    char *out = NULL, *err = NULL;
+    char *json[] = {NULL, "--model", MODEL_DIR, "--json", "--input", file, NULL};
+    CU_ASSERT_EQUAL(run_tool(json, &out, &err), 1);
+    CU_ASSERT(err && strstr(err, where) && strstr(err, "UTF-8"));
+    json_t *root = json_loads(out ? out : "", 0, NULL);
+    CU_ASSERT_FATAL(root != NULL);
+    json_t *tokens = json_object_get(root, "tokens");
+    CU_ASSERT_EQUAL(json_array_size(tokens), 2);
+    CU_ASSERT_EQUAL(json_array_size(json_object_get(root, "embeddings")), 2);
+    /* "hello\0world" is "helloworld": [CLS] hello ##world [SEP] */
+    const int want[] = {101, 7592, 11108, 102};
+    json_t *t0 = json_array_get(tokens, 0);
+    CU_ASSERT_EQUAL(json_array_size(t0), 4);
+    for (size_t i = 0; i < 4 && i < json_array_size(t0); i++)
+        CU_ASSERT_EQUAL(json_integer_value(json_array_get(t0, i)), want[i]);
+    json_decref(root);
+    free(out);
+    free(err);
+
+    char *text[] = {NULL, "--model", MODEL_DIR, "--input", file, NULL};
+    CU_ASSERT_EQUAL(run_tool(text, &out, &err), 1);
+    CU_ASSERT_EQUAL(count_lines(out), 2); /* a vector a line, flushed */
+    CU_ASSERT(err && strstr(err, where));
+    free(out);
+    free(err);
+
+    /* --ids: a word where a number belongs. */
+    const char ids[] = "5 17 42 3\n9\n5 x 7\n8\n";
+    CU_ASSERT_FATAL(test_write_file(file, ids, sizeof ids - 1));
+    char *bad_ids[] = {NULL, "--model", "tests/fixtures/torch_encoder",
+                       "--ids", "--input", file, NULL};
+    CU_ASSERT_EQUAL(run_tool(bad_ids, &out, &err), 1);
+    CU_ASSERT_EQUAL(count_lines(out), 2);
+    CU_ASSERT(err && strstr(err, where) && strstr(err, "token ids"));
+    free(out);
+    free(err);
+    free(file);
+    free(dir);
+}
+
+/* A model claiming 2^20 positions (no tokenizer, so that is also its
+ * truncation length): the default --max-seq cannot be planned, and the
+ * tool says which option to lower; with --max-seq, output vectors are
+ * those of the real tokens. */
+void test_run_max_seq_bounds_what_is_planned(void)
+{
+    char *dir = test_tmpdir("max-seq");
+    char *config = test_path(dir, "config.json");
+    char *weights = test_path(dir, "model.safetensors");
+    size_t n = 0;
+    char *text = (char *)test_read_file("tests/fixtures/torch_encoder/config.json",
+                                        &n);
+    unsigned char *st = test_read_file(
+        "tests/fixtures/torch_encoder/model.safetensors", &n);
+    CU_ASSERT_FATAL(text && st);
+    char *at = strstr(text, "\"max_len\": 128");
+    CU_ASSERT_FATAL(at != NULL);
+    char edited[1024];
+    snprintf(edited, sizeof edited, "%.*s\"max_len\": 1048576%s",
+             (int)(at - text), text, at + strlen("\"max_len\": 128"));
+    CU_ASSERT_FATAL(test_write_file(config, edited, strlen(edited)));
+    CU_ASSERT_FATAL(test_write_file(weights, st, n));
+
+    char *out = NULL, *err = NULL;
+    char *plain[] = {NULL, "--model", dir, "--ids", "5 17 42 3", NULL};
+    CU_ASSERT_EQUAL(run_tool(plain, &out, &err), 1);
+    CU_ASSERT(err && strstr(err, "--max-seq") && strstr(err, "1048576"));
+    free(out);
+    free(err);
+    char *bounded[] = {NULL, "--model", dir, "--ids", "--max-seq", "8",
+                       "--pooling", "none", "--json", "5 17 42 3",
+                       "1 2 3 4 5 6 7 8", NULL};
+    CU_ASSERT_EQUAL_FATAL(run_tool(bounded, &out, &err), 0);
+    json_t *root = json_loads(out, 0, NULL);
+    CU_ASSERT_FATAL(root != NULL);
+    json_t *emb = json_object_get(root, "embeddings");
+    CU_ASSERT_EQUAL(json_array_size(json_array_get(emb, 0)), 4);
+    CU_ASSERT_EQUAL(json_array_size(json_array_get(emb, 1)), 8);
+    CU_ASSERT_EQUAL(json_array_size(json_array_get(json_array_get(emb, 0), 3)),
+                    32);
+    json_decref(root);
+    free(out);
+    free(err);
+    char *too_long[] = {NULL, "--model", dir, "--ids", "--max-seq", "8",
+                        "1 2 3 4 5 6 7 8 9", NULL};
+    CU_ASSERT_EQUAL(run_tool(too_long, &out, &err), 1);
+    CU_ASSERT(err && strstr(err, "input 1") && strstr(err, "--max-seq 8"));
+    free(out);
+    free(err);
+    /* Texts are cut to --max-seq tokens, [CLS] and [SEP] included. */
+    char *texts[] = {NULL, "--model", MODEL_DIR, "--max-seq", "4", "--json",
+                     "one two three four five", NULL};
+    CU_ASSERT_EQUAL_FATAL(run_tool(texts, &out, NULL), 0);
+    root = json_loads(out, 0, NULL);
+    CU_ASSERT_FATAL(root != NULL);
+    CU_ASSERT_EQUAL(json_array_size(json_array_get(json_object_get(root, "tokens"), 0)), 4);
+    json_decref(root);
+    free(out);
+    free(text);
+    free(st);
+    free(config);
+    free(weights);
+    free(dir);
+}

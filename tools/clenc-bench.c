@@ -291,6 +291,7 @@ int main(int argc, char **argv)
     fprintf(stderr, "\r%s: measuring the device's peak...                   ",
             PROG);
     if ((st = clenc_context_create(&opt, &ctx)) != CLENC_OK ||
+        (st = cli_warn_cache(PROG, ctx)) != CLENC_OK ||
         (st = clenc_context_device(ctx, &di)) != CLENC_OK ||
         (st = clenc_device_peak_get(ctx, &peak)) != CLENC_OK ||
         (st = clenc_model_load(ctx, b.model_path, &model)) != CLENC_OK ||

@@ -54,6 +54,7 @@ int main(int argc, char **argv)
     clenc_model_info mi;
     clenc_status st;
     if ((st = clenc_context_create(&opt, &ctx)) != CLENC_OK ||
+        (st = cli_warn_cache(PROG, ctx)) != CLENC_OK ||
         (st = clenc_context_device(ctx, &di)) != CLENC_OK ||
         (st = clenc_model_load(ctx, model_path, &model)) != CLENC_OK ||
         (st = clenc_model_info_get(model, &mi)) != CLENC_OK ||

@@ -14,7 +14,9 @@ static const char usage[] =
     "usage: " PROG " [--json] [--device SPEC] [--build [--defines OPTS]]\n"
     "\n"
     "Lists every OpenCL platform and device; '*' marks the device clenc\n"
-    "chooses by default (or the one --device / CLENC_DEVICE selects).\n"
+    "chooses by default (or the one --device / CLENC_DEVICE selects), and\n"
+    "the program cache folder that device's context uses, or why it uses\n"
+    "none (off: REASON; a folder others can write is never used).\n"
     "\n"
     "  --json          one JSON object on stdout instead of the table\n"
     "  --device SPEC   gpu | accelerator | cpu | P:D | part of a name\n"
@@ -50,9 +52,16 @@ static int is_chosen(const clenc_device_info *d, const clenc_device_info *c)
            d->device_index == c->device_index;
 }
 
+/* The chosen device's context: where its program cache is, or why there
+ * is none. */
+typedef struct cache_line {
+    int known; /* 0: no context could be made on the device */
+    const char *dir, *off_reason;
+} cache_line;
+
 static void print_table(const clenc_platform_info *pl, size_t np,
                         const clenc_device_info *dev, size_t nd,
-                        const clenc_device_info *chosen)
+                        const clenc_device_info *chosen, const cache_line *cl)
 {
     printf("  %-5s %-11s %-40s %4s %8s %10s %9s %10s %4s %4s %8s  %s\n", "P:D",
            "type", "name", "CUs", "clock", "global", "local", "max alloc",
@@ -78,11 +87,39 @@ static void print_table(const clenc_platform_info *pl, size_t np,
                    pl[i].index, pl[i].name, pl[i].version);
     if (!chosen)
         printf("  (no device matches the spec: %s)\n", clenc_last_error());
+    else if (!cl->known)
+        printf("program cache: unknown (no context on the device: %s)\n",
+               clenc_last_error());
+    else if (cl->dir)
+        printf("program cache: %s\n", cl->dir);
+    else
+        printf("program cache: off: %s\n", cl->off_reason);
+}
+
+/* {"dir": "...", "off_reason": null} when in use, {"dir": null,
+ * "off_reason": "..."} when off, null when no context could be made. */
+static void print_json_cache(const cache_line *cl)
+{
+    if (!cl->known) {
+        printf("null");
+        return;
+    }
+    printf("{\"dir\": ");
+    if (cl->dir)
+        cli_json_string(stdout, cl->dir);
+    else
+        printf("null");
+    printf(", \"off_reason\": ");
+    if (cl->off_reason)
+        cli_json_string(stdout, cl->off_reason);
+    else
+        printf("null");
+    printf("}");
 }
 
 static void print_json(const clenc_platform_info *pl, size_t np,
                        const clenc_device_info *dev, size_t nd,
-                       const clenc_device_info *chosen)
+                       const clenc_device_info *chosen, const cache_line *cl)
 {
     printf("{\"clenc_version\": ");
     cli_json_string(stdout, clenc_version());
@@ -128,6 +165,8 @@ static void print_json(const clenc_platform_info *pl, size_t np,
                chosen->device_index);
     else
         printf(", \"default\": null");
+    printf(", \"cache\": ");
+    print_json_cache(cl);
     printf("}\n");
 }
 
@@ -139,8 +178,12 @@ static int build(const char *spec, const char *defines, int json)
     clenc_context *ctx;
     double t0 = now_ms();
     clenc_status st = clenc_context_create(&opt, &ctx);
-    if (st != CLENC_OK)
+    if (st == CLENC_OK)
+        st = cli_warn_cache(PROG, ctx);
+    if (st != CLENC_OK) {
+        clenc_context_destroy(ctx);
         return cli_fail(PROG, st);
+    }
     double t1 = now_ms();
     unsigned fresh = 0;
     st = clenc_context_build_kernels(ctx, defines, &fresh);
@@ -199,10 +242,20 @@ int main(int argc, char **argv)
     nd = nd < MAX_ENTRIES ? nd : MAX_ENTRIES;
     clenc_device_info chosen;
     int have = nd > 0 && clenc_device_find(spec, &chosen) == CLENC_OK;
+    /* The cache is decided when a context is made (its folder checked). */
+    clenc_context *ctx = NULL;
+    cache_line cl = {0, NULL, NULL};
+    clenc_options opt;
+    clenc_options_init(&opt);
+    opt.device = spec;
+    if (have && clenc_context_create(&opt, &ctx) == CLENC_OK)
+        cl.known = clenc_context_cache(ctx, &cl.dir, &cl.off_reason) ==
+                   CLENC_OK;
     if (json)
-        print_json(pl, np, dev, nd, have ? &chosen : NULL);
+        print_json(pl, np, dev, nd, have ? &chosen : NULL, &cl);
     else
-        print_table(pl, np, dev, nd, have ? &chosen : NULL);
+        print_table(pl, np, dev, nd, have ? &chosen : NULL, &cl);
+    clenc_context_destroy(ctx);
     if (nd == 0) {
         fprintf(stderr, "%s: no OpenCL device on any platform\n", PROG);
         return 1;

@@ -27,36 +27,52 @@ static const char usage[] =
     "  --json              one JSON object on stdout (README: \"clenc-run --json\")\n"
     "  --similarity        print the cosine-similarity matrix of the texts\n"
     "  --ids               arguments (or lines) are space-separated token ids\n"
-    "  --input FILE        one text a line ('-': standard input), streamed\n"
+    "  --input FILE        one text a line ('-': standard input), streamed;\n"
+    "                      a bad line is named FILE:LINE, the lines before it\n"
+    "                      are still written, and the status is 1\n"
     "  --batch N           sequences per batch (default 32)\n"
+    "  --max-seq N         longest sequence in tokens (default: the model's\n"
+    "                      truncation length)\n"
     "  --help, --version\n"
     "\n"
     "Environment: CLENC_DEVICE, CLENC_CACHE_DIR, CLENC_KERNEL_DIR, CLENC_GEMM,\n"
     "CLENC_VARIANT.\n";
+
+/* A text embedded: its token ids (for --json) and where its floats are in
+ * `vectors`: one vector, or one per real token with --pooling none. */
+typedef struct done_text {
+    int32_t *tokens;
+    size_t count, offset;
+} done_text;
 
 typedef struct run {
     const char *model_path, *device, *binary, *input;
     int json, similarity, ids_mode, normalize; /* normalize: -1 default */
     int pool;                                  /* -1: default */
     unsigned batch;
+    unsigned max_seq; /* 0 until set: --max-seq, else the model's */
+    int max_seq_given;
     clenc_context *ctx;
     clenc_model *model;
     clenc_session *session;
     clenc_model_info info;
     clenc_device_info device_info;
     clenc_pooling pooling;
-    unsigned max_seq;
     /* everything embedded so far (for --json and --similarity) */
+    done_text *done;
     size_t count, capacity;
-    float *vectors;      /* [count][stride] */
-    int32_t **tokens;    /* per text, for --json */
-    size_t *token_count; /* per text */
+    float *vectors;
+    size_t floats, floats_capacity;
+    /* scratch: one text's ids, and one group's output */
+    int32_t *ids;
+    size_t ids_capacity;
+    float *group_out;
 } run;
 
 static int parse_args(int argc, char **argv, run *r, int *first_text)
 {
     int missing = 0;
-    const char *pool = NULL, *batch = NULL;
+    const char *pool = NULL, *batch = NULL, *max_seq = NULL;
     r->normalize = -1;
     r->pool = -1;
     r->batch = 32;
@@ -86,7 +102,9 @@ static int parse_args(int argc, char **argv, run *r, int *first_text)
                    cli_option(argc, argv, &i, "--input", &r->input,
                               &missing) ||
                    cli_option(argc, argv, &i, "--pooling", &pool, &missing) ||
-                   cli_option(argc, argv, &i, "--batch", &batch, &missing)) {
+                   cli_option(argc, argv, &i, "--batch", &batch, &missing) ||
+                   cli_option(argc, argv, &i, "--max-seq", &max_seq,
+                              &missing)) {
             if (missing)
                 return cli_usage_error(PROG, "%s needs a value", a);
         } else if (a[0] == '-' && a[1] == '-') {
@@ -118,6 +136,15 @@ static int parse_args(int argc, char **argv, run *r, int *first_text)
                                    batch);
         r->batch = (unsigned)v;
     }
+    if (max_seq) {
+        char *end;
+        long v = strtol(max_seq, &end, 10);
+        if (*end || v < 1 || v > 1 << 24)
+            return cli_usage_error(PROG, "--max-seq is 1..16777216, not '%s'",
+                                   max_seq);
+        r->max_seq = (unsigned)v;
+        r->max_seq_given = 1;
+    }
     if (r->input && *first_text < argc)
         return cli_usage_error(PROG, "give TEXT arguments or --input, not both");
     if (!r->input && *first_text >= argc)
@@ -137,6 +164,8 @@ static int setup(run *r)
     opt.binary = r->binary;
     clenc_status st = clenc_context_create(&opt, &r->ctx);
     if (st == CLENC_OK)
+        st = cli_warn_cache(PROG, r->ctx);
+    if (st == CLENC_OK)
         st = clenc_context_device(r->ctx, &r->device_info);
     if (st == CLENC_OK)
         st = clenc_model_load(r->ctx, r->model_path, &r->model);
@@ -150,7 +179,10 @@ static int setup(run *r)
                 PROG, r->info.name);
         return 1;
     }
-    r->max_seq = r->ids_mode ? r->info.max_sequence : r->info.max_text_tokens;
+    /* Host buffers are sized by this, never by the positions a config.json
+     * claims: the truncation length unless --max-seq says otherwise. */
+    if (!r->max_seq_given)
+        r->max_seq = r->info.max_text_tokens;
     int mode = r->pool >= 0 ? r->pool
                             : (int)(r->info.pooling & ~CLENC_POOL_NORMALIZE);
     int norm = r->normalize >= 0 ? r->normalize
@@ -159,7 +191,16 @@ static int setup(run *r)
     st = clenc_session_create(r->model, r->batch, r->max_seq, &r->session);
     if (st == CLENC_OK)
         st = clenc_session_set_pooling(r->session, r->pooling);
-    return st == CLENC_OK ? 0 : cli_fail(PROG, st);
+    if (st != CLENC_OK) {
+        cli_fail(PROG, st);
+        if (!r->max_seq_given)
+            fprintf(stderr, "%s: sequences of up to %u tokens (the model's "
+                            "truncation length): a lower --max-seq or --batch "
+                            "may fit\n",
+                    PROG, r->max_seq);
+        return 1;
+    }
+    return 0;
 }
 
 static int tokens_mode(const run *r)
@@ -167,105 +208,234 @@ static int tokens_mode(const run *r)
     return (r->pooling & ~CLENC_POOL_NORMALIZE) == CLENC_POOL_NONE;
 }
 
-/* Floats per text in `vectors`. */
-static size_t stride(const run *r)
+/* Texts one embedding call takes: a batch when every token's vector comes
+ * back ([batch][max_seq][hidden] floats), else a chunk of pooled vectors. */
+static size_t group_texts(const run *r)
+{
+    return tokens_mode(r) ? r->batch : CHUNK;
+}
+
+static size_t group_stride(const run *r)
 {
     return (size_t)r->info.hidden * (tokens_mode(r) ? r->max_seq : 1);
 }
 
-static int grow(run *r, size_t more)
+static int out_of_memory(void)
 {
-    if (r->count + more <= r->capacity)
-        return 1;
-    size_t cap = r->capacity ? r->capacity : 64;
-    while (cap < r->count + more)
-        cap *= 2;
-    float *v = realloc(r->vectors, cap * stride(r) * sizeof *v);
-    int32_t **t = v ? realloc(r->tokens, cap * sizeof *t) : NULL;
-    size_t *c = t ? realloc(r->token_count, cap * sizeof *c) : NULL;
-    if (v)
-        r->vectors = v;
-    if (t)
-        r->tokens = t;
-    if (c)
-        r->token_count = c;
-    if (!v || !t || !c)
-        return 0;
-    r->capacity = cap;
+    fprintf(stderr, "%s: out of host memory\n", PROG);
     return 1;
 }
 
-/* "101 2023 102" -> ids; returns the count or -1. */
-static long parse_ids(const char *s, int32_t *ids, size_t cap)
+static size_t text_floats(const run *r, size_t t)
+{
+    return r->info.hidden * (tokens_mode(r) ? r->done[t].count : 1);
+}
+
+/* Room for one more text, and its token ids (copied). */
+static int add_text(run *r, const int32_t *ids, size_t n)
+{
+    if (r->count == r->capacity) {
+        size_t cap = r->capacity ? 2 * r->capacity : 64;
+        done_text *grown = realloc(r->done, cap * sizeof *grown);
+        if (!grown)
+            return 0;
+        r->done = grown;
+        r->capacity = cap;
+    }
+    done_text *d = &r->done[r->count];
+    if (!(d->tokens = malloc((n ? n : 1) * sizeof *d->tokens)))
+        return 0;
+    memcpy(d->tokens, ids, n * sizeof *ids);
+    d->count = n;
+    d->offset = r->floats;
+    r->count++;
+    return 1;
+}
+
+/* Appends the vectors of text t. */
+static int add_vectors(run *r, size_t t, const float *v)
+{
+    const size_t n = text_floats(r, t);
+    if (r->floats + n > r->floats_capacity) {
+        size_t cap = r->floats_capacity ? r->floats_capacity : 4096;
+        while (cap < r->floats + n)
+            cap *= 2;
+        float *grown = realloc(r->vectors, cap * sizeof *grown);
+        if (!grown)
+            return 0;
+        r->vectors = grown;
+        r->floats_capacity = cap;
+    }
+    r->done[t].offset = r->floats;
+    memcpy(r->vectors + r->floats, v, n * sizeof *v);
+    r->floats += n;
+    return 1;
+}
+
+/* Keeps the first `count` texts, all with their vectors (0: what was
+ * printed goes), and the buffers. */
+static void keep_texts(run *r, size_t count)
+{
+    for (size_t t = count; t < r->count; t++)
+        free(r->done[t].tokens);
+    r->count = count;
+    r->floats = count ? r->done[count - 1].offset + text_floats(r, count - 1)
+                      : 0;
+}
+
+static int ids_room(run *r, size_t n)
+{
+    if (n <= r->ids_capacity)
+        return 1;
+    size_t cap = r->ids_capacity ? r->ids_capacity : 256;
+    while (cap < n)
+        cap *= 2;
+    int32_t *grown = realloc(r->ids, cap * sizeof *grown);
+    if (!grown)
+        return 0;
+    r->ids = grown;
+    r->ids_capacity = cap;
+    return 1;
+}
+
+/* "101 2023 102" (spaces, tabs or commas between) of len bytes into r->ids;
+ * the count, or -1 for anything but ids in 0..2^31-1, a NUL byte included. */
+static long parse_ids(run *r, const char *s, size_t len)
 {
     size_t n = 0;
-    while (*s) {
-        char *end;
-        long v = strtol(s, &end, 10);
-        if (end == s) {
-            if (*s == ' ' || *s == '\t' || *s == ',') {
-                s++;
-                continue;
-            }
-            return -1;
+    for (size_t i = 0; i < len;) {
+        if (s[i] == ' ' || s[i] == '\t' || s[i] == ',') {
+            i++;
+            continue;
         }
-        if (n == cap || v < 0 || v > 0x7fffffff)
+        if (s[i] < '0' || s[i] > '9')
             return -1;
-        ids[n++] = (int32_t)v;
-        s = end;
+        long long v = 0;
+        for (; i < len && s[i] >= '0' && s[i] <= '9'; i++)
+            if ((v = 10 * v + (s[i] - '0')) > 0x7fffffff)
+                return -1;
+        if (!ids_room(r, n + 1))
+            return -1;
+        r->ids[n++] = (int32_t)v;
     }
     return (long)n;
 }
 
-/* Embeds texts[0..n) and appends results (vectors, tokens). */
-static int embed(run *r, char **texts, size_t n)
+/* Where input i is: "FILE:LINE" for --input, "input N" for arguments. */
+static void name_input(const run *r, size_t number, char *buf, size_t cap)
 {
-    if (!grow(r, n)) {
-        fprintf(stderr, "%s: out of host memory\n", PROG);
-        return 1;
-    }
-    const size_t at = r->count, h = r->info.hidden, w = stride(r);
-    clenc_status st = CLENC_OK;
+    if (r->input)
+        snprintf(buf, cap, "%s:%zu",
+                 strcmp(r->input, "-") ? r->input : "(standard input)",
+                 number);
+    else
+        snprintf(buf, cap, "input %zu", number);
+}
+
+static int input_failed(const run *r, size_t number, clenc_status st)
+{
+    char where[512];
+    name_input(r, number, where, sizeof where);
+    fprintf(stderr, "%s: %s: %s: %s\n", PROG, where, clenc_status_name(st),
+            *clenc_last_error() ? clenc_last_error()
+                                : clenc_status_string(st));
+    return 1;
+}
+
+/* --ids: each text is encoded on its own, with exactly its tokens. */
+static int embed_ids(run *r, char **texts, const size_t *lens, size_t n,
+                     size_t first_number)
+{
     for (size_t i = 0; i < n; i++) {
-        int32_t *ids = malloc(r->max_seq * sizeof *ids);
-        if (!ids) {
-            fprintf(stderr, "%s: out of host memory\n", PROG);
+        char where[512];
+        long k = parse_ids(r, texts[i], lens[i]);
+        if (k <= 0 || (size_t)k > r->max_seq) {
+            name_input(r, first_number + i, where, sizeof where);
+            if (k > 0)
+                fprintf(stderr, "%s: %s: %ld token ids, more than --max-seq "
+                                "%u\n",
+                        PROG, where, k, r->max_seq);
+            else
+                fprintf(stderr, "%s: %s: not 1..%u token ids separated by "
+                                "spaces: '%.60s'\n",
+                        PROG, where, r->max_seq, texts[i]);
             return 1;
         }
-        r->tokens[at + i] = ids;
-        r->token_count[at + i] = 0;
-        r->count = at + i + 1;
-        if (r->ids_mode) {
-            long k = parse_ids(texts[i], ids, r->max_seq);
-            if (k <= 0) {
-                fprintf(stderr, "%s: input %zu is not 1..%u space-separated "
-                                "token ids: '%.60s'\n",
-                        PROG, at + i + 1, r->max_seq, texts[i]);
-                return 1;
-            }
-            r->token_count[at + i] = (size_t)k;
-            const int32_t len = (int32_t)k;
-            st = clenc_encode(r->session, ids, NULL, &len, 1, (unsigned)k,
-                              r->pooling, r->vectors + (at + i) * w);
-            if (st == CLENC_OK && tokens_mode(r))
-                memset(r->vectors + (at + i) * w + (size_t)k * h, 0,
-                       (w - (size_t)k * h) * sizeof(float));
-        } else {
-            st = clenc_tokenize(r->model, texts[i], NULL, r->max_seq, ids,
-                                NULL, &r->token_count[at + i]);
-        }
-        if (st != CLENC_OK) {
-            fprintf(stderr, "%s: input %zu: ", PROG, at + i + 1);
-            return cli_fail(PROG, st);
-        }
-    }
-    if (!r->ids_mode) {
-        st = clenc_embed_text(r->session, (const char *const *)texts, n,
-                              r->vectors + at * w);
+        const int32_t len = (int32_t)k;
+        clenc_status st = clenc_encode(r->session, r->ids, NULL, &len, 1,
+                                       (unsigned)k, r->pooling, r->group_out);
         if (st != CLENC_OK)
-            return cli_fail(PROG, st);
+            return input_failed(r, first_number + i, st);
+        if (!add_text(r, r->ids, (size_t)k))
+            return out_of_memory();
+        if (!add_vectors(r, r->count - 1, r->group_out)) {
+            keep_texts(r, r->count - 1);
+            return out_of_memory();
+        }
     }
     return 0;
+}
+
+/* Embeds texts[0..n), the last n texts added (tokenized), a group at a
+ * time. On failure, the texts without vectors go. */
+static int embed_tokenized(run *r, char **texts, const size_t *lens, size_t n)
+{
+    const size_t group = group_texts(r), stride = group_stride(r);
+    const size_t first = r->count - n;
+    for (size_t g = 0; g < n; g += group) {
+        const size_t m = n - g < group ? n - g : group;
+        clenc_status st = clenc_embed_text_n(
+            r->session, (const char *const *)texts + g, lens + g, m,
+            r->group_out);
+        if (st != CLENC_OK) {
+            keep_texts(r, first + g);
+            return cli_fail(PROG, st);
+        }
+        for (size_t j = 0; j < m; j++)
+            if (!add_vectors(r, first + g + j, r->group_out + j * stride)) {
+                keep_texts(r, first + g + j);
+                return out_of_memory();
+            }
+    }
+    return 0;
+}
+
+/* Embeds texts[0..n) (lens[i] bytes each) in order and appends the results.
+ * A text that fails stops the run: the ones before it are embedded and kept,
+ * so that the caller still writes them; it is named first_number + index. */
+static int embed(run *r, char **texts, const size_t *lens, size_t n,
+                 size_t first_number)
+{
+    if (r->ids_mode)
+        return embed_ids(r, texts, lens, n, first_number);
+    const size_t first = r->count;
+    if (!ids_room(r, r->max_seq))
+        return out_of_memory();
+    size_t ok = 0;
+    clenc_status st = CLENC_OK;
+    for (; ok < n; ok++) {
+        size_t k = 0;
+        st = clenc_tokenize_n(r->model, texts[ok], lens[ok], NULL, 0,
+                              r->max_seq, r->ids, NULL, &k);
+        if (st != CLENC_OK)
+            break;
+        if (!add_text(r, r->ids, k)) {
+            keep_texts(r, first);
+            return out_of_memory();
+        }
+    }
+    /* The failure's message, before other calls replace it. */
+    char *why = st != CLENC_OK ? strdup(clenc_last_error()) : NULL;
+    int rc = embed_tokenized(r, texts, lens, ok);
+    if (rc == 0 && st != CLENC_OK) {
+        char where[512];
+        name_input(r, first_number + ok, where, sizeof where);
+        fprintf(stderr, "%s: %s: %s: %s\n", PROG, where, clenc_status_name(st),
+                why ? why : clenc_status_string(st));
+        rc = 1;
+    }
+    free(why);
+    return rc;
 }
 
 static void print_vector(FILE *f, const float *v, size_t n, const char *sep)
@@ -278,19 +448,21 @@ static void print_vector(FILE *f, const float *v, size_t n, const char *sep)
  * an empty line after each text. */
 static void print_text(const run *r, size_t from)
 {
-    const size_t h = r->info.hidden, w = stride(r);
+    const size_t h = r->info.hidden;
     for (size_t t = from; t < r->count; t++) {
+        const float *v = r->vectors + r->done[t].offset;
         if (!tokens_mode(r)) {
-            print_vector(stdout, r->vectors + t * w, h, " ");
+            print_vector(stdout, v, h, " ");
             putchar('\n');
             continue;
         }
-        for (size_t k = 0; k < r->token_count[t]; k++) {
-            print_vector(stdout, r->vectors + t * w + k * h, h, " ");
+        for (size_t k = 0; k < r->done[t].count; k++) {
+            print_vector(stdout, v + k * h, h, " ");
             putchar('\n');
         }
         putchar('\n');
     }
+    fflush(stdout);
 }
 
 static const char *pooling_name(clenc_pooling p)
@@ -307,7 +479,7 @@ static const char *pooling_name(clenc_pooling p)
 
 static void print_json(const run *r)
 {
-    const size_t h = r->info.hidden, w = stride(r);
+    const size_t h = r->info.hidden;
     printf("{\"model\": ");
     cli_json_string(stdout, r->info.name);
     printf(", \"device\": ");
@@ -318,23 +490,24 @@ static void print_json(const run *r)
            (r->pooling & CLENC_POOL_NORMALIZE) ? "true" : "false");
     for (size_t t = 0; t < r->count; t++) {
         printf("%s[", t ? ", " : "");
-        for (size_t k = 0; k < r->token_count[t]; k++)
-            printf("%s%d", k ? ", " : "", (int)r->tokens[t][k]);
+        for (size_t k = 0; k < r->done[t].count; k++)
+            printf("%s%d", k ? ", " : "", (int)r->done[t].tokens[k]);
         printf("]");
     }
     printf("], \"embeddings\": [");
     for (size_t t = 0; t < r->count; t++) {
+        const float *v = r->vectors + r->done[t].offset;
         printf("%s", t ? ", " : "");
         if (!tokens_mode(r)) {
             printf("[");
-            print_vector(stdout, r->vectors + t * w, h, ", ");
+            print_vector(stdout, v, h, ", ");
             printf("]");
             continue;
         }
         printf("[");
-        for (size_t k = 0; k < r->token_count[t]; k++) {
+        for (size_t k = 0; k < r->done[t].count; k++) {
             printf("%s[", k ? ", " : "");
-            print_vector(stdout, r->vectors + t * w + k * h, h, ", ");
+            print_vector(stdout, v + k * h, h, ", ");
             printf("]");
         }
         printf("]");
@@ -355,7 +528,8 @@ static void print_similarity(const run *r, char **texts)
     for (size_t i = 0; i < n; i++) {
         printf("%3zu %-30.30s", i + 1, texts ? texts[i] : "");
         for (size_t j = 0; j < n; j++) {
-            const float *a = r->vectors + i * h, *b = r->vectors + j * h;
+            const float *a = r->vectors + r->done[i].offset;
+            const float *b = r->vectors + r->done[j].offset;
             double ab = 0, aa = 0, bb = 0;
             for (size_t k = 0; k < h; k++) {
                 ab += (double)a[k] * b[k];
@@ -368,6 +542,18 @@ static void print_similarity(const run *r, char **texts)
     }
 }
 
+/* What is done, in the output format asked for: after the last text, or
+ * before a bad one's error. */
+static void print_all(const run *r, char **texts)
+{
+    if (r->json)
+        print_json(r);
+    else if (r->similarity)
+        print_similarity(r, texts);
+    else
+        print_text(r, 0);
+}
+
 static double now_s(void)
 {
     struct timespec ts;
@@ -376,7 +562,8 @@ static double now_s(void)
 }
 
 /* Streams FILE in chunks; text output is printed chunk by chunk, so memory
- * stays bounded unless --json or --similarity needs everything. */
+ * stays bounded unless --json or --similarity needs everything. Lines are
+ * passed with their lengths: a NUL byte does not end one. */
 static int run_input(run *r)
 {
     FILE *f = strcmp(r->input, "-") ? fopen(r->input, "r") : stdin;
@@ -386,7 +573,7 @@ static int run_input(run *r)
     }
     const int keep = r->json || r->similarity;
     char *lines[CHUNK] = {0};
-    size_t caps[CHUNK] = {0}, done = 0;
+    size_t caps[CHUNK] = {0}, lens[CHUNK], done = 0;
     double start = now_s(), last = start;
     int rc = 0, eof = 0;
     while (!eof && rc == 0) {
@@ -400,25 +587,26 @@ static int run_input(run *r)
             while (len > 0 && (lines[n][len - 1] == '\n' ||
                                lines[n][len - 1] == '\r'))
                 lines[n][--len] = '\0';
-            n++;
+            lens[n++] = (size_t)len;
         }
         if (n == 0)
             break;
-        size_t from = r->count;
-        rc = embed(r, lines, n);
-        if (rc == 0 && !keep) {
-            print_text(r, from);
-            for (size_t t = 0; t < r->count; t++)
-                free(r->tokens[t]);
-            r->count = 0;
+        rc = embed(r, lines, lens, n, done + 1);
+        if (!keep) {
+            print_text(r, 0);
+            keep_texts(r, 0);
         }
         done += n;
         double t = now_s();
-        if (t - last >= 1.0 || (eof && t - start >= 1.0)) {
+        if (rc == 0 && (t - last >= 1.0 || (eof && t - start >= 1.0))) {
             fprintf(stderr, "\r%s: %zu texts, %.0f texts/s", PROG, done,
                     done / (t - start));
             last = t;
         }
+    }
+    if (ferror(f) && rc == 0) {
+        fprintf(stderr, "%s: reading '%s' failed\n", PROG, r->input);
+        rc = 1;
     }
     if (now_s() - start >= 1.0)
         fputc('\n', stderr);
@@ -426,10 +614,21 @@ static int run_input(run *r)
         free(lines[i]);
     if (f != stdin)
         fclose(f);
-    if (rc == 0 && r->json)
-        print_json(r);
-    else if (rc == 0 && r->similarity)
-        print_similarity(r, NULL);
+    if (keep)
+        print_all(r, NULL);
+    return rc;
+}
+
+static int run_arguments(run *r, char **texts, size_t n)
+{
+    size_t *lens = malloc((n ? n : 1) * sizeof *lens);
+    if (!lens)
+        return out_of_memory();
+    for (size_t i = 0; i < n; i++)
+        lens[i] = strlen(texts[i]);
+    int rc = embed(r, texts, lens, n, 1);
+    print_all(r, texts);
+    free(lens);
     return rc;
 }
 
@@ -441,23 +640,20 @@ int main(int argc, char **argv)
     if (rc)
         return rc;
     if ((rc = setup(&r)) == 0) {
-        if (r.input) {
+        r.group_out = malloc(group_texts(&r) * group_stride(&r) *
+                             sizeof *r.group_out);
+        if (!r.group_out)
+            rc = out_of_memory();
+        else if (r.input)
             rc = run_input(&r);
-        } else {
-            rc = embed(&r, argv + first, (size_t)(argc - first));
-            if (rc == 0 && r.json)
-                print_json(&r);
-            else if (rc == 0 && r.similarity)
-                print_similarity(&r, argv + first);
-            else if (rc == 0)
-                print_text(&r, 0);
-        }
+        else
+            rc = run_arguments(&r, argv + first, (size_t)(argc - first));
     }
-    for (size_t t = 0; t < r.count; t++)
-        free(r.tokens[t]);
-    free(r.tokens);
-    free(r.token_count);
+    keep_texts(&r, 0);
+    free(r.done);
     free(r.vectors);
+    free(r.ids);
+    free(r.group_out);
     clenc_session_destroy(r.session);
     clenc_model_destroy(r.model);
     clenc_context_destroy(r.ctx);

@@ -14,6 +14,19 @@ int cli_fail(const char *prog, clenc_status status)
     return 1;
 }
 
+clenc_status cli_warn_cache(const char *prog, const clenc_context *ctx)
+{
+    const char *dir = NULL, *why = NULL;
+    clenc_status st = clenc_context_cache(ctx, &dir, &why);
+    /* Refusals name the folder (clenc.h); "turned off" and "no folder"
+     * are the user's choice or setup, not a hazard. */
+    if (st == CLENC_OK && !dir && why &&
+        strncmp(why, "cache folder '", 14) == 0)
+        fprintf(stderr, "%s: warning: program cache not used: %s\n", prog,
+                why);
+    return st;
+}
+
 int cli_usage_error(const char *prog, const char *fmt, ...)
 {
     va_list ap;

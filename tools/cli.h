@@ -9,6 +9,11 @@
 
 /* Prints "PROG: CLENC_ERR_X: detail" on stderr; returns the exit code 1. */
 int cli_fail(const char *prog, clenc_status status);
+/* One line on stderr when the context's program cache was refused (a
+ * folder others can write, say): every build then starts from source, and
+ * the user should know why. Nothing when the user turned the cache off.
+ * Returns the query's status (CLENC_OK for a context), so that it chains. */
+clenc_status cli_warn_cache(const char *prog, const clenc_context *ctx);
 /* Prints "PROG: message" and a hint to --help on stderr; returns 2. */
 int cli_usage_error(const char *prog, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
