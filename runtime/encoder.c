@@ -1,7 +1,58 @@
 /* encoder.c — the forward pass: pack a batch without padding, enqueue every layer with no synchronisation, pool, read back. */
+#include <math.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "encoder.h"
+
+/* The test hook's NaN goes up as uploads from this chunk. Written once,
+ * before the hook is on. */
+enum { NAN_CHUNK = 16384 };
+static float nan_chunk[NAN_CHUNK];
+static atomic_int poison;
+
+void clenc__poison_workspace(int on)
+{
+    for (size_t i = 0; on && !atomic_load(&poison) && i < NAN_CHUNK; i++)
+        nan_chunk[i] = NAN;
+    atomic_store(&poison, on != 0);
+}
+
+/* Under the test hook, the first `floats` of workspace buffer `m` (or of
+ * the arena) become NaN. The arena is filled at the start of a pass, and
+ * each buffer again before the op that first writes it: one sharing bytes
+ * with a buffer dead by then would hold that one's values, and a kernel
+ * that skipped part of its output would pass them on unseen (pooled: any
+ * row, normalised, looks like an embedding). Written through the arena at
+ * the plan's offset, so a plan unlike the sub-buffers shows as NaN too.
+ * Oclgrind (21.10) remakes its record of which bytes are written for the
+ * whole arena at each host write and then reports every read of what the
+ * kernels wrote before: there only the arena is filled, at the start, and
+ * its own uninitialised-value check catches output a kernel leaves out. */
+static clenc_status fresh(clenc_session *s, cl_mem m, size_t floats)
+{
+    clenc_status st = CLENC_OK;
+    const cl_mem subs[CLENC__PLAN_ITEMS] = {s->x,   s->qkv,   s->attn,
+                                            s->proj, s->ffn,  s->proj2,
+                                            s->pooled};
+    const int on = atomic_load(&poison) &&
+                   (m == s->arena ||
+                    !strstr(s->model->ctx->device.info.platform, "Oclgrind"));
+    size_t at = 0; /* bytes into the arena */
+    for (int i = 0; i < CLENC__PLAN_ITEMS; i++)
+        if (subs[i] == m)
+            at = s->plan[i].offset;
+    for (size_t done = 0; on && done < floats; done += NAN_CHUNK) {
+        const size_t n = floats - done < NAN_CHUNK ? floats - done : NAN_CHUNK;
+        CL_CHECK(clEnqueueWriteBuffer(s->queue, s->arena, CL_FALSE,
+                                      at + done * sizeof(float),
+                                      n * sizeof(float), nan_chunk, 0, NULL,
+                                      NULL),
+                 out);
+    }
+out:
+    return st;
+}
 
 static clenc_status check_batch(const clenc_session *s, const int32_t *ids,
                                 const int32_t *type_ids,
@@ -119,23 +170,34 @@ static clenc_status attention(clenc_session *s, const batch_shape *b)
                                b->max_len, b->sum_sq, s->attn);
 }
 
+/* Each op of layer_post and layer_pre is one step of the workspace's
+ * lifetimes (session.c, plan_workspace: steps 0..6 in this order), and the
+ * buffers it touches must be alive then: change the order or the buffers
+ * here, change the lifetimes there and the use table of
+ * ops/test_plan_never_overlaps_live_buffers (tests/test_ops.c). */
 static clenc_status layer_post(clenc_session *s, const clenc__layer *l,
                                const batch_shape *b)
 {
     const unsigned t = b->tokens;
+    const size_t hidden_floats = (size_t)t * s->model->config.hidden;
     clenc_status st;
+    TRY(fresh(s, s->qkv, 3 * hidden_floats), out);
     TRY(clenc__op_gemm(s, &l->qkv, s->x, t, s->qkv, NULL, CLENC__EPI_BIAS),
         out);
+    TRY(fresh(s, s->attn, hidden_floats), out);
     TRY(attention(s, b), out);
+    TRY(fresh(s, s->proj, hidden_floats), out);
     TRY(clenc__op_gemm(s, &l->o, s->attn, t, s->proj, s->x,
                        CLENC__EPI_BIAS | CLENC__EPI_RESIDUAL),
         out);
     TRY(clenc__op_layernorm(s, s->proj, s->x, l->norm1_weight, l->norm1_bias,
                             t),
         out);
+    TRY(fresh(s, s->ffn, (size_t)t * s->model->config.ffn), out);
     TRY(clenc__op_gemm(s, &l->ffn_up, s->x, t, s->ffn, NULL,
                        CLENC__EPI_BIAS | CLENC__EPI_ACT),
         out);
+    TRY(fresh(s, s->proj2, hidden_floats), out);
     TRY(clenc__op_gemm(s, &l->ffn_down, s->ffn, t, s->proj2, s->x,
                        CLENC__EPI_BIAS | CLENC__EPI_RESIDUAL),
         out);
@@ -150,19 +212,25 @@ static clenc_status layer_pre(clenc_session *s, const clenc__layer *l,
                               const batch_shape *b)
 {
     const unsigned t = b->tokens;
+    const size_t hidden_floats = (size_t)t * s->model->config.hidden;
     clenc_status st;
+    TRY(fresh(s, s->proj, hidden_floats), out);
     TRY(clenc__op_layernorm(s, s->x, s->proj, l->norm1_weight, l->norm1_bias,
                             t),
         out);
+    TRY(fresh(s, s->qkv, 3 * hidden_floats), out);
     TRY(clenc__op_gemm(s, &l->qkv, s->proj, t, s->qkv, NULL, CLENC__EPI_BIAS),
         out);
+    TRY(fresh(s, s->attn, hidden_floats), out);
     TRY(attention(s, b), out);
     TRY(clenc__op_gemm(s, &l->o, s->attn, t, s->x, s->x,
                        CLENC__EPI_BIAS | CLENC__EPI_RESIDUAL),
         out);
+    TRY(fresh(s, s->proj2, hidden_floats), out);
     TRY(clenc__op_layernorm(s, s->x, s->proj2, l->norm2_weight, l->norm2_bias,
                             t),
         out);
+    TRY(fresh(s, s->ffn, (size_t)t * s->model->config.ffn), out);
     TRY(clenc__op_gemm(s, &l->ffn_up, s->proj2, t, s->ffn, NULL,
                        CLENC__EPI_BIAS | CLENC__EPI_ACT),
         out);
@@ -235,6 +303,8 @@ clenc_status clenc_encode(clenc_session *s, const int32_t *ids,
     shape.tokens = (unsigned)pack(s, ids, type_ids, lengths, batch, seq,
                                   &shape.max_len, &shape.sum_sq);
     const unsigned t = shape.tokens;
+    TRY(fresh(s, s->arena, (size_t)s->workspace_bytes / sizeof(float)),
+        out_finish);
     TRY(upload_batch(s, t, batch), out_finish);
     TRY(forward(s, &shape), out_finish);
     if (mode == CLENC_POOL_NONE) {
@@ -242,6 +312,9 @@ clenc_status clenc_encode(clenc_session *s, const int32_t *ids,
             TRY(clenc__op_l2norm(s, s->x, t), out_finish);
         TRY(read_tokens(s, batch, seq, out), out_finish);
     } else {
+        TRY(fresh(s, s->pooled,
+                  (size_t)batch * s->model->config.hidden),
+            out_finish);
         TRY(clenc__op_pool(s, s->x, s->offsets, batch, t,
                            mode == CLENC_POOL_CLS ? 0 : 1, s->pooled),
             out_finish);

@@ -97,16 +97,30 @@ typedef struct clenc__kernel_sum {
     double flops, bytes;
 } clenc__kernel_sum;
 
+/* The workspace's buffers: x, qkv, attn, proj, ffn, proj2, pooled. */
+#define CLENC__PLAN_ITEMS 7
+
+typedef struct clenc__plan_item {
+    const char *name;
+    size_t size;          /* bytes */
+    unsigned first, last; /* steps during which it is alive, inclusive */
+    size_t offset;        /* result */
+} clenc__plan_item;
+
 struct clenc_session {
     clenc_model *model;
     cl_command_queue queue;
     cl_kernel kernels[CLENC__KERNEL_COUNT];
     unsigned max_batch, max_seq;
     size_t max_tokens;
-    /* Activations: sub-buffers of one planned arena (plan.c). */
+    /* Activations: sub-buffers of one planned arena (plan.c), placed by
+     * `plan` (session.c; the same order as these fields), which the tests
+     * check against the sub-buffers and the forward pass. */
     cl_mem arena;
     cl_mem x, qkv, attn, proj, ffn, proj2, pooled;
     uint64_t workspace_bytes;
+    clenc__plan_item plan[CLENC__PLAN_ITEMS];
+    size_t plan_align; /* bytes; every offset is a multiple */
     /* Per-batch inputs and their host staging. */
     cl_mem ids, type_ids, positions, offsets;
     int32_t *host_ids, *host_type_ids, *host_positions, *host_offsets;
@@ -160,6 +174,16 @@ clenc_status clenc__op_pool(clenc_session *s, cl_mem x, cl_mem offsets,
                             cl_mem out);
 clenc_status clenc__op_l2norm(clenc_session *s, cl_mem x, unsigned rows);
 
+/* Test hook, tests only: while on, each clenc_encode first fills its
+ * session's whole workspace with NaN, and each activation buffer and the
+ * pooled output again just before the op that first writes it (encoder.c,
+ * fresh), so that a kernel that leaves part of its output unwritten shows
+ * as NaN in the result, not as an earlier pass's right answer or another
+ * buffer's values. Process-wide and atomic, unlike the fault hooks: the
+ * concurrency tests encode on threads of their own. Off by default; the
+ * test runner turns it on before any test runs. */
+void clenc__poison_workspace(int on);
+
 /* ---------------------------------------------------------- gemm (gemm.c) */
 
 #define CLENC__EPI_BIAS 1u
@@ -201,13 +225,6 @@ clenc_status clenc__tune(clenc_model *m);
 void clenc__tune_defines(const clenc__tunables *t, char *buf, size_t cap);
 
 /* ---------------------------------------------------- workspace (plan.c) */
-
-typedef struct clenc__plan_item {
-    const char *name;
-    size_t size;         /* bytes */
-    unsigned first, last; /* steps during which it is alive, inclusive */
-    size_t offset;       /* result */
-} clenc__plan_item;
 
 /* Places items in one arena so that items alive at the same step never
  * share bytes; offsets aligned to `align`. Returns the arena size. */

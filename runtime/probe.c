@@ -1,5 +1,6 @@
 /* probe.c — the device's peak FMA rate and memory bandwidth, measured with cl_kernels/probe.cl and cached per device. */
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +56,87 @@ out:
     return st;
 }
 
+/* The probes' outputs are checked after the timed runs: a miscompiled or
+ * broken probe must fail, not publish a bogus peak that every share of
+ * peak is then measured against. Both outputs start as NaN, so a part a
+ * probe never wrote cannot pass. */
+static clenc_status probe_wrong(const char *probe, size_t element, float got,
+                                float expected)
+{
+    return clenc__fail(CLENC_ERR_OPENCL,
+                       "clenc_device_peak_get: %s returned wrong data at "
+                       "element %zu: %g, expected %g (no peak is published)",
+                       probe, element, got, expected);
+}
+
+static clenc_status fill_nan(cl_command_queue q, cl_mem buffer, size_t bytes)
+{
+    clenc_status st = CLENC_OK;
+    const cl_uint nan_bits = 0xFFFFFFFFu;
+    CL_CHECK(clEnqueueFillBuffer(q, buffer, &nan_bits, sizeof nan_bits, 0,
+                                 bytes, 0, NULL, NULL),
+             out);
+out:
+    return st;
+}
+
+/* With a = -1 and b = 1 each fma maps x to 1 - x: chain c of work-item g
+ * holds g + c after an even number of steps and 1 - g - c after an odd
+ * one. Its 8 chains x 16 lanes sum to 128 g + 448 or -(128 g + 320),
+ * integers that float holds exactly below 2^24 (global < 131068); the
+ * tolerance covers the rounding of larger devices' sums. */
+static clenc_status check_fma(cl_command_queue q, cl_mem sink, size_t global,
+                              int iters)
+{
+    clenc_status st = CLENC_OK;
+    float *got = clenc__malloc(global * sizeof *got);
+    if (!got)
+        return clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no host memory");
+    CL_CHECK(clEnqueueReadBuffer(q, sink, CL_TRUE, 0, global * sizeof *got,
+                                 got, 0, NULL, NULL),
+             out_free_got);
+    for (size_t g = 0; g < global; g++) {
+        const double expected = iters % 2 == 0 ? 128.0 * g + 448.0
+                                               : -(128.0 * g + 320.0);
+        if (!(fabs(got[g] - expected) <= 1e-5 * fabs(expected))) {
+            st = probe_wrong(clenc__probe_kernels[0], g, got[g],
+                             (float)expected);
+            break;
+        }
+    }
+out_free_got:
+    clenc__free(got);
+    return st;
+}
+
+/* out == in, every element, read back a chunk at a time. */
+static clenc_status check_copy(cl_command_queue q, cl_mem dst, size_t bytes,
+                               const float *pattern, size_t pattern_len)
+{
+    clenc_status st = CLENC_OK;
+    const size_t chunk = (size_t)1 << 20;
+    float *got = clenc__malloc(chunk);
+    if (!got)
+        return clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no host memory");
+    for (size_t at = 0; at < bytes && st == CLENC_OK; at += chunk) {
+        const size_t n = bytes - at < chunk ? bytes - at : chunk;
+        CL_CHECK(clEnqueueReadBuffer(q, dst, CL_TRUE, at, n, got, 0, NULL,
+                                     NULL),
+                 out_free_got);
+        const size_t first = at / sizeof *got;
+        for (size_t i = 0; i < n / sizeof *got; i++)
+            if (memcmp(&got[i], &pattern[(first + i) % pattern_len],
+                       sizeof *got) != 0) {
+                st = probe_wrong(clenc__probe_kernels[1], first + i, got[i],
+                                 pattern[(first + i) % pattern_len]);
+                break;
+            }
+    }
+out_free_got:
+    clenc__free(got);
+    return st;
+}
+
 static clenc_status measure(clenc_context *ctx, clenc_device_peak *out)
 {
     clenc_status st = CLENC_OK;
@@ -80,7 +162,10 @@ static clenc_status measure(clenc_context *ctx, clenc_device_peak *out)
     TRY(clenc__buffer_create(ctx, global * sizeof(float), CL_MEM_WRITE_ONLY,
                              "probe", &sink),
         out);
-    const float a = 0.999999f, b = 1e-7f;
+    /* Any operands keep the FMA units as busy; these make the result exact
+     * (check_fma). */
+    const float a = -1.0f, b = 1.0f;
+    TRY(fill_nan(q, sink, global * sizeof(float)), out);
     CL_CHECK(clSetKernelArg(fma, 0, sizeof sink, &sink), out);
     CL_CHECK(clSetKernelArg(fma, 1, sizeof a, &a), out);
     CL_CHECK(clSetKernelArg(fma, 2, sizeof b, &b), out);
@@ -92,6 +177,7 @@ static clenc_status measure(clenc_context *ctx, clenc_device_peak *out)
     CL_CHECK(clSetKernelArg(fma, 3, sizeof iters, &iters), out);
     TRY(median_time(q, fma, global, FMA_LOCAL, &t), out);
     clenc__tally_launch(clenc__probe_kernels[0], CLENC__FAMILY_ANY);
+    TRY(check_fma(q, sink, global, iters), out);
     out->gflops = t > 0 ? (double)global * iters * PROBE_CHAINS * 16 * 2 / t / 1e9
                         : 0;
 
@@ -100,12 +186,20 @@ static clenc_status measure(clenc_context *ctx, clenc_device_peak *out)
         bytes = (size_t)(ctx->device.info.max_alloc_bytes / 2) & ~(size_t)63;
     TRY(clenc__buffer_create(ctx, bytes, CL_MEM_READ_ONLY, "probe", &in), out);
     TRY(clenc__buffer_create(ctx, bytes, CL_MEM_WRITE_ONLY, "probe", &dst), out);
-    CL_CHECK(clEnqueueFillBuffer(q, in, &a, sizeof a, 0, bytes, 0, NULL, NULL),
+    /* 16 distinct values (64 bytes divides `bytes`): a copy to the wrong
+     * place within them shows. */
+    float pattern[16];
+    for (int i = 0; i < 16; i++)
+        pattern[i] = (float)i + 0.5f;
+    CL_CHECK(clEnqueueFillBuffer(q, in, pattern, sizeof pattern, 0, bytes, 0,
+                                 NULL, NULL),
              out);
+    TRY(fill_nan(q, dst, bytes), out);
     CL_CHECK(clSetKernelArg(copy, 0, sizeof in, &in), out);
     CL_CHECK(clSetKernelArg(copy, 1, sizeof dst, &dst), out);
     TRY(median_time(q, copy, bytes / 16, 0, &t), out);
     clenc__tally_launch(clenc__probe_kernels[1], CLENC__FAMILY_ANY);
+    TRY(check_copy(q, dst, bytes, pattern, 16), out);
     out->gbps = t > 0 ? 2.0 * bytes / t / 1e9 : 0;
 out:
     clenc__buffer_release(ctx, sink);

@@ -8,18 +8,23 @@
  * its end, so one layer's plan is every layer's plan. X lives throughout. */
 enum { STEP_FIRST = 0, STEP_LAST = 7 };
 
-/* Post-LN: qkv=W·x(0) attn(1) proj=W·attn+x(2) x=LN(proj)(3)
+/* The steps are encoder.c's layer_post and layer_pre, op by op: a buffer
+ * that an op there reads or writes must be alive at that op's step here,
+ * or it may share bytes with another op's output. Reorder one, reorder
+ * both; ops/test_plan_never_overlaps_live_buffers checks each op's buffers
+ * against these lifetimes.
+ * Post-LN: qkv=W·x(0) attn(1) proj=W·attn+x(2) x=LN(proj)(3)
  *          ffn=act(W·x)(4) proj2=W·ffn+x(5) x=LN(proj2)(6)
  * Pre-LN:  proj=LN(x)(0) qkv=W·proj(1) attn(2) x+=W·attn(3)
  *          proj2=LN(x)(4) ffn=act(W·proj2)(5) x+=W·ffn(6)
- * pooled is written after the last layer (7). */
-static size_t plan_workspace(clenc_session *s, clenc__plan_item *items,
-                             size_t align)
+ * pooled is written after the last layer (7). Fills s->plan, in the order
+ * of the session's fields x .. pooled. */
+static size_t plan_workspace(clenc_session *s, size_t align)
 {
     const clenc_config *c = &s->model->config;
     const size_t row = (size_t)c->hidden * sizeof(float), t = s->max_tokens;
     const unsigned pre = c->norm == CLENC_NORM_PRE;
-    const clenc__plan_item plan[7] = {
+    const clenc__plan_item plan[CLENC__PLAN_ITEMS] = {
         {"x", t * row, STEP_FIRST, STEP_LAST, 0},
         {"qkv", 3 * t * row, pre, pre + 1, 0},
         {"attn", t * row, pre + 1, pre + 2, 0},
@@ -28,8 +33,9 @@ static size_t plan_workspace(clenc_session *s, clenc__plan_item *items,
         {"proj2", t * row, pre ? 4 : 5, pre ? 5 : 6, 0},
         {"pooled", (size_t)s->max_batch * row, STEP_LAST, STEP_LAST, 0},
     };
-    memcpy(items, plan, sizeof plan);
-    return clenc__plan(items, 7, align);
+    memcpy(s->plan, plan, sizeof plan);
+    s->plan_align = align;
+    return clenc__plan(s->plan, CLENC__PLAN_ITEMS, align);
 }
 
 static clenc_status create_workspace(clenc_session *s)
@@ -43,16 +49,16 @@ static clenc_status create_workspace(clenc_session *s)
     size_t align = align_bits >= 8 ? align_bits / 8 : 128;
     if (align < 128)
         align = 128;
-    clenc__plan_item items[7];
-    size_t total = plan_workspace(s, items, align);
+    size_t total = plan_workspace(s, align);
     TRY(clenc__buffer_create(ctx, total, CL_MEM_READ_WRITE, "workspace",
                              &s->arena),
         out);
     s->workspace_bytes = total;
-    cl_mem *slots[7] = {&s->x,   &s->qkv,   &s->attn,  &s->proj,
-                        &s->ffn, &s->proj2, &s->pooled};
-    for (int i = 0; i < 7; i++) {
-        cl_buffer_region region = {items[i].offset, items[i].size};
+    cl_mem *slots[CLENC__PLAN_ITEMS] = {&s->x,   &s->qkv,   &s->attn,
+                                        &s->proj, &s->ffn,  &s->proj2,
+                                        &s->pooled};
+    for (int i = 0; i < CLENC__PLAN_ITEMS; i++) {
+        cl_buffer_region region = {s->plan[i].offset, s->plan[i].size};
         cl_int err;
         CL_CHECK((*slots[i] = clCreateSubBuffer(s->arena, CL_MEM_READ_WRITE,
                                                 CL_BUFFER_CREATE_TYPE_REGION,

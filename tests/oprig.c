@@ -64,6 +64,23 @@ cl_mem oprig_put_ints(oprig *r, const int32_t *host, size_t count)
     return m;
 }
 
+/* An upload, not clEnqueueFillBuffer: Oclgrind 21.10 takes filled memory
+ * for uninitialised and reports every read of it. */
+cl_mem oprig_put_nan(oprig *r, size_t count)
+{
+    float *f = malloc(count * sizeof *f);
+    CU_ASSERT_FATAL(f != NULL);
+    test_nan_floats(f, count);
+    cl_mem m = NULL;
+    ASSERT_STATUS(clenc__buffer_create(r->ctx, count * sizeof *f,
+                                       CL_MEM_READ_WRITE, "test", &m),
+                  CLENC_OK);
+    ASSERT_STATUS(clenc__buffer_upload(r->s->queue, m, 0, count * sizeof *f, f),
+                  CLENC_OK);
+    free(f);
+    return m;
+}
+
 double *oprig_get(oprig *r, cl_mem m, size_t count)
 {
     float *f = malloc(count * sizeof *f);
@@ -93,19 +110,22 @@ void oprig_check_close(const char *what, const double *got, const double *ref,
                        const double *scale, size_t count, double floor)
 {
     double worst = 0;
-    size_t at = 0;
+    size_t at = 0, nans = 0;
     for (size_t i = 0; i < count; i++) {
         double s = scale ? scale[i] : fabs(ref[i]);
         double err = fabs(got[i] - ref[i]) / (s > floor ? s : floor);
-        if (!(err <= worst)) { /* NaN counts as worst */
+        nans += isnan(err) != 0;
+        /* The first NaN is worst and stays so. */
+        if (isnan(err) ? !isnan(worst) : err > worst) {
             worst = err;
             at = i;
         }
     }
     if (!(worst <= OPRIG_RTOL))
         fprintf(stderr,
-                "\n    %s: relative error %.3g at %zu (got %.9g, want %.9g)\n",
-                what, worst, at, got[at], ref[at]);
+                "\n    %s: relative error %.3g at %zu (got %.9g, want %.9g);"
+                " %zu of %zu NaN\n",
+                what, worst, at, got[at], ref[at], nans, count);
     CU_ASSERT(worst <= OPRIG_RTOL);
 }
 
@@ -149,7 +169,7 @@ static int check_gemm(oprig *r, const gemm_case *g, unsigned m,
              ref, scale);
     cl_mem da = oprig_put(r, a, (size_t)m * k);
     cl_mem dres = oprig_put(r, res, (size_t)m * n);
-    cl_mem dout = g->alias ? dres : oprig_put(r, res, (size_t)m * n);
+    cl_mem dout = g->alias ? dres : oprig_put_nan(r, (size_t)m * n);
     clenc__launches_reset(r->s);
     clenc_status st =
         clenc__op_gemm(r->s, g->matrix, da, m, dout,
@@ -252,7 +272,7 @@ static void check_attention(oprig *r, const int32_t *lengths, size_t batch)
         scale[i] = 1.0; /* outputs are averages of values in ±1 */
     cl_mem dq = oprig_put(r, qkv, t * 3 * h);
     cl_mem doff = oprig_put_ints(r, offsets, batch + 1);
-    cl_mem dout = oprig_put(r, ref, t * h); /* overwritten */
+    cl_mem dout = oprig_put_nan(r, t * h);
     clenc__launches_reset(r->s);
     ASSERT_STATUS(clenc__op_attention(r->s, dq, doff, (unsigned)batch,
                                       (unsigned)t, (unsigned)longest, 0, dout),
@@ -300,7 +320,7 @@ void oprig_check_layernorm(oprig *r, const unsigned *rows, size_t row_count)
         CU_ASSERT_FATAL(ref != NULL);
         ref_layernorm(x, l->norm1_weight, l->norm1_bias, rows[i], h,
                       r->tm.config.eps, ref);
-        cl_mem dx = oprig_put(r, x, n), dy = oprig_put(r, x, n);
+        cl_mem dx = oprig_put(r, x, n), dy = oprig_put_nan(r, n);
         ASSERT_STATUS(clenc__op_layernorm(r->s, dx, dy, dl->norm1_weight,
                                           dl->norm1_bias, rows[i]),
                       CLENC_OK);
@@ -344,7 +364,7 @@ static void check_embed(oprig *r, size_t tokens)
     cl_mem di = oprig_put_ints(r, ids, tokens);
     cl_mem dt = oprig_put_ints(r, types, tokens);
     cl_mem dp = oprig_put_ints(r, pos, tokens);
-    cl_mem dout = oprig_put(r, ref, tokens * h); /* overwritten */
+    cl_mem dout = oprig_put_nan(r, tokens * h);
     ASSERT_STATUS(clenc__op_embed(r->s, di, dt, dp, (unsigned)tokens, dout),
                   CLENC_OK);
     double *got = oprig_get(r, dout, tokens * h);
@@ -397,7 +417,7 @@ void oprig_check_pool(oprig *r, const int32_t *offsets, size_t batch)
     for (int mode = 0; mode <= 1; mode++) {
         char what[64];
         ref_pool(x, offsets, batch, h, mode, ref);
-        cl_mem dout = oprig_put(r, ref, batch * h); /* overwritten */
+        cl_mem dout = oprig_put_nan(r, batch * h);
         ASSERT_STATUS(clenc__op_pool(r->s, dx, doff, (unsigned)batch,
                                      (unsigned)t, mode, dout),
                       CLENC_OK);

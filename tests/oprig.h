@@ -33,6 +33,10 @@ const char *oprig_family(const oprig *r);
 cl_mem oprig_put(oprig *r, const double *host, size_t count);
 cl_mem oprig_put_ints(oprig *r, const int32_t *host, size_t count);
 double *oprig_get(oprig *r, cl_mem m, size_t count);
+/* An output buffer of count floats, NaN until a kernel writes it: what a
+ * kernel leaves unwritten fails the check. Every output of every check
+ * starts so (in-place ones start as their input). */
+cl_mem oprig_put_nan(oprig *r, size_t count);
 /* count values U(lo, hi), rounded to float so that the reference sees what
  * the device sees (malloc'd). */
 double *oprig_random(uint64_t *rng, size_t count, double lo, double hi);

@@ -48,6 +48,7 @@ static void *work(void *arg)
     float got[4 * SEQ * HIDDEN];
     for (int i = 0; i < BATCHES; i++) {
         const batch *b = &w->batches[(w->index * 7 + i) % KINDS];
+        test_nan_floats(got, sizeof got / sizeof got[0]);
         if (clenc_encode(s, b->ids, b->types, b->lengths, b->count, SEQ,
                          CLENC_POOL_NONE, got) != CLENC_OK) {
             w->failures++;

@@ -1,16 +1,26 @@
 /* test_encoder.c — whole forward passes: against PyTorch fixtures and the C reference, batching, packing, bad input. */
+#include <dirent.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "encoder.h"
 #include "helpers.h"
 #include "ref.h"
 #include "testmodel.h"
 
-/* End to end against PyTorch in float64: the bound. */
-#define E2E_ATOL 1e-5
+/* Bounds about four times the worst difference measured on an AMD EPYC
+ * with PoCL 3.1, in both kernel families and with both GEMMs:
+ * against the PyTorch fixtures (float64), every token: bert_tiny 1.28e-6,
+ * vanilla_post 1.19e-6, vanilla_pre_tanh 7.15e-7 (pooled outputs less);
+ * against ref.c's double-precision pass: 7.27e-6 (relu/post/sinusoidal,
+ * whose embeddings are scaled by sqrt(hidden)), the others below 3e-6. */
+#define E2E_ATOL 5e-6
+#define REF_ATOL 3e-5
 
 static const struct {
     clenc_variant variant;
@@ -24,12 +34,21 @@ static const struct {
 static double max_abs_diff(const float *got, const float *want, size_t n)
 {
     double worst = 0;
-    for (size_t i = 0; i < n; i++) {
-        double d = fabs((double)got[i] - (double)want[i]);
-        if (!(d <= worst))
-            worst = d;
-    }
+    for (size_t i = 0; i < n; i++)
+        worst = test_worst(worst, fabs((double)got[i] - (double)want[i]));
     return worst;
+}
+
+/* clenc.h: with CLENC_POOL_NONE, rows past a sequence's length are 0 (the
+ * output started as NaN). */
+static void expect_zero_padding(const float *got, const int32_t *lengths,
+                                size_t batch, size_t seq, size_t h)
+{
+    size_t not_zero = 0;
+    for (size_t b = 0; b < batch; b++)
+        for (size_t i = (size_t)lengths[b] * h; i < seq * h; i++)
+            not_zero += got[b * seq * h + i] != 0.0f;
+    CU_ASSERT_EQUAL(not_zero, 0);
 }
 
 static void expect_close(const char *what, const float *got, const float *want,
@@ -84,22 +103,27 @@ static void fixture_case(const char *name)
         CU_ASSERT_FATAL(s != NULL);
         char what[96];
         const int32_t *types = c->type_vocab_size ? tm.type_ids : NULL;
+        test_nan_floats(got, b * seq * h);
         ASSERT_STATUS(clenc_encode(s, tm.ids, types, tm.lengths, (unsigned)b,
                                    (unsigned)seq, CLENC_POOL_NONE, got),
                       CLENC_OK);
         check_launches(s, tokens, paths[p].variant, paths[p].gemm);
         snprintf(what, sizeof what, "%s %s all tokens", name, paths[p].name);
         expect_close(what, got, hidden, b * seq * h, E2E_ATOL);
+        expect_zero_padding(got, tm.lengths, b, seq, h);
+        test_nan_floats(got, b * seq * h);
         ASSERT_STATUS(clenc_encode(s, tm.ids, types, tm.lengths, (unsigned)b,
                                    (unsigned)seq, CLENC_POOL_CLS, got),
                       CLENC_OK);
         snprintf(what, sizeof what, "%s %s cls", name, paths[p].name);
         expect_close(what, got, cls, b * h, E2E_ATOL);
+        test_nan_floats(got, b * seq * h);
         ASSERT_STATUS(clenc_encode(s, tm.ids, types, tm.lengths, (unsigned)b,
                                    (unsigned)seq, CLENC_POOL_MEAN, got),
                       CLENC_OK);
         snprintf(what, sizeof what, "%s %s mean", name, paths[p].name);
         expect_close(what, got, mean, b * h, E2E_ATOL);
+        test_nan_floats(got, b * seq * h);
         ASSERT_STATUS(clenc_encode(s, tm.ids, types, tm.lengths, (unsigned)b,
                                    (unsigned)seq,
                                    CLENC_POOL_MEAN | CLENC_POOL_NORMALIZE, got),
@@ -170,12 +194,14 @@ static void ref_case(const clenc_config *c, const char *name)
         clenc_session *s = NULL;
         ASSERT_STATUS(clenc_session_create(model, 4, 65, &s), CLENC_OK);
         CU_ASSERT_FATAL(s != NULL);
+        test_nan_floats(got, batch * seq * h);
         ASSERT_STATUS(clenc_encode(s, ids, types, lengths, 4, 65,
                                    CLENC_POOL_NONE, got),
                       CLENC_OK);
         char what[96];
         snprintf(what, sizeof what, "%s %s", name, paths[p].name);
-        expect_close(what, got, want, batch * seq * h, 1e-4);
+        expect_close(what, got, want, batch * seq * h, REF_ATOL);
+        expect_zero_padding(got, lengths, batch, seq, h);
         clenc_session_destroy(s);
         clenc_model_destroy(model);
         clenc_context_destroy(ctx);
@@ -226,6 +252,7 @@ void test_encoder_sequence_alone_equals_sequence_in_batch(void)
         ASSERT_STATUS(clenc_session_create(model, (unsigned)b, (unsigned)seq, &s),
                       CLENC_OK);
         CU_ASSERT_FATAL(s != NULL);
+        test_nan_floats(batched, b * seq * h);
         ASSERT_STATUS(clenc_encode(s, tm.ids, tm.type_ids, tm.lengths,
                                    (unsigned)b, (unsigned)seq, CLENC_POOL_NONE,
                                    batched),
@@ -233,13 +260,13 @@ void test_encoder_sequence_alone_equals_sequence_in_batch(void)
         double worst = 0;
         for (size_t i = 0; i < b; i++) {
             const int32_t len = tm.lengths[i];
+            test_nan_floats(alone, seq * h);
             ASSERT_STATUS(clenc_encode(s, tm.ids + i * seq,
                                        tm.type_ids + i * seq, &len, 1,
                                        (unsigned)len, CLENC_POOL_NONE, alone),
                           CLENC_OK);
-            double d = max_abs_diff(alone, batched + i * seq * h,
-                                    (size_t)len * h);
-            worst = d > worst ? d : worst;
+            worst = test_worst(worst, max_abs_diff(alone, batched + i * seq * h,
+                                                   (size_t)len * h));
         }
         printf("\n    %-44s max abs diff %.3g", paths[p].name, worst);
         CU_ASSERT(worst <= 1e-6);
@@ -271,6 +298,7 @@ void test_encoder_padding_is_never_read(void)
     clenc_session *s = NULL;
     ASSERT_STATUS(clenc_session_create(model, (unsigned)b, (unsigned)seq, &s),
                   CLENC_OK);
+    test_nan_floats(clean, b * seq * h);
     ASSERT_STATUS(clenc_encode(s, tm.ids, tm.type_ids, tm.lengths, (unsigned)b,
                                (unsigned)seq, CLENC_POOL_NONE, clean),
                   CLENC_OK);
@@ -279,6 +307,11 @@ void test_encoder_padding_is_never_read(void)
                                (unsigned)seq, CLENC_POOL_NONE, dirty),
                   CLENC_OK);
     CU_ASSERT(memcmp(clean, dirty, b * seq * h * sizeof *clean) == 0);
+    expect_zero_padding(clean, tm.lengths, b, seq, h);
+    size_t unwritten = 0;
+    for (size_t i = 0; i < b * seq * h; i++)
+        unwritten += !isfinite(clean[i]);
+    CU_ASSERT_EQUAL(unwritten, 0);
     clenc_session_destroy(s);
     clenc_model_destroy(model);
     clenc_context_destroy(ctx);
@@ -388,9 +421,14 @@ void test_encoder_rejects_bad_batches(void)
     ASSERT_STATUS(clenc_encode(NULL, ids, NULL, lengths, 2, 8, CLENC_POOL_MEAN,
                                out),
                   CLENC_ERR_INVALID_ARG);
-    /* And the session still works. */
+    /* And the session still works: two pooled rows, nothing past them. */
+    test_nan_floats(out, sizeof out / sizeof out[0]);
     ASSERT_STATUS(clenc_encode(s, ids, NULL, lengths, 2, 8, CLENC_POOL_MEAN, out),
                   CLENC_OK);
+    size_t written = 0;
+    for (size_t i = 0; i < sizeof out / sizeof out[0]; i++)
+        written += isfinite(out[i]) != 0;
+    CU_ASSERT_EQUAL(written, 2 * 32);
     clenc_model_info info;
     ASSERT_STATUS(clenc_model_info_get(model, &info), CLENC_OK);
     CU_ASSERT_EQUAL(info.hidden, 32);
@@ -403,10 +441,109 @@ void test_encoder_rejects_bad_batches(void)
     test_model_free(&tm);
 }
 
+/* The persisted tuning file "PREFIX<key>.txt" (prefix "gemm-", "tile-";
+ * program binaries "gemm-<key>.clbin" lie beside it): its path (malloc'd),
+ * or NULL. */
+static char *tuning_file(const char *dir, const char *prefix)
+{
+    char *path = NULL;
+    DIR *d = opendir(dir);
+    if (!d)
+        return NULL;
+    struct dirent *e;
+    while (!path && (e = readdir(d)) != NULL) {
+        const size_t n = strlen(e->d_name);
+        if (strncmp(e->d_name, prefix, strlen(prefix)) == 0 && n > 4 &&
+            strcmp(e->d_name + n - 4, ".txt") == 0)
+            path = test_path(dir, e->d_name);
+    }
+    closedir(d);
+    return path;
+}
+
+/* Replaces a tuning file's line, as this user with mode 0600: a file that
+ * the cache's owner and permission checks accept. */
+static void plant(const char *path, const char *line)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0600);
+    CU_ASSERT_FATAL(fd >= 0);
+    CU_ASSERT_EQUAL(fchmod(fd, 0600), 0);
+    CU_ASSERT_EQUAL(write(fd, line, strlen(line)), (ssize_t)strlen(line));
+    close(fd);
+}
+
+/* The file still holds `line`: nothing measured and wrote over it. */
+static void expect_file_holds(const char *path, const char *line)
+{
+    unsigned char *text = test_read_file(path, NULL);
+    CU_ASSERT(text && strcmp((const char *)text, line) == 0);
+    free(text);
+}
+
+/* A model loaded on a fresh context of `opt` (the caller destroys both). */
+static clenc_model *load_tuned(const clenc_options *opt, const test_model *tm,
+                               clenc_context **ctx, clenc_model_info *info)
+{
+    *ctx = test_context(opt);
+    clenc_model *model = test_model_upload(*ctx, tm);
+    ASSERT_STATUS(clenc_model_info_get(model, info), CLENC_OK);
+    return model;
+}
+
+/* Loads after the first, tuning on: what is planted in the persisted
+ * files is what a load takes, and nothing is measured over it. */
+static void plant_and_reload(const clenc_options *opt, const test_model *tm,
+                             const char *cache, clenc_gemm measured)
+{
+    clenc_context *ctx;
+    clenc_model_info info;
+    /* The other GEMM, planted in the file, is taken. (Planting the own
+     * kernel where CLBlast was measured leaves no tile kept: that one is
+     * measured now.) */
+    char *gemm_file = tuning_file(cache, "gemm-");
+    CU_ASSERT_FATAL(gemm_file != NULL);
+    const clenc_gemm other =
+        measured == CLENC_GEMM_OWN ? CLENC_GEMM_CLBLAST : CLENC_GEMM_OWN;
+    char line[64];
+    snprintf(line, sizeof line, "%u 0 0\n", (unsigned)other);
+    plant(gemm_file, line);
+    clenc_model *model = load_tuned(opt, tm, &ctx, &info);
+    CU_ASSERT_EQUAL(info.gemm, other);
+    expect_file_holds(gemm_file, line);
+    CU_ASSERT_EQUAL(test_list_dir(cache, ".txt", NULL), 2);
+    clenc_model_destroy(model);
+    clenc_context_destroy(ctx);
+
+    /* The own kernel and a tile planted in the files, one no search tries
+     * (the cpu family's candidates lack 5x3; the gpu family's search leaves
+     * TM x TNP at 4x4): read back, nothing measured. */
+    snprintf(line, sizeof line, "%u 0 0\n", (unsigned)CLENC_GEMM_OWN);
+    plant(gemm_file, line);
+    char *tile_file = tuning_file(cache, "tile-");
+    CU_ASSERT_FATAL(tile_file != NULL);
+    plant(tile_file, "5 3 32\n");
+    model = load_tuned(opt, tm, &ctx, &info);
+    CU_ASSERT_EQUAL(info.gemm, CLENC_GEMM_OWN);
+    CU_ASSERT_EQUAL(model->tune.gemm_tm, 5);
+    CU_ASSERT_EQUAL(model->tune.gemm_tnp, 3);
+    CU_ASSERT_EQUAL(model->tune.gemm_ts, 32);
+    expect_file_holds(gemm_file, line);
+    expect_file_holds(tile_file, "5 3 32\n");
+    CU_ASSERT_EQUAL(test_list_dir(cache, ".txt", NULL), 2);
+    clenc_model_destroy(model);
+    clenc_context_destroy(ctx);
+    free(tile_file);
+    free(gemm_file);
+}
+
 /* CLENC_TUNE=fast measures on first use, persists, and the next load reads
- * the choice back instead of measuring; the tuned model computes the same. */
+ * the choice back instead of measuring: a choice planted in the files is
+ * the one the next load takes. The tuned model computes the same. */
 void test_tuning_measures_once_and_keeps_the_choice(void)
 {
+    /* The GEMM choice is under test: no override from outside. */
+    char *gemm_env = getenv("CLENC_GEMM") ? strdup(getenv("CLENC_GEMM")) : NULL;
+    unsetenv("CLENC_GEMM");
     char *cache = test_tmpdir("tune-cache");
     clenc_options opt;
     test_options(&opt);
@@ -416,15 +553,15 @@ void test_tuning_measures_once_and_keeps_the_choice(void)
     small_config(&c);
     test_model tm;
     test_model_random(&tm, &c, 3);
-    clenc_context *ctx = test_context(&opt);
-    clenc_model *model = test_model_upload(ctx, &tm);
+    clenc_context *ctx;
     clenc_model_info info;
-    ASSERT_STATUS(clenc_model_info_get(model, &info), CLENC_OK);
+    clenc_model *model = load_tuned(&opt, &tm, &ctx, &info);
     CU_ASSERT(info.gemm == CLENC_GEMM_OWN || info.gemm == CLENC_GEMM_CLBLAST);
     /* The GEMM choice; and the tile, tuned only for the own kernel. */
     const size_t files = info.gemm == CLENC_GEMM_OWN ? 2 : 1;
     CU_ASSERT_EQUAL(test_list_dir(cache, ".txt", NULL), files);
     const clenc__tunables chosen = model->tune;
+    const clenc_gemm measured = info.gemm;
     printf("\n    chose %s, tile %ux%u", info.gemm == CLENC_GEMM_OWN ? "own" : "clblast",
            chosen.gemm_tm, chosen.gemm_tnp);
     /* Same answers as with tuning off. */
@@ -432,6 +569,8 @@ void test_tuning_measures_once_and_keeps_the_choice(void)
     for (size_t i = 0; i < 32; i++)
         ids[i] = (int32_t)(i * 7 % 50);
     float a[2 * 32], b[2 * 32];
+    test_nan_floats(a, 64);
+    test_nan_floats(b, 64);
     clenc_session *s = NULL;
     ASSERT_STATUS(clenc_session_create(model, 2, 16, &s), CLENC_OK);
     ASSERT_STATUS(clenc_encode(s, ids, NULL, lengths, 2, 16, CLENC_POOL_MEAN, a),
@@ -439,25 +578,22 @@ void test_tuning_measures_once_and_keeps_the_choice(void)
     clenc_session_destroy(s);
     clenc_model_destroy(model);
     clenc_context_destroy(ctx);
-    /* Second load: the persisted choice, no new files. */
-    ctx = test_context(&opt);
-    model = test_model_upload(ctx, &tm);
-    CU_ASSERT_EQUAL(model->tune.gemm_tm, chosen.gemm_tm);
-    CU_ASSERT_EQUAL(model->tune.gemm_tnp, chosen.gemm_tnp);
-    CU_ASSERT_EQUAL(test_list_dir(cache, ".txt", NULL), files);
-    clenc_model_destroy(model);
-    clenc_context_destroy(ctx);
+
+    plant_and_reload(&opt, &tm, cache, measured);
+
     opt.tune = CLENC_TUNE_OFF;
     ctx = test_context(&opt);
     model = test_model_upload(ctx, &tm);
     const clenc__tunables dflt = CLENC__TUNABLES_DEFAULT;
     CU_ASSERT_EQUAL(model->tune.gemm_tm, dflt.gemm_tm);
+    CU_ASSERT_EQUAL(model->tune.gemm_tnp, dflt.gemm_tnp);
     ASSERT_STATUS(clenc_session_create(model, 2, 16, &s), CLENC_OK);
     ASSERT_STATUS(clenc_encode(s, ids, NULL, lengths, 2, 16, CLENC_POOL_MEAN, b),
                   CLENC_OK);
     double worst = 0;
     for (size_t i = 0; i < 64; i++)
-        worst = fmax(worst, fabs((double)a[i] - b[i]));
+        worst = test_worst(worst, fabs((double)a[i] - b[i]));
+    printf("\n    tuned against untuned: max abs diff %.3g", worst);
     CU_ASSERT(worst <= 1e-5);
     /* A bad override is a clear error. */
     setenv("CLENC_GEMM_TILE", "banana", 1);
@@ -470,6 +606,9 @@ void test_tuning_measures_once_and_keeps_the_choice(void)
     clenc_model_destroy(model);
     clenc_context_destroy(ctx);
     test_model_free(&tm);
+    if (gemm_env)
+        setenv("CLENC_GEMM", gemm_env, 1);
+    free(gemm_env);
     free(cache);
 }
 

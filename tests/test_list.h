@@ -10,6 +10,7 @@
     TESTS_MODELS(TEST)                                                         \
     TESTS_TOOLS(TEST)                                                          \
     TESTS_RELIABILITY(TEST)                                                    \
+    TESTS_PROBE(TEST)                                                          \
     TESTS_IMPLEMENTATIONS(TEST)
 
 #define TESTS_FOUNDATION(TEST)                                                        \
@@ -22,8 +23,8 @@
     TEST(device, test_device_platform_without_devices_is_skipped)             \
     TEST(device, test_device_no_platform_is_clear_error)                      \
     TEST(device, test_info_tool_json_lists_device)                            \
-    TEST(program, test_program_builds_all_kernels)                            \
     TEST(device, test_info_tool_shows_cache_folder_or_why_not)                \
+    TEST(program, test_program_builds_all_kernels)                            \
     TEST(program, test_program_build_error_has_log)                           \
     TEST(program, test_program_override_replaces_embedded)                    \
     TEST(program, test_program_missing_override_dir)                          \
@@ -32,7 +33,6 @@
     TEST(cache, test_cache_truncated_entry_is_rebuilt)                        \
     TEST(cache, test_cache_off_writes_nothing)                                \
     TEST(cache, test_cache_concurrent_writers_leave_valid_cache)              \
-    TEST(container, test_container_round_trip_without_compiler)               \
     TEST(cache, test_cache_query_says_where_or_why_not)                       \
     TEST(cache, test_cache_shared_folder_is_skipped)                          \
     TEST(cache, test_cache_entry_of_another_user_is_refused)                  \
@@ -42,6 +42,7 @@
     TEST(cache, test_cache_oversized_entry_is_refused_unread)                 \
     TEST(cache, test_cache_peak_file_of_others_is_ignored)                    \
     TEST(cache, test_cache_tuning_file_of_others_is_ignored)                  \
+    TEST(container, test_container_round_trip_without_compiler)               \
     TEST(container, test_container_other_device_is_mismatch)                  \
     TEST(container, test_container_other_driver_is_mismatch)                  \
     TEST(container, test_container_other_library_is_mismatch)                 \
@@ -124,10 +125,10 @@
     TEST(models, test_load_not_a_model)                                       \
     TEST(models, test_load_sentence_transformers_files_set_defaults)          \
     TEST(models, test_load_torch_encoder_matches_pytorch)                     \
-    TEST(models, test_minilm_token_ids_match_reference)                       \
     TEST(models, test_load_tensors_config_does_not_describe_named)            \
     TEST(models, test_load_torch_encoder_extra_layer_named)                   \
     TEST(models, test_load_pooling_path_outside_folder_refused)               \
+    TEST(models, test_minilm_token_ids_match_reference)                       \
     TEST(models, test_minilm_embeddings_match_sentence_transformers)          \
     TEST(models, test_minilm_pairs_cls_and_token_states_match)
 
@@ -137,9 +138,9 @@
     TEST(tools, test_run_text_similarity_and_input_file)                      \
     TEST(tools, test_run_ids_for_tokenizer_less_model)                        \
     TEST(tools, test_run_reports_bad_usage_and_input)                         \
-    TEST(tools, test_prof_trace_has_one_event_per_counted_launch)             \
     TEST(tools, test_run_input_names_bad_line_and_keeps_the_rest)             \
     TEST(tools, test_run_max_seq_bounds_what_is_planned)                      \
+    TEST(tools, test_prof_trace_has_one_event_per_counted_launch)             \
     TEST(tools, test_bench_json_holds_every_cell)                             \
     TEST(tools, test_compile_container_runs_without_compiler)                 \
     TEST(tools, test_every_tool_has_help_and_version)
@@ -150,6 +151,10 @@
     TEST(reliability, test_threads_share_context_and_model)                   \
     TEST(reliability, test_threads_load_models_on_one_context)                \
     TEST(reliability, test_bad_input_table)
+
+#define TESTS_PROBE(TEST)                                                      \
+    TEST(probe, test_peak_probes_check_their_results)                         \
+    TEST(probe, test_peak_wrong_probe_results_are_rejected)
 
 #define TESTS_IMPLEMENTATIONS(TEST)                                            \
     TEST(impl, test_impl_gemm_small_shapes_match_reference)                   \

@@ -170,6 +170,7 @@ static double encode_against_fixture(clenc_model *model, test_model *tm)
     const float *want = test_fixture_tensor(tm, "expected.hidden", b * seq * h);
     float *got = malloc(b * seq * h * sizeof *got);
     CU_ASSERT_FATAL(got != NULL);
+    test_nan_floats(got, b * seq * h);
     clenc_session *s = NULL;
     ASSERT_STATUS(clenc_session_create(model, (unsigned)b, (unsigned)seq, &s),
                   CLENC_OK);
@@ -178,7 +179,7 @@ static double encode_against_fixture(clenc_model *model, test_model *tm)
                   CLENC_OK);
     double worst = 0;
     for (size_t i = 0; i < b * seq * h; i++)
-        worst = fmax(worst, fabs((double)got[i] - want[i]));
+        worst = test_worst(worst, fabs((double)got[i] - want[i]));
     clenc_session_destroy(s);
     free(got);
     return worst;
@@ -424,6 +425,7 @@ void test_load_torch_encoder_matches_pytorch(void)
                    {"expected.mean_normalized",
                     CLENC_POOL_MEAN | CLENC_POOL_NORMALIZE, b * h}};
     for (size_t i = 0; i < 4; i++) {
+        test_nan_floats(got, b * seq * h);
         ASSERT_STATUS(clenc_encode(s, ids, NULL, lengths, (unsigned)b,
                                    (unsigned)seq, outputs[i].pooling, got),
                       CLENC_OK);
@@ -432,10 +434,11 @@ void test_load_torch_encoder_matches_pytorch(void)
         ASSERT_STATUS(clenc__st_to_f32(t, want), CLENC_OK);
         double worst = 0;
         for (size_t k = 0; k < outputs[i].floats; k++)
-            worst = fmax(worst, fabs((double)got[k] - want[k]));
+            worst = test_worst(worst, fabs((double)got[k] - want[k]));
         printf("\n    torch encoder %-26s max abs diff %.3g", outputs[i].name,
                worst);
-        CU_ASSERT(worst <= 1e-5);
+        /* Measured 9.54e-7 at most (AMD EPYC, PoCL 3.1, both families). */
+        CU_ASSERT(worst <= 4e-6);
     }
     /* It takes ids only. */
     int32_t tok[8];

@@ -105,13 +105,49 @@ static size_t count_lines(const char *s)
 void test_run_text_similarity_and_input_file(void)
 {
     char *argv[] = {NULL, "--model", MODEL_DIR, "--similarity",
-                    "A man is eating food.", "A man eats a meal.",
-                    "The stock market fell.", NULL};
+                    "A man is eating food.", "A man is eating a piece of bread.",
+                    "The new movie is awesome.", NULL};
     char *out = NULL;
     CU_ASSERT_EQUAL_FATAL(run_tool(argv, &out, NULL), 0);
     CU_ASSERT(out && strstr(out, "cosine similarity"));
     CU_ASSERT(out && strstr(out, " 1.000"));
     CU_ASSERT_EQUAL(count_lines(out), 2 + 1 + 3);
+    /* The matrix: each row ends in its three cosines. The two meals are
+     * related (sentence-transformers: 0.755), the film is not (-0.046,
+     * -0.058): related above unrelated, by far. */
+    double cos[3][3] = {{0}};
+    const char *row = out ? strstr(out, "cosine similarity") : NULL;
+    int parsed = row != NULL;
+    for (int r = 0; r < 3 && parsed; r++) {
+        const char *nl = strchr(row, '\n');
+        const char *end = nl ? strchr(nl + 1, '\n') : NULL;
+        parsed = end != NULL;
+        if (!parsed)
+            break;
+        row = nl + 1;
+        /* Back from the end of the line over three numbers. */
+        const char *p = end;
+        for (int c = 2; c >= 0; c--) {
+            while (p > row && p[-1] == ' ')
+                p--;
+            while (p > row && p[-1] != ' ')
+                p--;
+            char *num_end = NULL;
+            cos[r][c] = strtod(p, &num_end);
+            CU_ASSERT(num_end > p && num_end <= end);
+        }
+        row = end;
+    }
+    CU_ASSERT_FATAL(parsed);
+    printf("\n    meal-meal %.3f, meal-film %.3f and %.3f", cos[0][1], cos[0][2],
+           cos[1][2]);
+    for (int r = 0; r < 3; r++) {
+        CU_ASSERT(fabs(cos[r][r] - 1) < 1e-3);
+        for (int c = 0; c < 3; c++)
+            CU_ASSERT(cos[r][c] == cos[c][r]);
+    }
+    CU_ASSERT(cos[0][1] > cos[0][2] + 0.5);
+    CU_ASSERT(cos[0][1] > cos[1][2] + 0.5);
     free(out);
 
     char *dir = test_tmpdir("input");

@@ -27,6 +27,17 @@ float *test_random_floats(uint64_t *state, size_t count, double lo, double hi)
     return p;
 }
 
+void test_nan_floats(float *p, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        p[i] = NAN;
+}
+
+double test_worst(double worst, double d)
+{
+    return isnan(worst) || isnan(d) ? NAN : d > worst ? d : worst;
+}
+
 static float *own(test_model *m, float *p)
 {
     float **grown = realloc(m->arrays, (m->array_count + 1) * sizeof *grown);

@@ -39,4 +39,12 @@ clenc_model *test_model_upload(clenc_context *ctx, const test_model *m);
 double test_uniform(uint64_t *state, double lo, double hi);
 float *test_random_floats(uint64_t *state, size_t count, double lo, double hi);
 
+/* Outputs start as NaN, never as the answer: what a pass leaves unwritten
+ * stays NaN and fails its comparison. */
+void test_nan_floats(float *p, size_t count);
+/* The larger of the worst difference so far and d, where NaN is worse than
+ * anything and stays (fmax drops a NaN; `!(d <= worst)` forgets one at the
+ * next number). */
+double test_worst(double worst, double d);
+
 #endif

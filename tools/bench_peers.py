@@ -33,6 +33,8 @@ import argparse, ctypes, json, os, platform, statistics, subprocess, sys, time, 
 
 import numpy as np
 
+from clenc_ctypes import ClencDeviceInfo, ClencOptions  # tools/, the script's folder
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CELLS = {"b1_s16": (1, 16), "b1_s128": (1, 128), "b32_s128": (32, 128),
          "b8_s512": (8, 512), "mixed_8_128": (32, None)}
@@ -51,24 +53,6 @@ def log(msg):
 
 
 # ----------------------------------------------------------------- clenc
-class ClencOptions(ctypes.Structure):  # struct clenc_options, include/clenc.h
-    _fields_ = [("device", ctypes.c_char_p), ("kernel_dir", ctypes.c_char_p),
-                ("cache_dir", ctypes.c_char_p), ("binary", ctypes.c_char_p),
-                ("source_build", ctypes.c_int), ("profiling", ctypes.c_int),
-                ("gemm", ctypes.c_int), ("variant", ctypes.c_int)]
-
-
-class ClencDeviceInfo(ctypes.Structure):  # struct clenc_device_info
-    _fields_ = [("platform_index", ctypes.c_uint), ("device_index", ctypes.c_uint),
-                ("name", ctypes.c_char * 256), ("vendor", ctypes.c_char * 128),
-                ("platform", ctypes.c_char * 128), ("driver_version", ctypes.c_char * 128),
-                ("opencl_c_version", ctypes.c_char * 64), ("type", ctypes.c_int),
-                ("compute_units", ctypes.c_uint), ("clock_mhz", ctypes.c_uint),
-                ("global_mem_bytes", ctypes.c_uint64), ("local_mem_bytes", ctypes.c_uint64),
-                ("max_alloc_bytes", ctypes.c_uint64), ("fp16", ctypes.c_int),
-                ("fp64", ctypes.c_int), ("compiler_available", ctypes.c_int)]
-
-
 class Clenc:
     """libclenc.so through ctypes: one context, one model, one session per shape."""
 

@@ -1,0 +1,30 @@
+"""clenc_ctypes.py — ctypes mirrors of include/clenc.h's public structs, for Python callers of libclenc.so.
+
+Imports nothing but ctypes, so that tests/python/test_abi.py can check every
+mirror against the C compiler's layout without the benchmark's peers. Each
+class names the struct it mirrors in `_c_name_`; a field missing here makes
+a call that fills the struct (clenc_options_init) write past the Python
+buffer, which that test catches.
+"""
+import ctypes
+
+
+class ClencOptions(ctypes.Structure):
+    _c_name_ = "clenc_options"
+    _fields_ = [("device", ctypes.c_char_p), ("kernel_dir", ctypes.c_char_p),
+                ("cache_dir", ctypes.c_char_p), ("binary", ctypes.c_char_p),
+                ("source_build", ctypes.c_int), ("profiling", ctypes.c_int),
+                ("gemm", ctypes.c_int), ("variant", ctypes.c_int),
+                ("tune", ctypes.c_int)]
+
+
+class ClencDeviceInfo(ctypes.Structure):
+    _c_name_ = "clenc_device_info"
+    _fields_ = [("platform_index", ctypes.c_uint), ("device_index", ctypes.c_uint),
+                ("name", ctypes.c_char * 256), ("vendor", ctypes.c_char * 128),
+                ("platform", ctypes.c_char * 128), ("driver_version", ctypes.c_char * 128),
+                ("opencl_c_version", ctypes.c_char * 64), ("type", ctypes.c_int),
+                ("compute_units", ctypes.c_uint), ("clock_mhz", ctypes.c_uint),
+                ("global_mem_bytes", ctypes.c_uint64), ("local_mem_bytes", ctypes.c_uint64),
+                ("max_alloc_bytes", ctypes.c_uint64), ("fp16", ctypes.c_int),
+                ("fp64", ctypes.c_int), ("compiler_available", ctypes.c_int)]
