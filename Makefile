@@ -308,7 +308,7 @@ $(foreach t,$(FUZZ_TARGETS),$(eval $(call FUZZ_TARGET,$(t))))
 # and each new OpenCL context truncates its --log file. So its reports are
 # read from stderr, and any report fails the run. -cl-opt-disable: Oclgrind
 # 21.10's uninitialised-value check stops at the `freeze` instructions of
-# optimised code. About 2 minutes here (2 cores).
+# optimised code. About 4 minutes here (2 cores).
 #
 # `make test-rusticl`: the whole suite on Mesa's Rusticl, whose llvmpipe
 # device is a CPU that runs work-groups GPU-style, in SIMD lanes. Tests that
