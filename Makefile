@@ -50,7 +50,7 @@ LIBS      = $(PKG_LIBS) -lstdc++ -lm -pthread
 # a skip there is a failure. TEST_STRICT= runs elsewhere without it.
 TEST_STRICT ?= --strict
 
-RUNTIME_SRC := $(wildcard runtime/*.c)
+RUNTIME_SRC := $(wildcard runtime/*/*.c)
 KERNELS     := $(sort $(wildcard cl_kernels/*.cl cl_kernels/*.h))
 LIB_OBJ     := $(RUNTIME_SRC:%.c=$(B)/obj/%.o) $(B)/obj/kernels_embedded.o
 TOOL_NAMES  := clenc-info clenc-run clenc-prof clenc-bench clenc-compile
@@ -71,7 +71,7 @@ $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALLFLAGS) -fPIC -fvisibility=hidden -MMD -MP -c $< -o $@
 
-$(B)/embed_kernels: tools/embed_kernels.c
+$(B)/embed_kernels: build-aux/embed_kernels.c
 	@mkdir -p $(B)
 	$(CC) -std=c11 $(WARN) -O1 $< -o $@
 
@@ -215,21 +215,20 @@ FUZZ_CFLAGS   = -std=c11 $(filter-out -Werror,$(WARN)) -g -O1 \
                 -Iinclude -Iruntime $(shell pkg-config --cflags jansson libutf8proc 2>/dev/null)
 FUZZ_JANSSON  = $(shell pkg-config --libs jansson 2>/dev/null)
 FUZZ_UTF8PROC = $(shell pkg-config --libs libutf8proc 2>/dev/null)
-FUZZ_BASE      := status util fault
-FUZZ_TOKENIZER := tokenizer tokenizer_vocab file $(FUZZ_BASE)
+FUZZ_BASE      := base/status base/util base/fault base/hash base/file
+FUZZ_TOKENIZER := formats/tokenizer formats/wordpiece formats/tokenizer_vocab \
+                  $(FUZZ_BASE)
 
-FUZZ_SRC_safetensors := safetensors $(FUZZ_BASE)
+FUZZ_SRC_safetensors := formats/safetensors formats/safetensors_file $(FUZZ_BASE)
 FUZZ_LIB_safetensors  = $(FUZZ_JANSSON)
-FUZZ_SRC_container   := container $(FUZZ_BASE)
+FUZZ_SRC_container   := cl/container $(FUZZ_BASE)
 FUZZ_SRC_tokenizer   := $(FUZZ_TOKENIZER)
 FUZZ_LIB_tokenizer    = $(FUZZ_UTF8PROC)
 FUZZ_SRC_vocab       := $(FUZZ_TOKENIZER)
 FUZZ_LIB_vocab        = $(FUZZ_UTF8PROC)
-FUZZ_SRC_config      := config $(FUZZ_TOKENIZER)
-# config.c takes its defaults from clenc_config_init_* in model.c; the rest of
-# model.c calls into OpenCL, so it is compiled plain, one section a function,
-# and the linker drops what the target does not reach.
-FUZZ_LIB_config       = -Wl,--gc-sections $(FUZZ_JANSSON) $(FUZZ_UTF8PROC)
+FUZZ_SRC_config      := formats/config formats/model_files formats/json \
+                        $(FUZZ_TOKENIZER)
+FUZZ_LIB_config       = $(FUZZ_JANSSON) $(FUZZ_UTF8PROC)
 FUZZ_ARGS_safetensors := -dict=tests/fuzz/json.dict
 FUZZ_ARGS_config      := -dict=tests/fuzz/json.dict
 # Comparison tracing takes 65% of the tokenizer target's time (perf); with
@@ -265,15 +264,9 @@ $(FUZZ_DIR)/obj/tests/fuzz/%.o: tests/fuzz/%.c | $(FUZZ_DIR)/.toolchain
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -DCLENC_FUZZ_VOCAB='"$(CURDIR)/tests/fixtures/minilm_vocab.txt"' \
 	  -MMD -MP -c $< -o $@
 
-$(FUZZ_DIR)/obj/model-plain.o: runtime/model.c | $(FUZZ_DIR)/.toolchain
-	@mkdir -p $(dir $@)
-	$(FUZZ_CC) -std=c11 -g -O1 -ffunction-sections -fdata-sections \
-	  -D_POSIX_C_SOURCE=200809L -DCL_TARGET_OPENCL_VERSION=120 -Iinclude -Iruntime \
-	  -MMD -MP -c $< -o $@
-
 define FUZZ_TARGET
 $(FUZZ_DIR)/fuzz_$(1): $(FUZZ_DIR)/obj/tests/fuzz/fuzz_$(1).o \
-    $(FUZZ_SRC_$(1):%=$(FUZZ_DIR)/obj/runtime/%.o) $(if $(filter config,$(1)),$(FUZZ_DIR)/obj/model-plain.o)
+    $(FUZZ_SRC_$(1):%=$(FUZZ_DIR)/obj/runtime/%.o)
 	$$(FUZZ_CC) $$(FUZZ_CFLAGS) $$(filter %.o,$$^) $$(FUZZ_LIB_$(1)) -o $$@
 
 fuzz-run-$(1): $(FUZZ_DIR)/fuzz_$(1)

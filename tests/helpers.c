@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "helpers.h"
-#include "internal.h" /* the probes use the context's cl_context and device */
+#include "cl/cl.h" /* the probes use the context's cl_context and device */
 
 extern char **environ;
 extern const char *test_root; /* main.c */

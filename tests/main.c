@@ -8,7 +8,7 @@
 
 #include <CUnit/Basic.h>
 
-#include "encoder.h" /* the kernel table, for --list-kernels */
+#include "engine/engine.h" /* the kernel table, for --list-kernels */
 #include "helpers.h"
 #include "test_list.h"
 

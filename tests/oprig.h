@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "encoder.h"
+#include "engine/engine.h"
 #include "testmodel.h"
 
 /* Single ops are checked to a relative 1e-5 of the magnitude summed. */

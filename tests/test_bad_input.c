@@ -7,9 +7,9 @@
 #include <sys/stat.h>
 
 #include "helpers.h"
-#include "internal.h"
+#include "cl/cl.h"
 #include "testmodel.h"
-#include "tokenizer.h"
+#include "formats/tokenizer.h"
 
 #define ENCODER "tests/fixtures/torch_encoder"
 

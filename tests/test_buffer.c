@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "helpers.h"
-#include "internal.h"
+#include "cl/cl.h"
 
 void test_buffer_over_max_alloc_is_out_of_memory(void)
 {

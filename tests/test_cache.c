@@ -10,9 +10,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "encoder.h" /* the model's chosen tunables */
+#include "engine/engine.h" /* the model's chosen tunables */
 #include "helpers.h"
-#include "internal.h"
+#include "cl/cl.h"
 #include "testmodel.h"
 
 static clenc_status build_with(const char *cache, clenc_source_build mode,

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "helpers.h"
-#include "internal.h"
+#include "cl/cl.h"
 
 #define DEFINES "-DPROBE_CHAINS=4"
 

@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "encoder.h"
+#include "engine/engine.h"
 #include "helpers.h"
 #include "ref.h"
 #include "testmodel.h"

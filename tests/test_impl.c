@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "encoder.h"
+#include "engine/engine.h"
 #include "helpers.h"
 #include "oprig.h"
 #include "ref.h"

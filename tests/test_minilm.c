@@ -7,7 +7,7 @@
 #include <jansson.h>
 
 #include "helpers.h"
-#include "safetensors.h"
+#include "formats/safetensors.h"
 #include "testmodel.h"
 
 #define MODEL_DIR "models/all-MiniLM-L6-v2"

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "encoder.h"
+#include "engine/engine.h"
 #include "helpers.h"
 #include "oprig.h"
 

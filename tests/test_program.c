@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "helpers.h"
-#include "internal.h"
+#include "cl/cl.h"
 
 static clenc_context *context_with(const char *cache_dir,
                                    const char *kernel_dir)

@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "helpers.h"
-#include "safetensors.h"
+#include "formats/safetensors.h"
 
 static void put_le(unsigned char *p, uint64_t v, int bytes)
 {

@@ -5,7 +5,7 @@
 #include <stdint.h>
 
 #include "clenc.h"
-#include "safetensors.h"
+#include "formats/safetensors.h"
 
 typedef struct test_model {
     clenc_config config;

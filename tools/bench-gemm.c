@@ -6,7 +6,7 @@
 #include <cblas.h>
 
 #include "cli.h"
-#include "encoder.h"
+#include "engine/engine.h"
 
 #define PROG "clenc-bench-gemm"
 

@@ -7,7 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "formats/config.h"
 #include "fuzz_fault.h"
 
 /* The reader takes a folder, so each input is written into a private one

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "fuzz_fault.h"
-#include "internal.h"
+#include "cl/cl.h"
 
 /* A container the parser accepts must serialize back to the same bytes. */
 static void parse_one(const uint8_t *data, size_t size, int faulted)

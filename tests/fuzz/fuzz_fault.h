@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "internal.h"
+#include "base/base.h"
 
 /* A target's work on one input; `faulted` says an allocation may have been
  * made to fail, so a success it would otherwise insist on may be

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "fuzz_fault.h"
-#include "safetensors.h"
+#include "formats/safetensors.h"
 
 /* The input is the whole file. A table the parser accepts must keep its
  * promises: every tensor inside the buffer, names found by clenc__st_find,

@@ -1,0 +1,260 @@
+/* probe.c — the device's peak FMA rate and memory bandwidth, measured with cl_kernels/probe.cl and cached per device. */
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cl/cl.h"
+
+#define PROBE_CHAINS 8
+#define FMA_LOCAL 16
+#define COPY_BYTES (64u << 20)
+#define TRIES 7
+
+const char *const clenc__probe_kernels[] = {"probe_fma", "probe_copy", NULL};
+
+static int by_value(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/* One run, timed on the host around enqueue and finish. */
+static clenc_status one_run(cl_command_queue q, cl_kernel k, size_t global,
+                            size_t local, double *seconds)
+{
+    clenc_status st = CLENC_OK;
+    const uint64_t t0 = clenc__now_ns();
+    CL_CHECK(clEnqueueNDRangeKernel(q, k, 1, NULL, &global,
+                                    local ? &local : NULL, 0, NULL, NULL),
+             out);
+    CL_CHECK(clFinish(q), out);
+    *seconds = (clenc__now_ns() - t0) / 1e9;
+out:
+    return st;
+}
+
+/* The median of TRIES runs, timed on the host around enqueue and finish
+ * (a launch costs microseconds against kernels of tens of milliseconds).
+ * The median, not the best: on this machine single runs read up to 1.5x
+ * the sustained rate (clock boost, neighbours going idle), and a peak that
+ * no pass can hold would understate every share of it. */
+static clenc_status median_time(cl_command_queue q, cl_kernel k,
+                                size_t global, size_t local, double *median)
+{
+    clenc_status st = CLENC_OK;
+    double t[TRIES];
+    *median = 0;
+    double warm;
+    TRY(one_run(q, k, global, local, &warm), out);
+    for (int i = 0; i < TRIES; i++)
+        TRY(one_run(q, k, global, local, &t[i]), out);
+    qsort(t, TRIES, sizeof t[0], by_value);
+    *median = t[TRIES / 2];
+out:
+    return st;
+}
+
+/* The probes' outputs are checked after the timed runs: a miscompiled or
+ * broken probe must fail, not publish a bogus peak that every share of
+ * peak is then measured against. Both outputs start as NaN, so a part a
+ * probe never wrote cannot pass. */
+static clenc_status probe_wrong(const char *probe, size_t element, float got,
+                                float expected)
+{
+    return clenc__fail(CLENC_ERR_OPENCL,
+                       "clenc_device_peak_get: %s returned wrong data at "
+                       "element %zu: %g, expected %g (no peak is published)",
+                       probe, element, got, expected);
+}
+
+static clenc_status fill_nan(cl_command_queue q, cl_mem buffer, size_t bytes)
+{
+    clenc_status st = CLENC_OK;
+    const cl_uint nan_bits = 0xFFFFFFFFu;
+    CL_CHECK(clEnqueueFillBuffer(q, buffer, &nan_bits, sizeof nan_bits, 0,
+                                 bytes, 0, NULL, NULL),
+             out);
+out:
+    return st;
+}
+
+/* With a = -1 and b = 1 each fma maps x to 1 - x: chain c of work-item g
+ * holds g + c after an even number of steps and 1 - g - c after an odd
+ * one. Its 8 chains x 16 lanes sum to 128 g + 448 or -(128 g + 320),
+ * integers that float holds exactly below 2^24 (global < 131068); the
+ * tolerance covers the rounding of larger devices' sums. */
+static clenc_status check_fma(cl_command_queue q, cl_mem sink, size_t global,
+                              int iters)
+{
+    clenc_status st = CLENC_OK;
+    float *got = clenc__malloc(global * sizeof *got);
+    if (!got)
+        return clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no host memory");
+    CL_CHECK(clEnqueueReadBuffer(q, sink, CL_TRUE, 0, global * sizeof *got,
+                                 got, 0, NULL, NULL),
+             out_free_got);
+    for (size_t g = 0; g < global; g++) {
+        const double expected = iters % 2 == 0 ? 128.0 * g + 448.0
+                                               : -(128.0 * g + 320.0);
+        if (!(fabs(got[g] - expected) <= 1e-5 * fabs(expected))) {
+            st = probe_wrong(clenc__probe_kernels[0], g, got[g],
+                             (float)expected);
+            break;
+        }
+    }
+out_free_got:
+    clenc__free(got);
+    return st;
+}
+
+/* out == in, every element, read back a chunk at a time. */
+static clenc_status check_copy(cl_command_queue q, cl_mem dst, size_t bytes,
+                               const float *pattern, size_t pattern_len)
+{
+    clenc_status st = CLENC_OK;
+    const size_t chunk = (size_t)1 << 20;
+    float *got = clenc__malloc(chunk);
+    if (!got)
+        return clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no host memory");
+    for (size_t at = 0; at < bytes && st == CLENC_OK; at += chunk) {
+        const size_t n = bytes - at < chunk ? bytes - at : chunk;
+        CL_CHECK(clEnqueueReadBuffer(q, dst, CL_TRUE, at, n, got, 0, NULL,
+                                     NULL),
+                 out_free_got);
+        const size_t first = at / sizeof *got;
+        for (size_t i = 0; i < n / sizeof *got; i++)
+            if (memcmp(&got[i], &pattern[(first + i) % pattern_len],
+                       sizeof *got) != 0) {
+                st = probe_wrong(clenc__probe_kernels[1], first + i, got[i],
+                                 pattern[(first + i) % pattern_len]);
+                break;
+            }
+    }
+out_free_got:
+    clenc__free(got);
+    return st;
+}
+
+static clenc_status measure(clenc_context *ctx, clenc_device_peak *out)
+{
+    clenc_status st = CLENC_OK;
+    cl_int err;
+    cl_program prog;
+    cl_command_queue q = NULL;
+    cl_kernel fma = NULL, copy = NULL;
+    cl_mem sink = NULL, in = NULL, dst = NULL;
+    TRY(clenc__program_get(ctx, "probe", NULL, &prog, NULL), out);
+    CL_CHECK((q = clCreateCommandQueue(ctx->cl, ctx->device.id, 0, &err), err),
+             out);
+    CL_CHECK((fma = clCreateKernel(prog, clenc__probe_kernels[0], &err), err),
+             out);
+    CL_CHECK((copy = clCreateKernel(prog, clenc__probe_kernels[1], &err), err),
+             out);
+
+    /* Enough work-items to fill every compute unit many times over. */
+    const size_t global = (size_t)ctx->device.info.compute_units * 1024;
+    /* Runs of about 20 ms: long against a launch, short on a slow device
+     * (Rusticl's llvmpipe does 2 GFLOP/s, where the full 16384 iterations
+     * would take half a minute a run). */
+    int iters = 256;
+    TRY(clenc__buffer_create(ctx, global * sizeof(float), CL_MEM_WRITE_ONLY,
+                             "probe", &sink),
+        out);
+    /* Any operands keep the FMA units as busy; these make the result exact
+     * (check_fma). */
+    const float a = -1.0f, b = 1.0f;
+    TRY(fill_nan(q, sink, global * sizeof(float)), out);
+    CL_CHECK(clSetKernelArg(fma, 0, sizeof sink, &sink), out);
+    CL_CHECK(clSetKernelArg(fma, 1, sizeof a, &a), out);
+    CL_CHECK(clSetKernelArg(fma, 2, sizeof b, &b), out);
+    CL_CHECK(clSetKernelArg(fma, 3, sizeof iters, &iters), out);
+    double t;
+    TRY(one_run(q, fma, global, FMA_LOCAL, &t), out);
+    if (t > 0 && t < 0.02)
+        iters = 0.02 / t * iters >= 16384 ? 16384 : (int)(0.02 / t * iters);
+    CL_CHECK(clSetKernelArg(fma, 3, sizeof iters, &iters), out);
+    TRY(median_time(q, fma, global, FMA_LOCAL, &t), out);
+    clenc__tally_launch(clenc__probe_kernels[0], CLENC__FAMILY_ANY);
+    TRY(check_fma(q, sink, global, iters), out);
+    out->gflops = t > 0 ? (double)global * iters * PROBE_CHAINS * 16 * 2 / t / 1e9
+                        : 0;
+
+    size_t bytes = COPY_BYTES;
+    if (bytes > ctx->device.info.max_alloc_bytes / 2)
+        bytes = (size_t)(ctx->device.info.max_alloc_bytes / 2) & ~(size_t)63;
+    TRY(clenc__buffer_create(ctx, bytes, CL_MEM_READ_ONLY, "probe", &in), out);
+    TRY(clenc__buffer_create(ctx, bytes, CL_MEM_WRITE_ONLY, "probe", &dst), out);
+    /* 16 distinct values (64 bytes divides `bytes`): a copy to the wrong
+     * place within them shows. */
+    float pattern[16];
+    for (int i = 0; i < 16; i++)
+        pattern[i] = (float)i + 0.5f;
+    CL_CHECK(clEnqueueFillBuffer(q, in, pattern, sizeof pattern, 0, bytes, 0,
+                                 NULL, NULL),
+             out);
+    TRY(fill_nan(q, dst, bytes), out);
+    CL_CHECK(clSetKernelArg(copy, 0, sizeof in, &in), out);
+    CL_CHECK(clSetKernelArg(copy, 1, sizeof dst, &dst), out);
+    TRY(median_time(q, copy, bytes / 16, 0, &t), out);
+    clenc__tally_launch(clenc__probe_kernels[1], CLENC__FAMILY_ANY);
+    TRY(check_copy(q, dst, bytes, pattern, 16), out);
+    out->gbps = t > 0 ? 2.0 * bytes / t / 1e9 : 0;
+out:
+    clenc__buffer_release(ctx, sink);
+    clenc__buffer_release(ctx, in);
+    clenc__buffer_release(ctx, dst);
+    if (fma)
+        clReleaseKernel(fma);
+    if (copy)
+        clReleaseKernel(copy);
+    if (q)
+        clReleaseCommandQueue(q);
+    return st;
+}
+
+/* Part of the cache key: a new way of measuring makes old figures stale. */
+#define METHOD "median of 7, host-timed, FMA runs of 20 ms"
+
+static char *peak_path(const clenc_context *ctx)
+{
+    uint64_t h = clenc__fnv1a_str(CLENC__FNV_SEED, METHOD);
+    h = clenc__fnv1a_str(h, ctx->device.info.name);
+    h = clenc__fnv1a_str(h, ctx->device.info.driver_version);
+    h = clenc__fnv1a_str(h, clenc_version());
+    return clenc__asprintf("%s/peak-%016" PRIx64 ".txt", ctx->cache_dir, h);
+}
+
+clenc_status clenc_device_peak_get(clenc_context *ctx, clenc_device_peak *out)
+{
+    if (!ctx || !out)
+        return clenc__fail(CLENC_ERR_INVALID_ARG,
+                           "clenc_device_peak_get: %s is NULL",
+                           ctx ? "out" : "ctx");
+    char *path = ctx->cache_dir ? peak_path(ctx) : NULL;
+    unsigned char *text = NULL;
+    size_t size;
+    if (path && clenc__file_read_owned(path, "peak file", CLENC__CACHE_MAX_NOTE,
+                                       &text, &size) == CLENC_OK) {
+        char buf[128];
+        snprintf(buf, sizeof buf, "%.*s", (int)(size < 127 ? size : 127),
+                 (const char *)text);
+        clenc__free(text);
+        if (sscanf(buf, "%lf %lf", &out->gflops, &out->gbps) == 2 &&
+            out->gflops > 0 && out->gbps > 0) {
+            clenc__free(path);
+            return CLENC_OK;
+        }
+    }
+    clenc_status st = measure(ctx, out);
+    if (st == CLENC_OK && path) {
+        char line[64];
+        int n = snprintf(line, sizeof line, "%.3f %.3f\n", out->gflops,
+                         out->gbps);
+        if (clenc__cache_folder_ready(ctx) == CLENC_OK)
+            (void)clenc__file_write_atomic(path, line, (size_t)n);
+    }
+    clenc__free(path);
+    return st;
+}

@@ -1,0 +1,339 @@
+/* encoder.c — the forward pass: pack a batch without padding, enqueue every layer with no synchronisation, pool, read back. */
+#include <math.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#include "engine/engine.h"
+
+/* The test hook's NaN goes up as uploads from this chunk. Written once,
+ * before the hook is on. */
+enum { NAN_CHUNK = 16384 };
+static float nan_chunk[NAN_CHUNK];
+static atomic_int poison;
+
+void clenc__poison_workspace(int on)
+{
+    for (size_t i = 0; on && !atomic_load(&poison) && i < NAN_CHUNK; i++)
+        nan_chunk[i] = NAN;
+    atomic_store(&poison, on != 0);
+}
+
+/* Under the test hook, the first `floats` of workspace buffer `m` (or of
+ * the arena) become NaN. The arena is filled at the start of a pass, and
+ * each buffer again before the op that first writes it: one sharing bytes
+ * with a buffer dead by then would hold that one's values, and a kernel
+ * that skipped part of its output would pass them on unseen (pooled: any
+ * row, normalised, looks like an embedding). Written through the arena at
+ * the plan's offset, so a plan unlike the sub-buffers shows as NaN too.
+ * Oclgrind (21.10) remakes its record of which bytes are written for the
+ * whole arena at each host write and then reports every read of what the
+ * kernels wrote before: there only the arena is filled, at the start, and
+ * its own uninitialised-value check catches output a kernel leaves out. */
+static clenc_status fresh(clenc_session *s, cl_mem m, size_t floats)
+{
+    clenc_status st = CLENC_OK;
+    const cl_mem subs[CLENC__PLAN_ITEMS] = {s->x,   s->qkv,   s->attn,
+                                            s->proj, s->ffn,  s->proj2,
+                                            s->pooled};
+    const int on = atomic_load(&poison) &&
+                   (m == s->arena ||
+                    !strstr(s->model->ctx->device.info.platform, "Oclgrind"));
+    size_t at = 0; /* bytes into the arena */
+    for (int i = 0; i < CLENC__PLAN_ITEMS; i++)
+        if (subs[i] == m)
+            at = s->plan[i].offset;
+    for (size_t done = 0; on && done < floats; done += NAN_CHUNK) {
+        const size_t n = floats - done < NAN_CHUNK ? floats - done : NAN_CHUNK;
+        CL_CHECK(clEnqueueWriteBuffer(s->queue, s->arena, CL_FALSE,
+                                      at + done * sizeof(float),
+                                      n * sizeof(float), nan_chunk, 0, NULL,
+                                      NULL),
+                 out);
+    }
+out:
+    return st;
+}
+
+static clenc_status check_batch(const clenc_session *s, const int32_t *ids,
+                                const int32_t *type_ids,
+                                const int32_t *lengths, unsigned batch,
+                                unsigned seq, clenc_pooling pooling,
+                                const float *out)
+{
+    const clenc_config *c = &s->model->config;
+    if (!ids || !out)
+        return clenc__fail(CLENC_ERR_INVALID_ARG, "clenc_encode: %s is NULL",
+                           ids ? "out" : "ids");
+    if (batch == 0 || batch > s->max_batch)
+        return clenc__fail(CLENC_ERR_INVALID_ARG,
+                           "clenc_encode: batch %u is outside the session's "
+                           "1..%u",
+                           batch, s->max_batch);
+    if (seq == 0 || seq > s->max_seq)
+        return clenc__fail(CLENC_ERR_INVALID_ARG,
+                           "clenc_encode: seq %u is outside the session's "
+                           "1..%u",
+                           seq, s->max_seq);
+    unsigned mode = (unsigned)pooling & ~(unsigned)CLENC_POOL_NORMALIZE;
+    if (mode > CLENC_POOL_NONE ||
+        (mode == CLENC_POOL_DEFAULT && pooling != CLENC_POOL_DEFAULT))
+        return clenc__fail(CLENC_ERR_INVALID_ARG,
+                           "clenc_encode: pooling 0x%x is not a pooling",
+                           (unsigned)pooling);
+    for (unsigned b = 0; b < batch; b++) {
+        const unsigned len = lengths ? (unsigned)lengths[b] : seq;
+        if (lengths && (lengths[b] < 1 || (unsigned)lengths[b] > seq))
+            return clenc__fail(CLENC_ERR_INVALID_ARG,
+                               "clenc_encode: lengths[%u] is %d, outside "
+                               "1..%u",
+                               b, (int)lengths[b], seq);
+        for (unsigned t = 0; t < len; t++) {
+            const size_t i = (size_t)b * seq + t;
+            if (ids[i] < 0 || (unsigned)ids[i] >= c->vocab_size)
+                return clenc__fail(CLENC_ERR_INVALID_ARG,
+                                   "clenc_encode: token id %d at [%u][%u] is "
+                                   "outside the vocabulary 0..%u",
+                                   (int)ids[i], b, t, c->vocab_size - 1);
+            const unsigned types = c->type_vocab_size ? c->type_vocab_size : 1;
+            if (type_ids && (type_ids[i] < 0 || (unsigned)type_ids[i] >= types))
+                return clenc__fail(CLENC_ERR_INVALID_ARG,
+                                   "clenc_encode: token type %d at [%u][%u] "
+                                   "is outside 0..%u",
+                                   (int)type_ids[i], b, t, types - 1);
+        }
+    }
+    return CLENC_OK;
+}
+
+/* Packs the real tokens of the batch back to back: GEMMs then run over
+ * Σ lengths rows, and attention reads each sequence's span from offsets. */
+static size_t pack(clenc_session *s, const int32_t *ids,
+                   const int32_t *type_ids, const int32_t *lengths,
+                   unsigned batch, unsigned seq, unsigned *max_len,
+                   double *sum_sq)
+{
+    size_t t = 0;
+    *max_len = 0;
+    *sum_sq = 0;
+    for (unsigned b = 0; b < batch; b++) {
+        const unsigned len = lengths ? (unsigned)lengths[b] : seq;
+        s->host_offsets[b] = (int32_t)t;
+        memcpy(s->host_ids + t, ids + (size_t)b * seq, len * sizeof *ids);
+        if (type_ids)
+            memcpy(s->host_type_ids + t, type_ids + (size_t)b * seq,
+                   len * sizeof *type_ids);
+        else
+            memset(s->host_type_ids + t, 0, len * sizeof *type_ids);
+        for (unsigned p = 0; p < len; p++)
+            s->host_positions[t + p] = (int32_t)p;
+        t += len;
+        *sum_sq += (double)len * len;
+        if (len > *max_len)
+            *max_len = len;
+    }
+    s->host_offsets[batch] = (int32_t)t;
+    return t;
+}
+
+static clenc_status upload_batch(clenc_session *s, size_t tokens,
+                                 unsigned batch)
+{
+    clenc_status st = CLENC_OK;
+    const struct {
+        cl_mem mem;
+        const int32_t *host;
+        size_t count;
+    } in[] = {{s->ids, s->host_ids, tokens},
+              {s->type_ids, s->host_type_ids, tokens},
+              {s->positions, s->host_positions, tokens},
+              {s->offsets, s->host_offsets, batch + 1}};
+    /* Non-blocking: the staging arrays are the session's and stay put
+     * until the read at the end of the pass has waited for everything. */
+    for (size_t i = 0; i < sizeof in / sizeof in[0]; i++)
+        CL_CHECK(clEnqueueWriteBuffer(s->queue, in[i].mem, CL_FALSE, 0,
+                                      in[i].count * sizeof(int32_t),
+                                      in[i].host, 0, NULL, NULL),
+                 out);
+out:
+    return st;
+}
+
+/* The shape of one packed batch. */
+typedef struct batch_shape {
+    unsigned tokens, batch, max_len;
+    double sum_sq;
+} batch_shape;
+
+static clenc_status attention(clenc_session *s, const batch_shape *b)
+{
+    return clenc__op_attention(s, s->qkv, s->offsets, b->batch, b->tokens,
+                               b->max_len, b->sum_sq, s->attn);
+}
+
+/* Each op of layer_post and layer_pre is one step of the workspace's
+ * lifetimes (session.c, plan_workspace: steps 0..6 in this order), and the
+ * buffers it touches must be alive then: change the order or the buffers
+ * here, change the lifetimes there and the use table of
+ * ops/test_plan_never_overlaps_live_buffers (tests/test_ops.c). */
+static clenc_status layer_post(clenc_session *s, const clenc__layer *l,
+                               const batch_shape *b)
+{
+    const unsigned t = b->tokens;
+    const size_t hidden_floats = (size_t)t * s->model->config.hidden;
+    clenc_status st;
+    TRY(fresh(s, s->qkv, 3 * hidden_floats), out);
+    TRY(clenc__op_gemm(s, &l->qkv, s->x, t, s->qkv, NULL, CLENC__EPI_BIAS),
+        out);
+    TRY(fresh(s, s->attn, hidden_floats), out);
+    TRY(attention(s, b), out);
+    TRY(fresh(s, s->proj, hidden_floats), out);
+    TRY(clenc__op_gemm(s, &l->o, s->attn, t, s->proj, s->x,
+                       CLENC__EPI_BIAS | CLENC__EPI_RESIDUAL),
+        out);
+    TRY(clenc__op_layernorm(s, s->proj, s->x, l->norm1_weight, l->norm1_bias,
+                            t),
+        out);
+    TRY(fresh(s, s->ffn, (size_t)t * s->model->config.ffn), out);
+    TRY(clenc__op_gemm(s, &l->ffn_up, s->x, t, s->ffn, NULL,
+                       CLENC__EPI_BIAS | CLENC__EPI_ACT),
+        out);
+    TRY(fresh(s, s->proj2, hidden_floats), out);
+    TRY(clenc__op_gemm(s, &l->ffn_down, s->ffn, t, s->proj2, s->x,
+                       CLENC__EPI_BIAS | CLENC__EPI_RESIDUAL),
+        out);
+    TRY(clenc__op_layernorm(s, s->proj2, s->x, l->norm2_weight, l->norm2_bias,
+                            t),
+        out);
+out:
+    return st;
+}
+
+static clenc_status layer_pre(clenc_session *s, const clenc__layer *l,
+                              const batch_shape *b)
+{
+    const unsigned t = b->tokens;
+    const size_t hidden_floats = (size_t)t * s->model->config.hidden;
+    clenc_status st;
+    TRY(fresh(s, s->proj, hidden_floats), out);
+    TRY(clenc__op_layernorm(s, s->x, s->proj, l->norm1_weight, l->norm1_bias,
+                            t),
+        out);
+    TRY(fresh(s, s->qkv, 3 * hidden_floats), out);
+    TRY(clenc__op_gemm(s, &l->qkv, s->proj, t, s->qkv, NULL, CLENC__EPI_BIAS),
+        out);
+    TRY(fresh(s, s->attn, hidden_floats), out);
+    TRY(attention(s, b), out);
+    TRY(clenc__op_gemm(s, &l->o, s->attn, t, s->x, s->x,
+                       CLENC__EPI_BIAS | CLENC__EPI_RESIDUAL),
+        out);
+    TRY(fresh(s, s->proj2, hidden_floats), out);
+    TRY(clenc__op_layernorm(s, s->x, s->proj2, l->norm2_weight, l->norm2_bias,
+                            t),
+        out);
+    TRY(fresh(s, s->ffn, (size_t)t * s->model->config.ffn), out);
+    TRY(clenc__op_gemm(s, &l->ffn_up, s->proj2, t, s->ffn, NULL,
+                       CLENC__EPI_BIAS | CLENC__EPI_ACT),
+        out);
+    TRY(clenc__op_gemm(s, &l->ffn_down, s->ffn, t, s->x, s->x,
+                       CLENC__EPI_BIAS | CLENC__EPI_RESIDUAL),
+        out);
+out:
+    return st;
+}
+
+static clenc_status forward(clenc_session *s, const batch_shape *b)
+{
+    const clenc_model *m = s->model;
+    const unsigned t = b->tokens;
+    clenc_status st;
+    TRY(clenc__op_embed(s, s->ids, s->type_ids, s->positions, t, s->x), out);
+    for (unsigned i = 0; i < m->config.layers; i++)
+        TRY((m->config.norm == CLENC_NORM_PRE ? layer_pre : layer_post)(
+                s, &m->layers[i], b),
+            out);
+    if (m->config.final_norm)
+        TRY(clenc__op_layernorm(s, s->x, s->x, m->final_norm_weight,
+                                m->final_norm_bias, t),
+            out);
+out:
+    return st;
+}
+
+/* Every token's state, scattered to [batch][seq][hidden] with zero rows
+ * for padding: one read per sequence, straight into the caller's array. */
+static clenc_status read_tokens(clenc_session *s, unsigned batch,
+                                unsigned seq, float *out)
+{
+    clenc_status st = CLENC_OK;
+    const size_t row = s->model->config.hidden;
+    for (unsigned b = 0; b < batch; b++) {
+        const size_t start = (size_t)s->host_offsets[b];
+        const size_t len = (size_t)s->host_offsets[b + 1] - start;
+        float *dst = out + (size_t)b * seq * row;
+        CL_CHECK(clEnqueueReadBuffer(s->queue, s->x, CL_FALSE,
+                                     start * row * sizeof *out,
+                                     len * row * sizeof *out, dst, 0, NULL,
+                                     NULL),
+                 out);
+        memset(dst + len * row, 0, (seq - len) * row * sizeof *out);
+    }
+out:
+    return st;
+}
+
+clenc_status clenc_encode(clenc_session *s, const int32_t *ids,
+                          const int32_t *type_ids, const int32_t *lengths,
+                          unsigned batch, unsigned seq, clenc_pooling pooling,
+                          float *out)
+{
+    clenc_status st;
+    if (!s)
+        return clenc__fail(CLENC_ERR_INVALID_ARG,
+                           "clenc_encode: session is NULL");
+    TRY(check_batch(s, ids, type_ids, lengths, batch, seq, pooling, out),
+        out);
+    if (pooling == CLENC_POOL_DEFAULT)
+        pooling = s->model->config.pooling;
+    const unsigned mode = (unsigned)pooling & ~(unsigned)CLENC_POOL_NORMALIZE;
+    const int normalize = (pooling & CLENC_POOL_NORMALIZE) != 0;
+
+    s->encode_begin_ns = clenc__now_ns();
+    clenc__launches_reset(s);
+    batch_shape shape = {0, batch, 0, 0};
+    shape.tokens = (unsigned)pack(s, ids, type_ids, lengths, batch, seq,
+                                  &shape.max_len, &shape.sum_sq);
+    const unsigned t = shape.tokens;
+    TRY(fresh(s, s->arena, (size_t)s->workspace_bytes / sizeof(float)),
+        out_finish);
+    TRY(upload_batch(s, t, batch), out_finish);
+    TRY(forward(s, &shape), out_finish);
+    if (mode == CLENC_POOL_NONE) {
+        if (normalize)
+            TRY(clenc__op_l2norm(s, s->x, t), out_finish);
+        TRY(read_tokens(s, batch, seq, out), out_finish);
+    } else {
+        TRY(fresh(s, s->pooled,
+                  (size_t)batch * s->model->config.hidden),
+            out_finish);
+        TRY(clenc__op_pool(s, s->x, s->offsets, batch, t,
+                           mode == CLENC_POOL_CLS ? 0 : 1, s->pooled),
+            out_finish);
+        if (normalize)
+            TRY(clenc__op_l2norm(s, s->pooled, batch), out_finish);
+        CL_CHECK(clEnqueueReadBuffer(s->queue, s->pooled, CL_FALSE, 0,
+                                     (size_t)batch * s->model->config.hidden *
+                                         sizeof *out,
+                                     out, 0, NULL, NULL),
+                 out_finish);
+    }
+    /* The pass's one synchronisation. */
+    CL_CHECK(clFinish(s->queue), out);
+    s->encode_end_ns = clenc__now_ns();
+    if (s->model->ctx->profiling)
+        TRY(clenc__profile_add_pass(s), out);
+    return CLENC_OK;
+out_finish:
+    clFinish(s->queue); /* nothing may still write into `out` */
+out:
+    return st;
+}

@@ -1,0 +1,380 @@
+/* load.c — clenc_model_load: a model folder's safetensors read into the encoder's weights, every shape checked and every tensor accounted for. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "formats/config.h"
+#include "engine/engine.h"
+#include "formats/safetensors.h"
+#include "formats/tokenizer.h"
+
+typedef struct loader {
+    const clenc__model_files *files;
+    clenc__safetensors st;
+    const char *prefix; /* tensor names' common prefix ("bert.", "") */
+    size_t prefix_len;
+    unsigned char *used; /* per tensor of st: taken by the encoder */
+    float **converted;   /* the float32 weights this load read */
+    size_t converted_count;
+    unsigned char *scratch; /* one tensor's bytes before conversion */
+    size_t scratch_size;
+} loader;
+
+static void shape_text(const clenc__tensor *t, char *out, size_t cap)
+{
+    size_t n = (size_t)snprintf(out, cap, "[");
+    for (unsigned i = 0; i < t->ndim && n < cap; i++)
+        n += (size_t)snprintf(out + n, cap - n, "%s%llu", i ? ", " : "",
+                              (unsigned long long)t->shape[i]);
+    if (n < cap)
+        snprintf(out + n, cap - n, "]");
+}
+
+/* Tensor `name` (after the prefix) as float32 of shape [d0] or [d0, d1]
+ * (d1 = 0 for vectors). Absent: CLENC_ERR_MODEL_FORMAT, or NULL when not
+ * required. */
+static clenc_status tensor(loader *L, const char *name, unsigned d0,
+                           unsigned d1, int required, const float **out)
+{
+    char full[512];
+    snprintf(full, sizeof full, "%.*s%s", (int)L->prefix_len, L->prefix, name);
+    *out = NULL;
+    const clenc__tensor *t = clenc__st_find(&L->st, full);
+    if (!t)
+        return required ? clenc__fail(CLENC_ERR_MODEL_FORMAT,
+                                      "%s: tensor '%s' is missing",
+                                      L->files->weights_path, full)
+                        : CLENC_OK;
+    const int matrix = d1 != 0;
+    if (t->ndim != (matrix ? 2u : 1u) || t->shape[0] != d0 ||
+        (matrix && t->shape[1] != d1)) {
+        char have[96];
+        shape_text(t, have, sizeof have);
+        if (matrix)
+            return clenc__fail(CLENC_ERR_MODEL_FORMAT,
+                               "%s: tensor '%s' has shape %s, but config.json "
+                               "says [%u, %u]",
+                               L->files->weights_path, full, have, d0, d1);
+        return clenc__fail(CLENC_ERR_MODEL_FORMAT,
+                           "%s: tensor '%s' has shape %s, but config.json "
+                           "says [%u]",
+                           L->files->weights_path, full, have, d0);
+    }
+    L->used[t - L->st.tensors] = 1;
+    float **grown =
+        clenc__realloc(L->converted, (L->converted_count + 1) * sizeof *grown);
+    if (!grown)
+        return clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no host memory");
+    L->converted = grown;
+    float *copy = clenc__malloc((size_t)t->count * sizeof *copy);
+    if (!copy)
+        return clenc__fail(CLENC_ERR_OUT_OF_MEMORY,
+                           "no host memory to read tensor '%s'", full);
+    L->converted[L->converted_count++] = copy;
+    *out = copy;
+    /* Read, not mapped (safetensors.h says why), one tensor at a time:
+     * little-endian float32 straight into its copy, anything else through
+     * the scratch buffer, which grows to the largest such tensor. */
+    const uint16_t probe = 1;
+    if (t->dtype == CLENC__F32 && *(const uint8_t *)&probe == 1)
+        return clenc__st_read(&L->st, t, copy);
+    if (t->size > L->scratch_size) {
+        unsigned char *bigger = clenc__realloc(L->scratch, t->size);
+        if (!bigger)
+            return clenc__fail(CLENC_ERR_OUT_OF_MEMORY,
+                               "no host memory to convert tensor '%s'", full);
+        L->scratch = bigger;
+        L->scratch_size = t->size;
+    }
+    clenc_status st = clenc__st_read(&L->st, t, L->scratch);
+    if (st != CLENC_OK)
+        return st;
+    clenc__tensor in_memory = *t;
+    in_memory.data = L->scratch;
+    return clenc__st_to_f32(&in_memory, copy);
+}
+
+/* "bert.embeddings.word_embeddings.weight" -> prefix "bert.": task heads
+ * and wrappers name the same encoder under different prefixes. */
+static int find_prefix(loader *L, const char *suffix)
+{
+    const size_t ns = strlen(suffix);
+    for (size_t i = 0; i < L->st.count; i++) {
+        const char *name = L->st.tensors[i].name;
+        size_t n = strlen(name);
+        if (n >= ns && strcmp(name + n - ns, suffix) == 0 &&
+            (n == ns || name[n - ns - 1] == '.')) {
+            L->prefix = name;
+            L->prefix_len = n - ns;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* BERT's LayerNorm is "weight"/"bias", or "gamma"/"beta" in checkpoints
+ * converted from TensorFlow. */
+static clenc_status layer_norm(loader *L, const char *base, unsigned h,
+                               const float **w, const float **b)
+{
+    char name[256];
+    clenc_status st;
+    snprintf(name, sizeof name, "%s.gamma", base);
+    if ((st = tensor(L, name, h, 0, 0, w)) != CLENC_OK || *w) {
+        snprintf(name, sizeof name, "%s.beta", base);
+        return st != CLENC_OK ? st : tensor(L, name, h, 0, 1, b);
+    }
+    snprintf(name, sizeof name, "%s.weight", base);
+    TRY(tensor(L, name, h, 0, 1, w), out);
+    snprintf(name, sizeof name, "%s.bias", base);
+    st = tensor(L, name, h, 0, 1, b);
+out:
+    return st;
+}
+
+static clenc_status map_bert(loader *L, const clenc_config *c,
+                             clenc_weights *w, clenc_layer_weights *layers)
+{
+    clenc_status st;
+    const unsigned h = c->hidden, f = c->ffn;
+    if (!find_prefix(L, "embeddings.word_embeddings.weight"))
+        return clenc__fail(CLENC_ERR_MODEL_FORMAT,
+                           "%s: no tensor 'embeddings.word_embeddings.weight' "
+                           "(with or without a prefix such as 'bert.')",
+                           L->files->weights_path);
+    TRY(tensor(L, "embeddings.word_embeddings.weight", c->vocab_size, h, 1,
+               &w->word_embeddings),
+        out);
+    TRY(tensor(L, "embeddings.position_embeddings.weight", c->max_positions,
+               h, 1, &w->position_embeddings),
+        out);
+    if (c->type_vocab_size)
+        TRY(tensor(L, "embeddings.token_type_embeddings.weight",
+                   c->type_vocab_size, h, 1, &w->type_embeddings),
+            out);
+    TRY(layer_norm(L, "embeddings.LayerNorm", h, &w->embedding_norm_weight,
+                   &w->embedding_norm_bias),
+        out);
+    for (unsigned i = 0; i < c->layers; i++) {
+        clenc_layer_weights *l = &layers[i];
+        char n[256];
+#define GET(field, suffix, d0, d1)                                             \
+    snprintf(n, sizeof n, "encoder.layer.%u.%s", i, suffix);                   \
+    TRY(tensor(L, n, d0, d1, 1, &l->field), out)
+        GET(q_weight, "attention.self.query.weight", h, h);
+        GET(q_bias, "attention.self.query.bias", h, 0);
+        GET(k_weight, "attention.self.key.weight", h, h);
+        GET(k_bias, "attention.self.key.bias", h, 0);
+        GET(v_weight, "attention.self.value.weight", h, h);
+        GET(v_bias, "attention.self.value.bias", h, 0);
+        GET(o_weight, "attention.output.dense.weight", h, h);
+        GET(o_bias, "attention.output.dense.bias", h, 0);
+        GET(ffn_up_weight, "intermediate.dense.weight", f, h);
+        GET(ffn_up_bias, "intermediate.dense.bias", f, 0);
+        GET(ffn_down_weight, "output.dense.weight", h, f);
+        GET(ffn_down_bias, "output.dense.bias", h, 0);
+#undef GET
+        snprintf(n, sizeof n, "encoder.layer.%u.attention.output.LayerNorm", i);
+        TRY(layer_norm(L, n, h, &l->norm1_weight, &l->norm1_bias), out);
+        snprintf(n, sizeof n, "encoder.layer.%u.output.LayerNorm", i);
+        TRY(layer_norm(L, n, h, &l->norm2_weight, &l->norm2_bias), out);
+    }
+out:
+    return st;
+}
+
+static clenc_status map_torch(loader *L, clenc_config *c, clenc_weights *w,
+                              clenc_layer_weights *layers)
+{
+    clenc_status st;
+    const unsigned h = c->hidden, f = c->ffn;
+    const size_t hh = (size_t)h * h;
+    if (!find_prefix(L, "layers.0.self_attn.in_proj_weight"))
+        L->prefix_len = 0; /* reported as missing below */
+    TRY(tensor(L, "embedding.weight", c->vocab_size, h, 1, &w->word_embeddings),
+        out);
+    for (unsigned i = 0; i < c->layers; i++) {
+        clenc_layer_weights *l = &layers[i];
+        const float *in_w, *in_b;
+        char n[256];
+#define GET(ptr, suffix, d0, d1)                                               \
+    snprintf(n, sizeof n, "layers.%u.%s", i, suffix);                          \
+    TRY(tensor(L, n, d0, d1, 1, ptr), out)
+        GET(&in_w, "self_attn.in_proj_weight", 3 * h, h);
+        GET(&in_b, "self_attn.in_proj_bias", 3 * h, 0);
+        GET(&l->o_weight, "self_attn.out_proj.weight", h, h);
+        GET(&l->o_bias, "self_attn.out_proj.bias", h, 0);
+        GET(&l->ffn_up_weight, "linear1.weight", f, h);
+        GET(&l->ffn_up_bias, "linear1.bias", f, 0);
+        GET(&l->ffn_down_weight, "linear2.weight", h, f);
+        GET(&l->ffn_down_bias, "linear2.bias", h, 0);
+        GET(&l->norm1_weight, "norm1.weight", h, 0);
+        GET(&l->norm1_bias, "norm1.bias", h, 0);
+        GET(&l->norm2_weight, "norm2.weight", h, 0);
+        GET(&l->norm2_bias, "norm2.bias", h, 0);
+#undef GET
+        /* in_proj stacks Q, K and V. */
+        l->q_weight = in_w;
+        l->k_weight = in_w + hh;
+        l->v_weight = in_w + 2 * hh;
+        l->q_bias = in_b;
+        l->k_bias = in_b + h;
+        l->v_bias = in_b + 2 * h;
+    }
+    TRY(tensor(L, "norm.weight", h, 0, 0, &w->final_norm_weight), out);
+    if (w->final_norm_weight)
+        TRY(tensor(L, "norm.bias", h, 0, 1, &w->final_norm_bias), out);
+    c->final_norm = w->final_norm_weight != NULL;
+out:
+    return st;
+}
+
+/* A tensor of the encoder that config.json leaves out: the checkpoint was
+ * trained as a different network than the one clenc would run. */
+static clenc_status unaccounted(const loader *L, const char *name,
+                                const char *rest, clenc__arch arch,
+                                const clenc_config *c)
+{
+    const int bert = arch == CLENC__ARCH_BERT;
+    const char *layer_names = bert ? "encoder.layer." : "layers.";
+    const size_t k = strlen(layer_names);
+    if (strncmp(rest, layer_names, k) == 0 && rest[k] >= '0' &&
+        rest[k] <= '9' && strtoul(rest + k, NULL, 10) >= c->layers)
+        return clenc__fail(CLENC_ERR_MODEL_FORMAT,
+                           "%s: tensor '%s' belongs to layer %lu, but "
+                           "config.json's %s is %u: the checkpoint holds "
+                           "more layers than config.json describes",
+                           L->files->weights_path, name,
+                           strtoul(rest + k, NULL, 10),
+                           bert ? "num_hidden_layers" : "num_layers",
+                           c->layers);
+    if (bert && c->type_vocab_size == 0 &&
+        strcmp(rest, "embeddings.token_type_embeddings.weight") == 0)
+        return clenc__fail(CLENC_ERR_MODEL_FORMAT,
+                           "%s: tensor '%s' is present, but config.json's "
+                           "type_vocab_size is 0: the encoder would run "
+                           "without the token-type table it was trained with",
+                           L->files->weights_path, name);
+    return clenc__fail(CLENC_ERR_MODEL_FORMAT,
+                       "%s: tensor '%s' is not part of the encoder that "
+                       "config.json describes: clenc does not know what it "
+                       "computes, and would run without it",
+                       L->files->weights_path, name);
+}
+
+/* Every tensor under the encoder's own names must have been taken. Task
+ * heads and the pooler ("pooler.", "cls.", "classifier.", "qa_outputs.")
+ * and whatever lies outside the prefix are not the encoder's; HF's
+ * position_ids and token_type_ids buffers are what the encoder computes
+ * itself. */
+static clenc_status check_accounted(const loader *L, clenc__arch arch,
+                                    const clenc_config *c)
+{
+    static const char *const bert_parts[] = {"embeddings.", "encoder."};
+    static const char *const torch_parts[] = {"embedding.", "layers.",
+                                              "norm."};
+    static const char *const buffers[] = {"embeddings.position_ids",
+                                          "embeddings.token_type_ids"};
+    const int bert = arch == CLENC__ARCH_BERT;
+    const char *const *parts = bert ? bert_parts : torch_parts;
+    const size_t part_count = bert ? 2 : 3;
+    for (size_t i = 0; i < L->st.count; i++) {
+        const char *name = L->st.tensors[i].name;
+        if (L->used[i] ||
+            (L->prefix_len && strncmp(name, L->prefix, L->prefix_len) != 0))
+            continue;
+        const char *rest = name + L->prefix_len;
+        int encoder = 0;
+        for (size_t p = 0; p < part_count; p++)
+            encoder |= strncmp(rest, parts[p], strlen(parts[p])) == 0;
+        for (size_t b = 0; bert && b < 2; b++)
+            encoder &= strcmp(rest, buffers[b]) != 0;
+        if (encoder)
+            return unaccounted(L, name, rest, arch, c);
+    }
+    return CLENC_OK;
+}
+
+static void model_name(const char *folder, char *out, size_t cap)
+{
+    size_t n = strlen(folder);
+    while (n > 1 && folder[n - 1] == '/')
+        n--;
+    size_t start = n;
+    while (start > 0 && folder[start - 1] != '/')
+        start--;
+    snprintf(out, cap, "%.*s", (int)(n - start), folder + start);
+}
+
+clenc_status clenc_model_load(clenc_context *ctx, const char *path,
+                              clenc_model **out)
+{
+    clenc_status st;
+    if (!out)
+        return clenc__fail(CLENC_ERR_INVALID_ARG,
+                           "clenc_model_load: out is NULL");
+    *out = NULL;
+    if (!ctx || !path)
+        return clenc__fail(CLENC_ERR_INVALID_ARG,
+                           "clenc_model_load: %s is NULL", ctx ? "path" : "ctx");
+    clenc__model_files files;
+    loader L;
+    memset(&L, 0, sizeof L);
+    L.files = &files;
+    clenc__tokenizer *tok = NULL;
+    clenc_layer_weights *layers = NULL;
+    TRY(clenc__model_files_read(path, &files), out);
+    TRY(clenc__st_open_header(files.weights_path, &L.st), out_free_files);
+    clenc_config config = files.config;
+    clenc_weights weights;
+    memset(&weights, 0, sizeof weights);
+    /* Checked here too: layers sizes the allocation below. */
+    if (config.layers == 0 || config.layers > 1024) {
+        st = clenc__fail(CLENC_ERR_MODEL_FORMAT,
+                         "%s/config.json: %u layers", files.folder,
+                         config.layers);
+        goto out_close;
+    }
+    if (!(layers = clenc__calloc(config.layers, sizeof *layers)) ||
+        !(L.used = clenc__calloc(L.st.count ? L.st.count : 1, 1))) {
+        st = clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no host memory");
+        goto out_close;
+    }
+    weights.layers = layers;
+    TRY(files.arch == CLENC__ARCH_BERT ? map_bert(&L, &config, &weights, layers)
+                                       : map_torch(&L, &config, &weights, layers),
+        out_close);
+    TRY(check_accounted(&L, files.arch, &config), out_close);
+    if (files.vocab_path)
+        TRY(clenc__tokenizer_load(files.vocab_path, &files.tokenizer, &tok),
+            out_close);
+    if (tok && clenc__tokenizer_vocab_size(tok) > config.vocab_size) {
+        st = clenc__fail(CLENC_ERR_MODEL_FORMAT,
+                         "%s has %zu tokens, but config.json's vocab_size is "
+                         "%u",
+                         files.vocab_path, clenc__tokenizer_vocab_size(tok),
+                         config.vocab_size);
+        goto out_close;
+    }
+    clenc_model *m;
+    TRY(clenc_model_create(ctx, &config, &weights, &m), out_close);
+    m->tokenizer = tok;
+    tok = NULL;
+    m->max_text_tokens = files.max_text_tokens;
+    model_name(files.folder, m->name, sizeof m->name);
+    *out = m;
+out_close:
+    clenc__tokenizer_free(tok);
+    for (size_t i = 0; i < L.converted_count; i++)
+        clenc__free(L.converted[i]);
+    clenc__free(L.converted);
+    clenc__free(L.scratch);
+    clenc__free(L.used);
+    clenc__free(layers);
+    clenc__st_close(&L.st);
+out_free_files:
+    clenc__model_files_free(&files);
+out:
+    return st;
+}

@@ -1,0 +1,366 @@
+/* model.c — models: configuration checks, weights on the device in the GEMM's layout, programs specialised for the model. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/engine.h"
+#include "formats/tokenizer.h"
+
+/* Private arrays of a head's query and accumulator live in registers. */
+#define MAX_HEAD_DIM 256u
+
+static clenc_status check_config(const clenc_config *c)
+{
+    const struct {
+        const char *name;
+        unsigned value;
+    } sizes[] = {{"vocab_size", c->vocab_size}, {"hidden", c->hidden},
+                 {"heads", c->heads},           {"layers", c->layers},
+                 {"ffn", c->ffn},               {"max_positions", c->max_positions}};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
+        if (sizes[i].value == 0)
+            return clenc__fail(CLENC_ERR_INVALID_ARG, "config.%s is 0",
+                               sizes[i].name);
+    if (c->hidden % c->heads != 0)
+        return clenc__fail(CLENC_ERR_INVALID_ARG,
+                           "config.hidden %u is not divisible by config.heads "
+                           "%u",
+                           c->hidden, c->heads);
+    if (c->hidden / c->heads > MAX_HEAD_DIM)
+        return clenc__fail(CLENC_ERR_UNSUPPORTED,
+                           "head size %u (hidden %u / heads %u) is over %u",
+                           c->hidden / c->heads, c->hidden, c->heads,
+                           MAX_HEAD_DIM);
+    if ((unsigned)c->activation > CLENC_ACT_RELU)
+        return clenc__fail(CLENC_ERR_INVALID_ARG, "config.activation is %d",
+                           (int)c->activation);
+    if ((unsigned)c->norm > CLENC_NORM_PRE)
+        return clenc__fail(CLENC_ERR_INVALID_ARG, "config.norm is %d",
+                           (int)c->norm);
+    if ((unsigned)c->positions > CLENC_POS_NONE)
+        return clenc__fail(CLENC_ERR_INVALID_ARG, "config.positions is %d",
+                           (int)c->positions);
+    unsigned pool = (unsigned)c->pooling & ~(unsigned)CLENC_POOL_NORMALIZE;
+    if (pool < CLENC_POOL_MEAN || pool > CLENC_POOL_NONE)
+        return clenc__fail(CLENC_ERR_INVALID_ARG,
+                           "config.pooling is %d: the model's default must be "
+                           "MEAN, CLS or NONE",
+                           (int)c->pooling);
+    if (!(c->eps > 0.0f) || !isfinite(c->eps))
+        return clenc__fail(CLENC_ERR_INVALID_ARG,
+                           "config.eps is %g: it must be positive", c->eps);
+    /* Sizes multiply into buffer sizes and int kernel arguments. */
+    if (c->hidden > 65536 || c->ffn > 1u << 20 || c->vocab_size > 1u << 24 ||
+        c->max_positions > 1u << 20 || c->layers > 1024 ||
+        c->type_vocab_size > 1024)
+        return clenc__fail(CLENC_ERR_UNSUPPORTED,
+                           "config sizes beyond what clenc supports (hidden "
+                           "%u, ffn %u, vocab %u, positions %u, layers %u)",
+                           c->hidden, c->ffn, c->vocab_size, c->max_positions,
+                           c->layers);
+    return CLENC_OK;
+}
+
+#define NEED(ptr, name)                                                        \
+    do {                                                                       \
+        if (!(ptr))                                                            \
+            return clenc__fail(CLENC_ERR_INVALID_ARG, "weights.%s is NULL",    \
+                               name);                                          \
+    } while (0)
+
+static clenc_status check_weights(const clenc_config *c, const clenc_weights *w)
+{
+    NEED(w->word_embeddings, "word_embeddings");
+    if (c->positions == CLENC_POS_LEARNED)
+        NEED(w->position_embeddings, "position_embeddings");
+    if (c->type_vocab_size)
+        NEED(w->type_embeddings, "type_embeddings");
+    if (c->embedding_norm)
+        NEED(w->embedding_norm_weight, "embedding_norm_weight");
+    if (c->final_norm)
+        NEED(w->final_norm_weight, "final_norm_weight");
+    NEED(w->layers, "layers");
+    for (unsigned i = 0; i < c->layers; i++) {
+        const clenc_layer_weights *l = &w->layers[i];
+        const struct {
+            const float *p;
+            const char *name;
+        } need[] = {{l->q_weight, "q_weight"},
+                    {l->k_weight, "k_weight"},
+                    {l->v_weight, "v_weight"},
+                    {l->o_weight, "o_weight"},
+                    {l->norm1_weight, "norm1_weight"},
+                    {l->ffn_up_weight, "ffn_up_weight"},
+                    {l->ffn_down_weight, "ffn_down_weight"},
+                    {l->norm2_weight, "norm2_weight"}};
+        for (size_t j = 0; j < sizeof need / sizeof need[0]; j++)
+            if (!need[j].p)
+                return clenc__fail(CLENC_ERR_INVALID_ARG,
+                                   "weights.layers[%u].%s is NULL", i,
+                                   need[j].name);
+    }
+    return CLENC_OK;
+}
+
+clenc_status clenc__check_finite(const float *p, size_t count, const char *what)
+{
+    for (size_t i = 0; i < count; i++)
+        if (!isfinite(p[i]))
+            return clenc__fail(CLENC_ERR_MODEL_FORMAT,
+                               "weights '%s' hold %s at element %zu: a model "
+                               "with NaN or infinite weights computes nothing "
+                               "but NaN",
+                               what, isnan(p[i]) ? "NaN" : "an infinity", i);
+    return CLENC_OK;
+}
+
+/* A vector on the device; NULL host data uploads `fill`. */
+static clenc_status vector_upload(clenc_model *m, const float *host,
+                                  size_t count, float fill, const char *what,
+                                  cl_mem *out)
+{
+    float *filled = NULL;
+    if (!host) {
+        if (!(filled = clenc__malloc(count * sizeof *filled)))
+            return clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no host memory");
+        for (size_t i = 0; i < count; i++)
+            filled[i] = fill;
+        host = filled;
+    }
+    clenc_status st = clenc__check_finite(host, count, what);
+    if (st == CLENC_OK)
+        st = clenc__buffer_create(m->ctx, count * sizeof *host,
+                                  CL_MEM_READ_ONLY, what, out);
+    if (st == CLENC_OK)
+        st = clenc__buffer_upload(m->ctx->transfer_queue, *out, 0,
+                                  count * sizeof *host, host);
+    if (st == CLENC_OK)
+        m->weight_bytes += count * sizeof *host;
+    clenc__free(filled);
+    return st;
+}
+
+/* Q, K and V side by side: one GEMM makes all three. */
+static clenc_status upload_qkv(clenc_model *m, const clenc_layer_weights *l,
+                               unsigned layer, clenc__matrix *out)
+{
+    const size_t h = m->config.hidden, hh = h * h;
+    float *w = clenc__malloc(3 * hh * sizeof *w), *b = clenc__calloc(3 * h, sizeof *b);
+    clenc_status st;
+    if (!w || !b) {
+        st = clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no host memory");
+        goto out;
+    }
+    const float *parts[3] = {l->q_weight, l->k_weight, l->v_weight};
+    const float *biases[3] = {l->q_bias, l->k_bias, l->v_bias};
+    for (int i = 0; i < 3; i++) {
+        memcpy(w + i * hh, parts[i], hh * sizeof *w);
+        if (biases[i])
+            memcpy(b + i * h, biases[i], h * sizeof *b);
+    }
+    char what[64];
+    snprintf(what, sizeof what, "layers[%u].qkv", layer);
+    st = clenc__matrix_upload(m, w, b, 3 * (unsigned)h, (unsigned)h, what, out);
+out:
+    clenc__free(w);
+    clenc__free(b);
+    return st;
+}
+
+static clenc_status upload_layer(clenc_model *m, const clenc_layer_weights *l,
+                                 unsigned i, clenc__layer *out)
+{
+    clenc_status st;
+    const unsigned h = m->config.hidden, f = m->config.ffn;
+    char what[64];
+    TRY(upload_qkv(m, l, i, &out->qkv), out);
+    snprintf(what, sizeof what, "layers[%u].o", i);
+    TRY(clenc__matrix_upload(m, l->o_weight, l->o_bias, h, h, what, &out->o),
+        out);
+    snprintf(what, sizeof what, "layers[%u].ffn_up", i);
+    TRY(clenc__matrix_upload(m, l->ffn_up_weight, l->ffn_up_bias, f, h, what,
+                             &out->ffn_up),
+        out);
+    snprintf(what, sizeof what, "layers[%u].ffn_down", i);
+    TRY(clenc__matrix_upload(m, l->ffn_down_weight, l->ffn_down_bias, h, f,
+                             what, &out->ffn_down),
+        out);
+    snprintf(what, sizeof what, "layers[%u].norm", i);
+    TRY(vector_upload(m, l->norm1_weight, h, 1, what, &out->norm1_weight), out);
+    TRY(vector_upload(m, l->norm1_bias, h, 0, what, &out->norm1_bias), out);
+    TRY(vector_upload(m, l->norm2_weight, h, 1, what, &out->norm2_weight), out);
+    TRY(vector_upload(m, l->norm2_bias, h, 0, what, &out->norm2_bias), out);
+out:
+    return st;
+}
+
+static clenc_status upload_weights(clenc_model *m, const clenc_weights *w)
+{
+    const clenc_config *c = &m->config;
+    const size_t h = c->hidden;
+    clenc_status st;
+    TRY(vector_upload(m, w->word_embeddings, (size_t)c->vocab_size * h, 0,
+                      "word_embeddings", &m->word),
+        out);
+    /* Kernels take every table as an argument; unused ones get 1 float. */
+    TRY(vector_upload(m, c->positions == CLENC_POS_LEARNED
+                             ? w->position_embeddings
+                             : NULL,
+                      c->positions == CLENC_POS_LEARNED
+                          ? (size_t)c->max_positions * h
+                          : 1,
+                      0, "position_embeddings", &m->position),
+        out);
+    TRY(vector_upload(m, c->type_vocab_size ? w->type_embeddings : NULL,
+                      c->type_vocab_size ? c->type_vocab_size * h : 1, 0,
+                      "type_embeddings", &m->type),
+        out);
+    TRY(vector_upload(m, w->embedding_norm_weight, h, 1, "embedding_norm",
+                      &m->embedding_norm_weight),
+        out);
+    TRY(vector_upload(m, w->embedding_norm_bias, h, 0, "embedding_norm",
+                      &m->embedding_norm_bias),
+        out);
+    TRY(vector_upload(m, w->final_norm_weight, h, 1, "final_norm",
+                      &m->final_norm_weight),
+        out);
+    TRY(vector_upload(m, w->final_norm_bias, h, 0, "final_norm",
+                      &m->final_norm_bias),
+        out);
+    if (!(m->layers = clenc__calloc(c->layers, sizeof *m->layers))) {
+        st = clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no host memory");
+        goto out;
+    }
+    for (unsigned i = 0; i < c->layers; i++)
+        TRY(upload_layer(m, &w->layers[i], i, &m->layers[i]), out);
+out:
+    return st;
+}
+
+/* Work-items sharing a row in the gpu family: a power of two (for the tree
+ * reduction) that divides the row, so that no work-item idles in a row loop.
+ * PoCL 3.1's work-group vectoriser turned the stores that idle lanes skip
+ * into writes past the end of the row (valgrind showed them). */
+unsigned clenc__row_wg(unsigned hidden)
+{
+    unsigned wg = 1;
+    while (wg < 64 && hidden % (2 * wg) == 0)
+        wg *= 2;
+    return wg;
+}
+
+static clenc_status build_programs(clenc_model *m)
+{
+    const clenc_config *c = &m->config;
+    char tiles[96];
+    clenc__tune_defines(&m->tune, tiles, sizeof tiles);
+    m->defines = clenc__asprintf(
+        "-DVARIANT_GPU=%d -DHIDDEN=%u -DHEADS=%u -DHEAD_DIM=%u -DACT=%d "
+        "-DLN_EPS=%.9ef -DPOSITIONS=%d -DEMBED_SCALE=%d -DEMBED_NORM=%d "
+        "-DTYPE_VOCAB=%u -DROW_WG=%u %s",
+        m->variant == CLENC_VARIANT_GPU, c->hidden, c->heads,
+        c->hidden / c->heads, (int)c->activation, (double)c->eps,
+        (int)c->positions, c->scale_embedding != 0, c->embedding_norm != 0,
+        c->type_vocab_size, clenc__row_wg(c->hidden), tiles);
+    if (!m->defines)
+        return clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no host memory");
+    for (int k = 0; k < CLENC__KERNEL_COUNT; k++) {
+        /* Each GEMM needs only its own: the own kernel, or CLBlast plus the
+         * epilogue kernel. */
+        if ((k == CLENC__K_GEMM && m->gemm != CLENC_GEMM_OWN) ||
+            (k == CLENC__K_EPILOGUE && m->gemm != CLENC_GEMM_CLBLAST))
+            continue;
+        clenc_status st = clenc__program_get(m->ctx, clenc__kernels[k].file,
+                                             m->defines, &m->programs[k], NULL);
+        if (st != CLENC_OK)
+            return st;
+    }
+    return CLENC_OK;
+}
+
+clenc_status clenc_model_create(clenc_context *ctx, const clenc_config *config,
+                                const clenc_weights *weights,
+                                clenc_model **out)
+{
+    clenc_status st;
+    if (!out)
+        return clenc__fail(CLENC_ERR_INVALID_ARG,
+                           "clenc_model_create: out is NULL");
+    *out = NULL;
+    if (!ctx || !config || !weights)
+        return clenc__fail(CLENC_ERR_INVALID_ARG,
+                           "clenc_model_create: %s is NULL",
+                           !ctx ? "ctx" : !config ? "config" : "weights");
+    if ((st = check_config(config)) != CLENC_OK ||
+        (st = check_weights(config, weights)) != CLENC_OK)
+        return st;
+    clenc_model *m = clenc__calloc(1, sizeof *m);
+    if (!m)
+        return clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no host memory");
+    m->ctx = ctx;
+    m->config = *config;
+    m->max_text_tokens = config->max_positions;
+    m->variant = ctx->variant;
+    TRY(clenc__tune(m), out_destroy);
+    TRY(build_programs(m), out_destroy);
+    TRY(upload_weights(m, weights), out_destroy);
+    *out = m;
+    return CLENC_OK;
+out_destroy:
+    clenc_model_destroy(m);
+    return st;
+}
+
+void clenc_model_destroy(clenc_model *m)
+{
+    if (!m)
+        return;
+    clenc_context *ctx = m->ctx;
+    if (m->layers)
+        for (unsigned i = 0; i < m->config.layers; i++) {
+            clenc__layer *l = &m->layers[i];
+            clenc__matrix_release(ctx, &l->qkv);
+            clenc__matrix_release(ctx, &l->o);
+            clenc__matrix_release(ctx, &l->ffn_up);
+            clenc__matrix_release(ctx, &l->ffn_down);
+            clenc__buffer_release(ctx, l->norm1_weight);
+            clenc__buffer_release(ctx, l->norm1_bias);
+            clenc__buffer_release(ctx, l->norm2_weight);
+            clenc__buffer_release(ctx, l->norm2_bias);
+        }
+    clenc__free(m->layers);
+    cl_mem tables[] = {m->word,
+                       m->position,
+                       m->type,
+                       m->embedding_norm_weight,
+                       m->embedding_norm_bias,
+                       m->final_norm_weight,
+                       m->final_norm_bias};
+    for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++)
+        clenc__buffer_release(ctx, tables[i]);
+    clenc__tokenizer_free(m->tokenizer);
+    clenc__free(m->defines);
+    clenc__free(m);
+}
+
+clenc_status clenc_model_info_get(const clenc_model *m, clenc_model_info *out)
+{
+    if (!m || !out)
+        return clenc__fail(CLENC_ERR_INVALID_ARG,
+                           "clenc_model_info_get: %s is NULL",
+                           m ? "out" : "model");
+    memset(out, 0, sizeof *out);
+    out->hidden = m->config.hidden;
+    out->max_sequence = m->config.max_positions;
+    out->vocab_size = m->config.vocab_size;
+    out->layers = m->config.layers;
+    out->pooling = m->config.pooling;
+    out->gemm = m->gemm;
+    out->variant = m->variant;
+    out->weight_bytes = m->weight_bytes;
+    out->has_tokenizer = m->tokenizer != NULL;
+    out->max_text_tokens = m->max_text_tokens;
+    memcpy(out->name, m->name, sizeof out->name);
+    return CLENC_OK;
+}

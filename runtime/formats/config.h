@@ -1,0 +1,38 @@
+/* config.h — a model folder's configuration files read into clenc's terms (config.c, model_files.c). */
+#ifndef CLENC_CONFIG_H
+#define CLENC_CONFIG_H
+
+#include "base/base.h"
+#include "formats/tokenizer.h"
+
+typedef enum clenc__arch {
+    CLENC__ARCH_BERT,         /* HF BertModel and the same layout */
+    CLENC__ARCH_TORCH_ENCODER /* a torch.nn.TransformerEncoder state dict */
+} clenc__arch;
+
+typedef struct clenc__model_files {
+    clenc__arch arch;
+    clenc_config config; /* final_norm of a torch encoder: from its tensors */
+    char *folder;
+    char *weights_path;  /* the .safetensors file */
+    char *vocab_path;    /* NULL: no tokenizer */
+    clenc__tokenizer_options tokenizer;
+    char *special[5];    /* owned strings behind tokenizer's cls..mask */
+    unsigned max_text_tokens;
+} clenc__model_files;
+
+/* The architecture and configuration config.json (`root`, read from
+ * `file`) describes: a torch TransformerEncoder when its "architectures"
+ * says so, else the BERT family (config.c). */
+typedef struct json_t json_t;
+clenc_status clenc__config_read(json_t *root, const char *file,
+                                clenc__arch *arch, clenc_config *config);
+
+/* Reads config.json and, when present, modules.json, the pooling config,
+ * sentence_bert_config.json, tokenizer_config.json and
+ * special_tokens_map.json of the folder `path` names (or of the folder of a
+ * .safetensors file). */
+clenc_status clenc__model_files_read(const char *path, clenc__model_files *out);
+void clenc__model_files_free(clenc__model_files *files);
+
+#endif
