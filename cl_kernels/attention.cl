@@ -16,43 +16,30 @@
  *   one per lane of a float16 vector: each key row is read once for 16
  *   queries, every multiply-add is 16 wide, and no work-group loop needs
  *   vectorising (PoCL did not, for a work-item per query: 7 GFLOP/s).
- *   global = (ceil(max_len / ATT_QB), batch * HEADS), local = (1, 1).
- * gpu family: a work-item per query; the work-group stages ATT_KB keys and
- *   values in local memory. global = (max_len rounded up to ATT_WG,
+ *   ATT_KB 128 keys a softmax block, ATT_KU 8 keys a step: 220-228 GFLOP/s
+ *   on MiniLM at batch 32 x seq 128 (clenc-prof, 2 cores of an AMD EPYC,
+ *   PoCL 3.1). global = (ceil(max_len / ATT_QB), batch * HEADS),
+ *   local = (1, 1).
+ * gpu family: a work-item per query; the work-group stages ATT_KB (16) keys
+ *   and values in local memory. A correctness baseline: it has not been
+ *   tuned on a GPU yet. global = (max_len rounded up to ATT_WG,
  *   batch * HEADS), local = (ATT_WG, 1).
- * Tunables: HEADS, HEAD_DIM, ATT_KB (cpu 128, gpu 16), ATT_QB (16),
- *   ATT_KU (8, cpu), ATT_WG (64, gpu), VARIANT_GPU.
+ * Launch: runtime/ops/attention.c.
+ * Constants: VARIANT_GPU, HIDDEN, HEADS, HEAD_DIM, ATT_KB, ATT_QB (cpu),
+ *   ATT_KU (cpu), ATT_WG (gpu).
  */
-#include "common.h"
+#if !defined(VARIANT_GPU) || !defined(HIDDEN) || !defined(HEADS) ||         \
+    !defined(HEAD_DIM) || !defined(ATT_KB) ||                                \
+    !defined(ATT_QB) || !defined(ATT_KU) || !defined(ATT_WG)
+#error "VARIANT_GPU, HIDDEN, HEADS, HEAD_DIM, ATT_KB, ATT_QB, ATT_KU and ATT_WG are set by the library: build with the options clenc-compile --list prints"
+#endif
+#if ATT_QB != 16
+#error "ATT_QB: the cpu family keeps one query in each lane of a float16"
+#endif
 
-#ifndef HEADS
-#define HEADS 12
-#endif
-#ifndef HEAD_DIM
-#define HEAD_DIM (HIDDEN / HEADS)
-#endif
-/* Keys per softmax block. On the cpu family a block's scores live in
- * private memory (the stack): larger blocks rescale the accumulators less
- * often (16 -> 128 took MiniLM's attention from 124 to 205 GFLOP/s). On the
- * gpu family they are staged in local memory, which is small. */
-#ifndef ATT_KB
-#if VARIANT_GPU
-#define ATT_KB 16
-#else
-#define ATT_KB 128
-#endif
-#endif
 #define QKV_STRIDE (3 * HIDDEN)
 
 #if !VARIANT_GPU
-
-#define ATT_QB 16
-/* Keys a step of the cpu family's loops: q[d] and acc[d], more vectors
- * than the registers hold, are loaded once a step. 8 beat 4 by 8-10% on
- * MiniLM (clenc-prof, batch 32 x seq 128); 16 spills the keys' sums. */
-#ifndef ATT_KU
-#define ATT_KU 8
-#endif
 
 __kernel void attention(__global const float *qkv,
                         __global const int *offsets, __global float *out)

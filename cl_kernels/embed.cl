@@ -1,31 +1,27 @@
 /* embed.cl — token embeddings: word + position + token type (+ LayerNorm), one row per packed token, fused in one kernel.
  *
  * out[t] = word[ids[t]] * (EMBED_SCALE ? sqrt(HIDDEN) : 1)
- *          + position(positions[t]) + (TYPE_VOCAB ? types[types_ids[t]] : 0)
+ *          + position(positions[t]) + (TYPE_VOCAB ? types[type_ids[t]] : 0)
  * then, if EMBED_NORM, LayerNorm with gamma/beta. Tables are row-major
  * [rows][HIDDEN]. positions[t] is the token's index within its sequence.
- * POSITIONS 0: learned table pos[positions[t]]; 1: sinusoidal, computed
- * here, interleaved as in the paper: PE(p, 2i) = sin(p / 10000^(2i/HIDDEN)),
- * PE(p, 2i+1) = cos(same angle); 2: none.
- * Launch: as layernorm.cl (a row per work-item, or per gpu work-group).
- * Tunables: POSITIONS, EMBED_SCALE, EMBED_NORM, TYPE_VOCAB, VARIANT_GPU.
+ * POSITIONS is POS_LEARNED (the table pos[positions[t]]), POS_SINUSOIDAL
+ * (computed here, interleaved as in the paper: PE(p, 2i) =
+ * sin(p / 10000^(2i/HIDDEN)), PE(p, 2i+1) = cos(same angle)) or POS_NONE.
+ * Launch (runtime/ops/embed.c): as layernorm.cl, a row per work-item (cpu)
+ * or per work-group of ROW_WG (gpu).
+ * Constants: VARIANT_GPU, HIDDEN, ROW_WG (rows.h), LN_EPS (norm.h),
+ * POSITIONS, POS_LEARNED, POS_SINUSOIDAL, POS_NONE, EMBED_SCALE, EMBED_NORM,
+ * TYPE_VOCAB.
  */
-#include "common.h"
+#include "norm.h"
 
-#ifndef POSITIONS
-#define POSITIONS 0
-#endif
-#ifndef EMBED_SCALE
-#define EMBED_SCALE 0
-#endif
-#ifndef EMBED_NORM
-#define EMBED_NORM 1
-#endif
-#ifndef TYPE_VOCAB
-#define TYPE_VOCAB 2
+#if !defined(POSITIONS) || !defined(POS_LEARNED) ||                         \
+    !defined(POS_SINUSOIDAL) || !defined(POS_NONE) ||                       \
+    !defined(EMBED_SCALE) || !defined(EMBED_NORM) || !defined(TYPE_VOCAB)
+#error "POSITIONS, POS_LEARNED, POS_SINUSOIDAL, POS_NONE, EMBED_SCALE, EMBED_NORM and TYPE_VOCAB are set by the library: build with the options clenc-compile --list prints"
 #endif
 
-#if POSITIONS == 1
+#if POSITIONS == POS_SINUSOIDAL
 #ifdef cl_khr_fp64
 #pragma OPENCL EXTENSION cl_khr_fp64 : enable
 /* The angle reaches max_positions radians: in float its rounding alone
@@ -71,9 +67,9 @@ __kernel void embed(__global const int *ids, __global const int *type_ids,
 #endif
     for (int i = ROW_FIRST; i < HIDDEN; i += ROW_STEP) {
         float e = w[i] * scale;
-#if POSITIONS == 0
+#if POSITIONS == POS_LEARNED
         e += pos[(size_t)p * HIDDEN + i];
-#elif POSITIONS == 1
+#elif POSITIONS == POS_SINUSOIDAL
         e += sinusoid(p, i);
 #endif
 #if TYPE_VOCAB > 0

@@ -2,43 +2,43 @@
  *
  * a:        [m][k] row-major (activations, packed tokens).
  * w:        the weight matrix [n][k] (PyTorch's Linear layout) packed at
- *           model load into panels of PANEL=16 output columns: element
- *           (col, kk) lives at w[(col / 16) * k * 16 + kk * 16 + col % 16];
- *           the last panel is zero-padded. A panel is one contiguous stream,
- *           read with one 16-wide load per kk.
+ *           model load into panels of PANEL output columns: element
+ *           (col, kk) lives at w[(col / PANEL) * k * PANEL + kk * PANEL +
+ *           col % PANEL]; the last panel is zero-padded. A panel is one
+ *           contiguous stream, read with one PANEL-wide load per kk.
  * bias:     [n] zero-padded to whole panels.  residual, out: [m][n].
- * flags:    1 add bias, 2 apply the model's activation, 4 add residual.
- *           `out` may be `residual` (each element is read, then written, by
- *           the same work-item); it must not be `a`.
+ * flags:    EPI_BIAS adds the bias, EPI_ACT applies the model's activation,
+ *           EPI_RESIDUAL adds the residual. `out` may be `residual` (each
+ *           element is read, then written, by the same work-item); it must
+ *           not be `a`.
  *
- * cpu family: one work-item computes a GEMM_TM x 16 tile in registers
- *   (float16 accumulators, fma), no barriers and no local memory: on PoCL
- *   this reached 190-224 GFLOP/s at encoder shapes (2 cores, AVX-512).
- *   global = (ceil(m / GEMM_TM), n_panels), local = (1, 1).
+ * cpu family: one work-item computes a GEMM_TM x (GEMM_TNP * PANEL) tile in
+ *   registers (float16 accumulators, fma), no barriers and no local memory.
+ *   The 4 x 4-panel tile reached about 400 GFLOP/s at MiniLM's shapes on 2
+ *   cores of an AMD EPYC with PoCL 3.1 (8 x 1 panels: 290).
+ *   global = (ceil(m / GEMM_TM), ceil(n_panels / GEMM_TNP)), local = (1, 1).
  * gpu family: classic local-memory tiling, a GEMM_TS x GEMM_TS block per
- *   work-group of 16 x 16, each work-item GEMM_TS/16 x GEMM_TS/16 outputs.
- *   global = (ceil(n / GEMM_TS) * 16, ceil(m / GEMM_TS) * 16), local = (16, 16).
- * Tunables: GEMM_TM (8), GEMM_TS (64), GEMM_TK (16), VARIANT_GPU, ACT.
+ *   work-group of 16 x 16, each work-item GEMM_TS/16 x GEMM_TS/16 outputs,
+ *   GEMM_TK of k a step. A correctness baseline: it has not been tuned on a
+ *   GPU yet. global = (ceil(n / GEMM_TS) * 16, ceil(m / GEMM_TS) * 16),
+ *   local = (16, 16).
+ * Launch: runtime/ops/gemm.c, which also packs the panels.
+ * Constants: VARIANT_GPU, ACT (activation.h), EPI_BIAS, EPI_ACT,
+ *   EPI_RESIDUAL, PANEL (16: the cpu family's float16), GEMM_TM, GEMM_TNP
+ *   (cpu), GEMM_TS, GEMM_TK (gpu).
  */
-#include "common.h"
+#include "activation.h"
 
-#define PANEL 16
-#ifndef GEMM_TM
-#define GEMM_TM 4
+#if !defined(VARIANT_GPU) || !defined(EPI_BIAS) || !defined(EPI_ACT) ||      \
+    !defined(EPI_RESIDUAL) || !defined(PANEL) || !defined(GEMM_TM) ||       \
+    !defined(GEMM_TNP) || !defined(GEMM_TS) || !defined(GEMM_TK)
+#error "VARIANT_GPU, EPI_BIAS, EPI_ACT, EPI_RESIDUAL, PANEL, GEMM_TM, GEMM_TNP, GEMM_TS and GEMM_TK are set by the library: build with the options clenc-compile --list prints"
 #endif
-#ifndef GEMM_TS
-#define GEMM_TS 64
-#endif
-#ifndef GEMM_TK
-#define GEMM_TK 16
+#if PANEL != 16
+#error "PANEL: the cpu family loads a panel row as one float16"
 #endif
 
 #if !VARIANT_GPU
-
-/* Panels (16 output columns each) one work-item computes. */
-#ifndef GEMM_TNP
-#define GEMM_TNP 4
-#endif
 
 __kernel void gemm(__global const float *a, __global const float *w,
                    __global const float *bias, __global const float *residual,
@@ -85,18 +85,18 @@ __kernel void gemm(__global const float *a, __global const float *w,
         if (col0 >= n)
             break;
         const int full = col0 + PANEL <= n;
-        const float16 bv = (flags & 1) ? vload16(panel, bias) : (float16)(0.0f);
+        const float16 bv = (flags & EPI_BIAS) ? vload16(panel, bias) : (float16)(0.0f);
 #pragma unroll
         for (int r = 0; r < GEMM_TM; r++) {
             const int row = row0 + r;
             if (row >= m)
                 break;
             float16 v = acc[r][p] + bv;
-            if (flags & 2)
+            if (flags & EPI_ACT)
                 v = ACTIVATE(v);
             const size_t at = (size_t)row * n + col0;
             if (full) {
-                if (flags & 4)
+                if (flags & EPI_RESIDUAL)
                     v += vload16(0, residual + at);
                 vstore16(v, 0, out + at);
             } else {
@@ -104,7 +104,7 @@ __kernel void gemm(__global const float *a, __global const float *w,
                 vstore16(v, 0, vals);
                 for (int c = 0; c < n - col0; c++)
                     out[at + c] =
-                        vals[c] + ((flags & 4) ? residual[at + c] : 0.0f);
+                        vals[c] + ((flags & EPI_RESIDUAL) ? residual[at + c] : 0.0f);
             }
         }
     }
@@ -158,12 +158,12 @@ gemm(__global const float *a, __global const float *w,
             if (row >= m || col >= n)
                 continue;
             float v = acc[i][j];
-            if (flags & 1)
+            if (flags & EPI_BIAS)
                 v += bias[col];
-            if (flags & 2)
+            if (flags & EPI_ACT)
                 v = ACTIVATE(v);
             const size_t at = (size_t)row * n + col;
-            if (flags & 4)
+            if (flags & EPI_RESIDUAL)
                 v += residual[at];
             out[at] = v;
         }

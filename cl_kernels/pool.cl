@@ -1,13 +1,22 @@
-/* pool.cl — pooling of packed token rows into one vector per sequence: CLS (first token) or mean over real tokens.
+/* pool.cl — pooling of packed token rows into one vector per sequence (CLS or mean), and L2 normalisation of vectors.
  *
- * x: packed rows [tokens][HIDDEN]; offsets[b] .. offsets[b+1] are sequence
- * b's rows (prefix sums of the lengths, so padding never exists here).
- * out[b][c] = x[offsets[b]][c] (mode 0, CLS: the raw hidden state, not
- * BERT's pooler layer) or the mean of x[t][c] over b's rows (mode 1).
- * Launch: one work-item per output element (global = batch * HIDDEN).
- * Needs no barriers, so both kernel families share it.
+ * pool: x is packed rows [tokens][HIDDEN]; offsets[b] .. offsets[b+1] are
+ *   sequence b's rows (prefix sums of the lengths, so padding never exists
+ *   here). out[b][c] = x[offsets[b]][c] (mode POOL_CLS: the raw hidden
+ *   state, not BERT's pooler layer) or the mean of x[t][c] over b's rows
+ *   (mode POOL_MEAN). One work-item per output element, global = batch *
+ *   HIDDEN rounded up to 64 (runtime/ops/pool.c). No barriers: both kernel
+ *   families share it.
+ * l2norm: x[r] /= max(||x[r]||, 1e-12) in place (sentence-transformers'
+ *   Normalize: torch.nn.functional.normalize's eps). Launched as layernorm:
+ *   a row per work-item (cpu), a work-group of ROW_WG per row (gpu).
+ * Constants: VARIANT_GPU, HIDDEN, ROW_WG (rows.h), POOL_CLS, POOL_MEAN.
  */
-#include "common.h"
+#include "rows.h"
+
+#if !defined(POOL_CLS) || !defined(POOL_MEAN)
+#error "POOL_CLS and POOL_MEAN are set by the library: build with the options clenc-compile --list prints"
+#endif
 
 __kernel void pool(__global const float *x, __global const int *offsets,
                    __global float *out, const int batch, const int mode)
@@ -17,7 +26,7 @@ __kernel void pool(__global const float *x, __global const int *offsets,
         return;
     const int b = i / HIDDEN, c = i % HIDDEN;
     const int start = offsets[b], end = offsets[b + 1];
-    if (mode == 0) {
+    if (mode == POOL_CLS) {
         out[i] = x[(size_t)start * HIDDEN + c];
         return;
     }
@@ -25,4 +34,34 @@ __kernel void pool(__global const float *x, __global const int *offsets,
     for (int t = start; t < end; t++)
         s += x[(size_t)t * HIDDEN + c];
     out[i] = s / (float)(end - start);
+}
+
+__kernel void l2norm(__global float *x, const int rows)
+{
+#if VARIANT_GPU
+    __local float scratch[ROW_WG];
+    const int r = get_group_id(0);
+#else
+    const int r = get_global_id(0);
+#endif
+    if (r >= rows)
+        return;
+    __global float *y = x + (size_t)r * HIDDEN;
+#if !VARIANT_GPU && HIDDEN % 16 == 0
+    float16 s16 = (float16)(0.0f);
+    for (int i = 0; i < HIDDEN / 16; i++) {
+        const float16 v = vload16(i, y);
+        s16 = fma(v, v, s16);
+    }
+    const float inv = 1.0f / fmax(sqrt(sum16(s16)), 1e-12f);
+    for (int i = 0; i < HIDDEN / 16; i++)
+        vstore16(vload16(i, y) * inv, i, y);
+#else
+    float s = 0.0f;
+    for (int i = ROW_FIRST; i < HIDDEN; i += ROW_STEP)
+        s += y[i] * y[i];
+    const float inv = 1.0f / fmax(sqrt(ROW_SUM(s)), 1e-12f);
+    for (int i = ROW_FIRST; i < HIDDEN; i += ROW_STEP)
+        y[i] *= inv;
+#endif
 }

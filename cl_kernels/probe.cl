@@ -4,15 +4,15 @@
  *   fma, so that the FMA units' latency is hidden by independent work (a
  *   single chain measures latency, not throughput). FLOPs per launch:
  *   global_size * iters * PROBE_CHAINS * 16 * 2. The result is written so
- *   the compiler cannot drop the loop, and runtime/probe.c checks it (its
- *   a = -1, b = 1 keep every chain an exact small integer).
+ *   the compiler cannot drop the loop, and runtime/ops/probe.c checks it
+ *   (its a = -1, b = 1 keep every chain an exact small integer).
  * probe_copy: out[i] = in[i] over float4; bytes moved: 2 * 16 * global_size.
- *   runtime/probe.c checks every element.
- *
- * Tunables: PROBE_CHAINS (default 8).
+ *   runtime/ops/probe.c checks every element.
+ * No kernel family: the probes measure the device, not a model's kernels.
+ * Constants: PROBE_CHAINS (8).
  */
 #ifndef PROBE_CHAINS
-#define PROBE_CHAINS 8
+#error "PROBE_CHAINS is set by the library: build with the options clenc-compile --list prints"
 #endif
 
 __kernel void probe_fma(__global float *out, const float a, const float b,

@@ -242,6 +242,28 @@ typedef struct clenc_device_peak {
 CLENC_API clenc_status clenc_device_peak_get(clenc_context *ctx,
                                              clenc_device_peak *out);
 
+/* The context's GEMM on its own, for benchmarks (clenc-bench-gemm, make
+ * bench): C[m][n] = A[m][k] · Wᵀ with W [n][k] in PyTorch's Linear layout,
+ * through the same dispatch a model uses (the context's GEMM option, own
+ * kernel when AUTO; tiles from $CLENC_GEMM_TILE, else the defaults: it does
+ * not tune). A and W are copied to the device at create; W as a model's
+ * weights are (packed for the own kernel). */
+typedef struct clenc_gemm_bench clenc_gemm_bench;
+
+CLENC_API clenc_status clenc_gemm_bench_create(clenc_context *ctx, unsigned m,
+                                               unsigned n, unsigned k,
+                                               const float *a, const float *w,
+                                               clenc_gemm_bench **out);
+/* Enqueues `calls` GEMMs back to back, as an encoder pass does, waits once,
+ * and gives the wall time in milliseconds. The result stays on the device.
+ * One thread at a time. */
+CLENC_API clenc_status clenc_gemm_bench_run(clenc_gemm_bench *bench,
+                                            unsigned calls, double *ms);
+/* The GEMM it runs (OWN or CLBLAST). */
+CLENC_API clenc_gemm clenc_gemm_bench_gemm(const clenc_gemm_bench *bench);
+/* Accepts NULL. */
+CLENC_API void clenc_gemm_bench_destroy(clenc_gemm_bench *bench);
+
 /* ---------------------------------------------------------------- models */
 
 typedef enum clenc_activation {

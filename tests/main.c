@@ -8,7 +8,7 @@
 
 #include <CUnit/Basic.h>
 
-#include "engine/engine.h" /* the kernel table, for --list-kernels */
+#include "engine/engine.h" /* the kernel table, the workspace hook */
 #include "helpers.h"
 #include "test_list.h"
 
@@ -206,10 +206,10 @@ static void run_one(void)
 static void list_kernels(void)
 {
     for (int k = 0; k < CLENC__KERNEL_COUNT; k++)
-        printf("%s.cl\t%s\tcpu gpu\n", clenc__kernels[k].file,
-               clenc__kernels[k].function);
-    for (size_t k = 0; clenc__probe_kernels[k]; k++)
-        printf("probe.cl\t%s\tany\n", clenc__probe_kernels[k]);
+        printf("%s.cl\t%s\t%s\n", clenc__kernel_file_name((clenc__kernel_id)k),
+               clenc__kernels[k].function,
+               clenc__kernel_has_families((clenc__kernel_id)k) ? "cpu gpu"
+                                                               : "any");
 }
 
 /* ---------------------------------------------------------------- summary */

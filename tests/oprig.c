@@ -46,7 +46,7 @@ cl_mem oprig_put(oprig *r, const double *host, size_t count)
     ASSERT_STATUS(clenc__buffer_create(r->ctx, count * sizeof *f,
                                        CL_MEM_READ_WRITE, "test", &m),
                   CLENC_OK);
-    ASSERT_STATUS(clenc__buffer_upload(r->s->queue, m, 0, count * sizeof *f, f),
+    ASSERT_STATUS(clenc__buffer_upload(r->s->launcher.queue, m, 0, count * sizeof *f, f),
                   CLENC_OK);
     free(f);
     return m;
@@ -58,7 +58,7 @@ cl_mem oprig_put_ints(oprig *r, const int32_t *host, size_t count)
     ASSERT_STATUS(clenc__buffer_create(r->ctx, count * sizeof *host,
                                        CL_MEM_READ_WRITE, "test", &m),
                   CLENC_OK);
-    ASSERT_STATUS(clenc__buffer_upload(r->s->queue, m, 0, count * sizeof *host,
+    ASSERT_STATUS(clenc__buffer_upload(r->s->launcher.queue, m, 0, count * sizeof *host,
                                        host),
                   CLENC_OK);
     return m;
@@ -75,7 +75,7 @@ cl_mem oprig_put_nan(oprig *r, size_t count)
     ASSERT_STATUS(clenc__buffer_create(r->ctx, count * sizeof *f,
                                        CL_MEM_READ_WRITE, "test", &m),
                   CLENC_OK);
-    ASSERT_STATUS(clenc__buffer_upload(r->s->queue, m, 0, count * sizeof *f, f),
+    ASSERT_STATUS(clenc__buffer_upload(r->s->launcher.queue, m, 0, count * sizeof *f, f),
                   CLENC_OK);
     free(f);
     return m;
@@ -86,7 +86,7 @@ double *oprig_get(oprig *r, cl_mem m, size_t count)
     float *f = malloc(count * sizeof *f);
     double *d = malloc(count * sizeof *d);
     CU_ASSERT_FATAL(f && d);
-    ASSERT_STATUS(clenc__buffer_download(r->s->queue, m, 0, count * sizeof *f,
+    ASSERT_STATUS(clenc__buffer_download(r->s->launcher.queue, m, 0, count * sizeof *f,
                                          f),
                   CLENC_OK);
     for (size_t i = 0; i < count; i++)
@@ -131,8 +131,8 @@ void oprig_check_close(const char *what, const double *got, const double *ref,
 
 const clenc__launch *oprig_last_launch(const oprig *r)
 {
-    CU_ASSERT_FATAL(r->s->launch_count > 0);
-    return &r->s->launches[r->s->launch_count - 1];
+    CU_ASSERT_FATAL(r->s->launcher.launch_count > 0);
+    return &r->s->launcher.launches[r->s->launcher.launch_count - 1];
 }
 
 int oprig_clblast_failed(clenc_status st)
@@ -159,7 +159,7 @@ static int check_gemm(oprig *r, const gemm_case *g, unsigned m,
 {
     uint64_t rng = 7 + m;
     const unsigned n = g->matrix->n, k = g->matrix->k;
-    const int clblast = r->model->gemm == CLENC_GEMM_CLBLAST;
+    const int clblast = r->model->spec.gemm == CLENC_GEMM_CLBLAST;
     double *a = oprig_random(&rng, (size_t)m * k, -2, 2);
     double *res = oprig_random(&rng, (size_t)m * n, -1, 1);
     double *ref = malloc(sizeof *ref * m * n);
@@ -170,9 +170,9 @@ static int check_gemm(oprig *r, const gemm_case *g, unsigned m,
     cl_mem da = oprig_put(r, a, (size_t)m * k);
     cl_mem dres = oprig_put(r, res, (size_t)m * n);
     cl_mem dout = g->alias ? dres : oprig_put_nan(r, (size_t)m * n);
-    clenc__launches_reset(r->s);
+    clenc__launches_reset(&r->s->launcher);
     clenc_status st =
-        clenc__op_gemm(r->s, g->matrix, da, m, dout,
+        clenc__op_gemm(&r->s->launcher, g->matrix, da, m, dout,
                        (g->flags & CLENC__EPI_RESIDUAL) ? dres : NULL, g->flags);
     const int ran = !(clblast && clblast_may_fail && oprig_clblast_failed(st));
     if (ran) {
@@ -184,8 +184,8 @@ static int check_gemm(oprig *r, const gemm_case *g, unsigned m,
         oprig_check_close(what, got, ref, scale, (size_t)m * n, 1e-3);
         free(got);
         /* The records say which implementation actually ran, on what. */
-        CU_ASSERT_FATAL(r->s->launch_count >= 1);
-        const clenc__launch *gl = &r->s->launches[0];
+        CU_ASSERT_FATAL(r->s->launcher.launch_count >= 1);
+        const clenc__launch *gl = &r->s->launcher.launches[0];
         CU_ASSERT_EQUAL(gl->kernel, CLENC__K_GEMM);
         CU_ASSERT_EQUAL(gl->clblast, clblast);
         CU_ASSERT_EQUAL(gl->work.m, m);
@@ -197,7 +197,7 @@ static int check_gemm(oprig *r, const gemm_case *g, unsigned m,
          * residual that is the output itself: CLBlast adds it as beta = 1. */
         const unsigned in_kernel =
             g->flags & ~(g->alias ? CLENC__EPI_RESIDUAL : 0u);
-        CU_ASSERT_EQUAL(r->s->launch_count, clblast && in_kernel ? 2u : 1u);
+        CU_ASSERT_EQUAL(r->s->launcher.launch_count, clblast && in_kernel ? 2u : 1u);
     }
     clenc__buffer_release(r->ctx, da);
     clenc__buffer_release(r->ctx, dres);
@@ -273,8 +273,8 @@ static void check_attention(oprig *r, const int32_t *lengths, size_t batch)
     cl_mem dq = oprig_put(r, qkv, t * 3 * h);
     cl_mem doff = oprig_put_ints(r, offsets, batch + 1);
     cl_mem dout = oprig_put_nan(r, t * h);
-    clenc__launches_reset(r->s);
-    ASSERT_STATUS(clenc__op_attention(r->s, dq, doff, (unsigned)batch,
+    clenc__launches_reset(&r->s->launcher);
+    ASSERT_STATUS(clenc__op_attention(&r->s->launcher, dq, doff, (unsigned)batch,
                                       (unsigned)t, (unsigned)longest, 0, dout),
                   CLENC_OK);
     double *got = oprig_get(r, dout, t * h);
@@ -321,10 +321,10 @@ void oprig_check_layernorm(oprig *r, const unsigned *rows, size_t row_count)
         ref_layernorm(x, l->norm1_weight, l->norm1_bias, rows[i], h,
                       r->tm.config.eps, ref);
         cl_mem dx = oprig_put(r, x, n), dy = oprig_put_nan(r, n);
-        ASSERT_STATUS(clenc__op_layernorm(r->s, dx, dy, dl->norm1_weight,
+        ASSERT_STATUS(clenc__op_layernorm(&r->s->launcher, dx, dy, dl->norm1_weight,
                                           dl->norm1_bias, rows[i]),
                       CLENC_OK);
-        ASSERT_STATUS(clenc__op_layernorm(r->s, dx, dx, dl->norm1_weight,
+        ASSERT_STATUS(clenc__op_layernorm(&r->s->launcher, dx, dx, dl->norm1_weight,
                                           dl->norm1_bias, rows[i]),
                       CLENC_OK);
         double *out = oprig_get(r, dy, n), *in_place = oprig_get(r, dx, n);
@@ -365,7 +365,7 @@ static void check_embed(oprig *r, size_t tokens)
     cl_mem dt = oprig_put_ints(r, types, tokens);
     cl_mem dp = oprig_put_ints(r, pos, tokens);
     cl_mem dout = oprig_put_nan(r, tokens * h);
-    ASSERT_STATUS(clenc__op_embed(r->s, di, dt, dp, (unsigned)tokens, dout),
+    ASSERT_STATUS(clenc__op_embed(&r->s->launcher, &r->model->embed, di, dt, dp, (unsigned)tokens, dout),
                   CLENC_OK);
     double *got = oprig_get(r, dout, tokens * h);
     char what[96];
@@ -418,7 +418,7 @@ void oprig_check_pool(oprig *r, const int32_t *offsets, size_t batch)
         char what[64];
         ref_pool(x, offsets, batch, h, mode, ref);
         cl_mem dout = oprig_put_nan(r, batch * h);
-        ASSERT_STATUS(clenc__op_pool(r->s, dx, doff, (unsigned)batch,
+        ASSERT_STATUS(clenc__op_pool(&r->s->launcher, dx, doff, (unsigned)batch,
                                      (unsigned)t, mode, dout),
                       CLENC_OK);
         double *got = oprig_get(r, dout, batch * h);
@@ -427,7 +427,7 @@ void oprig_check_pool(oprig *r, const int32_t *offsets, size_t batch)
         oprig_check_close(what, got, ref, NULL, batch * h, 1e-1);
         free(got);
         ref_l2norm(ref, batch, h);
-        ASSERT_STATUS(clenc__op_l2norm(r->s, dout, (unsigned)batch), CLENC_OK);
+        ASSERT_STATUS(clenc__op_l2norm(&r->s->launcher, dout, (unsigned)batch), CLENC_OK);
         got = oprig_get(r, dout, batch * h);
         snprintf(what, sizeof what, "l2norm of %s pool hidden=%zu %s",
                  mode ? "mean" : "cls", h, oprig_family(r));

@@ -594,12 +594,12 @@ void test_cache_tuning_file_of_others_is_ignored(void)
     static const mode_t refused[] = {0620, 0602};
     rewrite(file, planted, 0600);
     model = test_model_upload(ctx, &tm);
-    CU_ASSERT(model->tune.gemm_tm == 3 && model->tune.gemm_tnp == 5);
+    CU_ASSERT(model->spec.tile.gemm_tm == 3 && model->spec.tile.gemm_tnp == 5);
     clenc_model_destroy(model);
     for (size_t i = 0; i < 2; i++) {
         rewrite(file, planted, refused[i]);
         model = test_model_upload(ctx, &tm);
-        CU_ASSERT(model->tune.gemm_tm != 3 && model->tune.gemm_tnp != 5);
+        CU_ASSERT(model->spec.tile.gemm_tm != 3 && model->spec.tile.gemm_tnp != 5);
         clenc_model_destroy(model);
     }
     rewrite(file, planted, 0600);
@@ -609,7 +609,7 @@ void test_cache_tuning_file_of_others_is_ignored(void)
         clenc_model_create(ctx, &tm.config, &tm.weights, &model);
     clenc__cache_owner_set((uid_t)-1);
     ASSERT_STATUS(st, CLENC_OK);
-    CU_ASSERT(model && model->tune.gemm_tm != 3 && model->tune.gemm_tnp != 5);
+    CU_ASSERT(model && model->spec.tile.gemm_tm != 3 && model->spec.tile.gemm_tnp != 5);
     clenc_model_destroy(model);
     clenc_context_destroy(ctx);
     test_model_free(&tm);

@@ -65,8 +65,8 @@ static void check_launches(const clenc_session *s, unsigned tokens,
                            clenc_variant v, clenc_gemm g)
 {
     unsigned gemms = 0;
-    for (size_t i = 0; i < s->launch_count; i++) {
-        const clenc__launch *l = &s->launches[i];
+    for (size_t i = 0; i < s->launcher.launch_count; i++) {
+        const clenc__launch *l = &s->launcher.launches[i];
         if (l->kernel == CLENC__K_GEMM) {
             gemms++;
             CU_ASSERT_EQUAL(l->work.m, tokens);
@@ -524,9 +524,9 @@ static void plant_and_reload(const clenc_options *opt, const test_model *tm,
     plant(tile_file, "5 3 32\n");
     model = load_tuned(opt, tm, &ctx, &info);
     CU_ASSERT_EQUAL(info.gemm, CLENC_GEMM_OWN);
-    CU_ASSERT_EQUAL(model->tune.gemm_tm, 5);
-    CU_ASSERT_EQUAL(model->tune.gemm_tnp, 3);
-    CU_ASSERT_EQUAL(model->tune.gemm_ts, 32);
+    CU_ASSERT_EQUAL(model->spec.tile.gemm_tm, 5);
+    CU_ASSERT_EQUAL(model->spec.tile.gemm_tnp, 3);
+    CU_ASSERT_EQUAL(model->spec.tile.gemm_ts, 32);
     expect_file_holds(gemm_file, line);
     expect_file_holds(tile_file, "5 3 32\n");
     CU_ASSERT_EQUAL(test_list_dir(cache, ".txt", NULL), 2);
@@ -560,7 +560,7 @@ void test_tuning_measures_once_and_keeps_the_choice(void)
     /* The GEMM choice; and the tile, tuned only for the own kernel. */
     const size_t files = info.gemm == CLENC_GEMM_OWN ? 2 : 1;
     CU_ASSERT_EQUAL(test_list_dir(cache, ".txt", NULL), files);
-    const clenc__tunables chosen = model->tune;
+    const clenc__tunables chosen = model->spec.tile;
     const clenc_gemm measured = info.gemm;
     printf("\n    chose %s, tile %ux%u", info.gemm == CLENC_GEMM_OWN ? "own" : "clblast",
            chosen.gemm_tm, chosen.gemm_tnp);
@@ -585,8 +585,8 @@ void test_tuning_measures_once_and_keeps_the_choice(void)
     ctx = test_context(&opt);
     model = test_model_upload(ctx, &tm);
     const clenc__tunables dflt = CLENC__TUNABLES_DEFAULT;
-    CU_ASSERT_EQUAL(model->tune.gemm_tm, dflt.gemm_tm);
-    CU_ASSERT_EQUAL(model->tune.gemm_tnp, dflt.gemm_tnp);
+    CU_ASSERT_EQUAL(model->spec.tile.gemm_tm, dflt.gemm_tm);
+    CU_ASSERT_EQUAL(model->spec.tile.gemm_tnp, dflt.gemm_tnp);
     ASSERT_STATUS(clenc_session_create(model, 2, 16, &s), CLENC_OK);
     ASSERT_STATUS(clenc_encode(s, ids, NULL, lengths, 2, 16, CLENC_POOL_MEAN, b),
                   CLENC_OK);

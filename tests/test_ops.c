@@ -115,7 +115,7 @@ void test_attention_mask_ignores_other_sequences(void)
         cl_mem doff = oprig_put_ints(&r, offsets, 4);
         cl_mem dq = oprig_put(&r, qkv, t * 3 * h);
         cl_mem dout = oprig_put_nan(&r, t * h);
-        ASSERT_STATUS(clenc__op_attention(r.s, dq, doff, 3, 20, 12, 0, dout),
+        ASSERT_STATUS(clenc__op_attention(&r.s->launcher, dq, doff, 3, 20, 12, 0, dout),
                       CLENC_OK);
         double *before = oprig_get(&r, dout, t * h);
         size_t unwritten = 0;
@@ -126,7 +126,7 @@ void test_attention_mask_ignores_other_sequences(void)
             qkv[i] = -qkv[i] * 3; /* sequence 1 only */
         clenc__buffer_release(r.ctx, dq);
         dq = oprig_put(&r, qkv, t * 3 * h);
-        ASSERT_STATUS(clenc__op_attention(r.s, dq, doff, 3, 20, 12, 0, dout),
+        ASSERT_STATUS(clenc__op_attention(&r.s->launcher, dq, doff, 3, 20, 12, 0, dout),
                       CLENC_OK);
         double *after = oprig_get(&r, dout, t * h);
         CU_ASSERT(memcmp(before, after, 5 * h * sizeof *before) == 0);
@@ -184,26 +184,27 @@ void test_pool_cls_mean_and_l2norm(void)
 /* ------------------------------------------------------------------ plan */
 
 /* The workspace's buffers, in the session's order (x .. pooled). */
-enum { X, QKV, ATTN, PROJ, FFN, PROJ2, POOLED };
+enum { X, QKV, ATTN, NORM1, FFN, NORM2, POOLED };
 #define USES(a, b, c) (1u << (a) | 1u << (b) | 1u << (c))
 
-/* What each op of the forward pass reads and writes, at its step:
- * runtime/encoder.c's layer_post and layer_pre op by op (its comment
- * points here), then pooling after the last layer (step 7). Embedding and
+/* What each op of the forward pass reads and writes, at its step, written
+ * out here by hand against runtime/engine/forward.c's step tables (which
+ * the session's plan is derived from), then pooling after the last layer
+ * (step 7). Embedding and
  * the final norm touch x alone, which lives throughout. */
 typedef struct step_use {
     unsigned step, buffers;
 } step_use;
 static const step_use post_ln_uses[] = {
     {0, USES(X, QKV, X)},      {1, USES(QKV, ATTN, ATTN)},
-    {2, USES(ATTN, PROJ, X)},  {3, USES(PROJ, X, X)},
-    {4, USES(X, FFN, FFN)},    {5, USES(FFN, PROJ2, X)},
-    {6, USES(PROJ2, X, X)},    {7, USES(X, POOLED, POOLED)},
+    {2, USES(ATTN, NORM1, X)},  {3, USES(NORM1, X, X)},
+    {4, USES(X, FFN, FFN)},    {5, USES(FFN, NORM2, X)},
+    {6, USES(NORM2, X, X)},    {7, USES(X, POOLED, POOLED)},
 };
 static const step_use pre_ln_uses[] = {
-    {0, USES(X, PROJ, PROJ)},  {1, USES(PROJ, QKV, QKV)},
+    {0, USES(X, NORM1, NORM1)},  {1, USES(NORM1, QKV, QKV)},
     {2, USES(QKV, ATTN, ATTN)}, {3, USES(ATTN, X, X)},
-    {4, USES(X, PROJ2, PROJ2)}, {5, USES(PROJ2, FFN, FFN)},
+    {4, USES(X, NORM2, NORM2)}, {5, USES(NORM2, FFN, FFN)},
     {6, USES(FFN, X, X)},      {7, USES(X, POOLED, POOLED)},
 };
 
@@ -251,13 +252,13 @@ static void check_session_plan(const clenc_config *c, unsigned batch,
     CU_ASSERT_FATAL(s != NULL);
     const clenc__plan_item *plan = s->plan;
     const size_t t = (size_t)batch * seq, row = c->hidden * sizeof(float);
-    static const char *const names[] = {"x",   "qkv",   "attn",  "proj",
-                                        "ffn", "proj2", "pooled"};
+    static const char *const names[] = {"x",   "qkv",   "attn",  "norm1",
+                                        "ffn", "norm2", "pooled"};
     const size_t sizes[] = {t * row, 3 * t * row, t * row, t * row,
                             t * c->ffn * sizeof(float), t * row, batch * row};
-    const cl_mem subs[] = {s->x,   s->qkv,   s->attn,  s->proj,
-                           s->ffn, s->proj2, s->pooled};
-    CU_ASSERT_EQUAL_FATAL(CLENC__PLAN_ITEMS, 7);
+    const cl_mem subs[] = {s->x,   s->qkv,   s->attn,  s->norm1,
+                           s->ffn, s->norm2, s->pooled};
+    CU_ASSERT_EQUAL_FATAL(CLENC__B_COUNT, 7);
     /* The alignment the device asks of a sub-buffer, 128 at least. */
     cl_uint bits = 0;
     CU_ASSERT_EQUAL(clGetDeviceInfo(r.ctx->device.id,

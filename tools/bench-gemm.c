@@ -6,7 +6,6 @@
 #include <cblas.h>
 
 #include "cli.h"
-#include "engine/engine.h"
 
 #define PROG "clenc-bench-gemm"
 
@@ -26,54 +25,31 @@ static const unsigned shapes[][2] = {{1152, 384}, {384, 384}, {1536, 384},
                                      {384, 1536}, {2304, 768}, {768, 768},
                                      {3072, 768}, {768, 3072}};
 
-/* The tile sizes: $CLENC_GEMM_TILE, else the defaults (the benchmark does
- * not tune: it measures what a given choice does). */
-static clenc__tunables tiles(const clenc_context *ctx)
-{
-    clenc__tunables t = CLENC__TUNABLES_DEFAULT;
-    const char *e = getenv("CLENC_GEMM_TILE");
-    unsigned a, b;
-    if (e && ctx->variant == CLENC_VARIANT_GPU && sscanf(e, "%u", &a) == 1)
-        t.gemm_ts = a;
-    else if (e && sscanf(e, "%ux%u", &a, &b) == 2) {
-        t.gemm_tm = a;
-        t.gemm_tnp = b;
-    }
-    return t;
-}
-
 typedef struct result {
     unsigned m, n, k;
     double clenc_gflops, blas_gflops;
 } result;
 
-static clenc_status time_shape(clenc__gemm_rig *e, unsigned m, unsigned n, unsigned k,
-                               unsigned runs, result *r)
+static clenc_status time_shape(clenc_context *ctx, unsigned m, unsigned n,
+                               unsigned k, unsigned runs, result *r,
+                               clenc_gemm *gemm)
 {
     clenc_status st = CLENC_OK;
     float *a = malloc((size_t)m * k * sizeof *a), *w = malloc((size_t)n * k * sizeof *w);
     float *c = malloc((size_t)m * n * sizeof *c);
     double *tc = malloc(runs * sizeof *tc), *tb = malloc(runs * sizeof *tb);
-    clenc__matrix mat = {0};
-    cl_mem da = NULL, dc = NULL;
+    clenc_gemm_bench *bench = NULL;
     if (!a || !w || !c || !tc || !tb) {
-        st = clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no host memory");
+        st = CLENC_ERR_OUT_OF_MEMORY;
         goto out;
     }
     for (size_t i = 0; i < (size_t)m * k; i++)
         a[i] = (float)((i * 2654435761u) % 1000) / 1000.0f - 0.5f;
     for (size_t i = 0; i < (size_t)n * k; i++)
         w[i] = (float)((i * 40503u) % 1000) / 1000.0f - 0.5f;
-    TRY(clenc__matrix_upload(&e->model, w, NULL, n, k, "w", &mat), out);
-    TRY(clenc__buffer_create(e->model.ctx, (size_t)m * k * sizeof *a,
-                             CL_MEM_READ_ONLY, "a", &da),
-        out);
-    TRY(clenc__buffer_create(e->model.ctx, (size_t)m * n * sizeof *c,
-                             CL_MEM_READ_WRITE, "c", &dc),
-        out);
-    TRY(clenc__buffer_upload(e->session.queue, da, 0, (size_t)m * k * sizeof *a,
-                             a),
-        out);
+    if ((st = clenc_gemm_bench_create(ctx, m, n, k, a, w, &bench)) != CLENC_OK)
+        goto out;
+    *gemm = clenc_gemm_bench_gemm(bench);
     /* Chains long enough (about 20 ms at 200 GFLOP/s) that one wait costs
      * little; the same length for both. */
     const double flop = 2.0 * m * n * k;
@@ -81,11 +57,10 @@ static clenc_status time_shape(clenc__gemm_rig *e, unsigned m, unsigned n, unsig
     chain = chain < 1 ? 1 : chain > 256 ? 256 : chain;
     /* Interleaved, after one untimed run of each. */
     for (int i = -1; i < (int)runs; i++) {
-        clenc__launches_reset(&e->session);
-        double t0 = cli_now_ms();
-        for (int j = 0; j < chain; j++)
-            TRY(clenc__op_gemm(&e->session, &mat, da, m, dc, NULL, 0), out);
-        CL_CHECK(clFinish(e->session.queue), out);
+        double clenc_ms;
+        if ((st = clenc_gemm_bench_run(bench, (unsigned)chain, &clenc_ms)) !=
+            CLENC_OK)
+            goto out;
         double t1 = cli_now_ms();
         for (int j = 0; j < chain; j++)
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m,
@@ -93,7 +68,7 @@ static clenc_status time_shape(clenc__gemm_rig *e, unsigned m, unsigned n, unsig
                         (int)n);
         double t2 = cli_now_ms();
         if (i >= 0) {
-            tc[i] = (t1 - t0) / chain;
+            tc[i] = clenc_ms / chain;
             tb[i] = (t2 - t1) / chain;
         }
     }
@@ -103,9 +78,7 @@ static clenc_status time_shape(clenc__gemm_rig *e, unsigned m, unsigned n, unsig
     r->clenc_gflops = flop / (cli_median(tc, runs) / 1e3) / 1e9;
     r->blas_gflops = flop / (cli_median(tb, runs) / 1e3) / 1e9;
 out:
-    clenc__matrix_release(e->model.ctx, &mat);
-    clenc__buffer_release(e->model.ctx, da);
-    clenc__buffer_release(e->model.ctx, dc);
+    clenc_gemm_bench_destroy(bench);
     free(a);
     free(w);
     free(c);
@@ -139,17 +112,8 @@ int main(int argc, char **argv)
     if (nthreads > 0)
         openblas_set_num_threads((int)nthreads);
     clenc_context *ctx = NULL;
-    clenc__gemm_rig e;
-    memset(&e, 0, sizeof e);
+    clenc_gemm gemm = CLENC_GEMM_OWN;
     clenc_status st = clenc_context_create(NULL, &ctx);
-    if (st == CLENC_OK) {
-        clenc__tunables t = tiles(ctx);
-        st = clenc__gemm_rig_open(ctx,
-                                  ctx->gemm == CLENC_GEMM_CLBLAST
-                                      ? CLENC_GEMM_CLBLAST
-                                      : CLENC_GEMM_OWN,
-                                  ctx->variant, &t, &e);
-    }
     const size_t ns = sizeof shapes / sizeof shapes[0];
     result *res = calloc(nm * ns, sizeof *res);
     size_t n = 0;
@@ -157,12 +121,11 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < nm && st == CLENC_OK; i++, n++) {
             fprintf(stderr, "\r%s: %zu/%zu (m %u, n %u, k %u)      ", PROG,
                     n + 1, nm * ns, ms[i], shapes[s][0], shapes[s][1]);
-            st = time_shape(&e, ms[i], shapes[s][0], shapes[s][1], runs,
-                            &res[n]);
+            st = time_shape(ctx, ms[i], shapes[s][0], shapes[s][1], runs,
+                            &res[n], &gemm);
         }
     fprintf(stderr, "\n");
     if (st != CLENC_OK || !res) {
-        clenc__gemm_rig_close(&e);
         clenc_context_destroy(ctx);
         free(res);
         return cli_fail(PROG, st);
@@ -170,7 +133,7 @@ int main(int argc, char **argv)
     if (json)
         printf("{\"openblas\": \"%s\", \"clenc_gemm\": \"%s\", \"gemm\": [",
                openblas_get_config(),
-               e.model.gemm == CLENC_GEMM_CLBLAST ? "clblast" : "own");
+               gemm == CLENC_GEMM_CLBLAST ? "clblast" : "own");
     else
         printf("%6s %6s %6s %14s %16s %7s\n", "m", "n", "k", "clenc GFLOP/s",
                "OpenBLAS GFLOP/s", "ratio");
@@ -188,7 +151,6 @@ int main(int argc, char **argv)
     }
     if (json)
         printf("]}\n");
-    clenc__gemm_rig_close(&e);
     clenc_context_destroy(ctx);
     free(res);
     return 0;

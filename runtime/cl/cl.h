@@ -169,12 +169,6 @@ clenc_status clenc__cache_open(clenc_context *ctx, const clenc_options *opt);
  * not). */
 clenc_status clenc__cache_folder_ready(const clenc_context *ctx);
 
-/* ------------------------------------------------------- the probe (probe.c) */
-
-/* The probe's kernel functions, NULL-terminated: not part of a model's
- * kernel table, but kernels all the same (make test-mutants breaks them). */
-extern const char *const clenc__probe_kernels[];
-
 /* --------------------------------------------------------- buffers (buffer.c) */
 
 /* Device memory of `size` bytes; `what` names it in an out-of-memory message,

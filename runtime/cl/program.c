@@ -396,29 +396,6 @@ size_t clenc__kernel_program_count(void)
     return count;
 }
 
-clenc_status clenc_context_build_kernels(clenc_context *ctx,
-                                         const char *defines,
-                                         unsigned *built_from_source)
-{
-    if (!ctx)
-        return clenc__fail(CLENC_ERR_INVALID_ARG,
-                           "clenc_context_build_kernels: ctx is NULL");
-    unsigned built = 0;
-    clenc_status st = CLENC_OK;
-    for (size_t i = 0; i < clenc__kernel_file_count && st == CLENC_OK; i++) {
-        char name[256];
-        if (!is_program(clenc__kernel_files[i].name, name, sizeof name))
-            continue;
-        cl_program prog;
-        int fresh = 0;
-        st = clenc__program_get(ctx, name, defines, &prog, &fresh);
-        built += (unsigned)fresh;
-    }
-    if (built_from_source)
-        *built_from_source = built;
-    return st;
-}
-
 clenc_status clenc_context_save_programs(clenc_context *ctx, const char *path)
 {
     if (!ctx || !path)

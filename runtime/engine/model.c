@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "engine/engine.h"
-#include "formats/tokenizer.h"
 
 /* Private arrays of a head's query and accumulator live in registers. */
 #define MAX_HEAD_DIM 256u
@@ -103,18 +102,6 @@ static clenc_status check_weights(const clenc_config *c, const clenc_weights *w)
     return CLENC_OK;
 }
 
-clenc_status clenc__check_finite(const float *p, size_t count, const char *what)
-{
-    for (size_t i = 0; i < count; i++)
-        if (!isfinite(p[i]))
-            return clenc__fail(CLENC_ERR_MODEL_FORMAT,
-                               "weights '%s' hold %s at element %zu: a model "
-                               "with NaN or infinite weights computes nothing "
-                               "but NaN",
-                               what, isnan(p[i]) ? "NaN" : "an infinity", i);
-    return CLENC_OK;
-}
-
 /* A vector on the device; NULL host data uploads `fill`. */
 static clenc_status vector_upload(clenc_model *m, const float *host,
                                   size_t count, float fill, const char *what,
@@ -161,7 +148,8 @@ static clenc_status upload_qkv(clenc_model *m, const clenc_layer_weights *l,
     }
     char what[64];
     snprintf(what, sizeof what, "layers[%u].qkv", layer);
-    st = clenc__matrix_upload(m, w, b, 3 * (unsigned)h, (unsigned)h, what, out);
+    st = clenc__matrix_upload(m->ctx, m->spec.gemm, w, b, 3 * (unsigned)h,
+                              (unsigned)h, what, out, &m->weight_bytes);
 out:
     clenc__free(w);
     clenc__free(b);
@@ -176,15 +164,18 @@ static clenc_status upload_layer(clenc_model *m, const clenc_layer_weights *l,
     char what[64];
     TRY(upload_qkv(m, l, i, &out->qkv), out);
     snprintf(what, sizeof what, "layers[%u].o", i);
-    TRY(clenc__matrix_upload(m, l->o_weight, l->o_bias, h, h, what, &out->o),
+    TRY(clenc__matrix_upload(m->ctx, m->spec.gemm, l->o_weight, l->o_bias, h,
+                             h, what, &out->o, &m->weight_bytes),
         out);
     snprintf(what, sizeof what, "layers[%u].ffn_up", i);
-    TRY(clenc__matrix_upload(m, l->ffn_up_weight, l->ffn_up_bias, f, h, what,
-                             &out->ffn_up),
+    TRY(clenc__matrix_upload(m->ctx, m->spec.gemm, l->ffn_up_weight,
+                             l->ffn_up_bias, f, h, what, &out->ffn_up,
+                             &m->weight_bytes),
         out);
     snprintf(what, sizeof what, "layers[%u].ffn_down", i);
-    TRY(clenc__matrix_upload(m, l->ffn_down_weight, l->ffn_down_bias, h, f,
-                             what, &out->ffn_down),
+    TRY(clenc__matrix_upload(m->ctx, m->spec.gemm, l->ffn_down_weight,
+                             l->ffn_down_bias, h, f, what, &out->ffn_down,
+                             &m->weight_bytes),
         out);
     snprintf(what, sizeof what, "layers[%u].norm", i);
     TRY(vector_upload(m, l->norm1_weight, h, 1, what, &out->norm1_weight), out);
@@ -201,7 +192,7 @@ static clenc_status upload_weights(clenc_model *m, const clenc_weights *w)
     const size_t h = c->hidden;
     clenc_status st;
     TRY(vector_upload(m, w->word_embeddings, (size_t)c->vocab_size * h, 0,
-                      "word_embeddings", &m->word),
+                      "word_embeddings", &m->embed.word),
         out);
     /* Kernels take every table as an argument; unused ones get 1 float. */
     TRY(vector_upload(m, c->positions == CLENC_POS_LEARNED
@@ -210,17 +201,17 @@ static clenc_status upload_weights(clenc_model *m, const clenc_weights *w)
                       c->positions == CLENC_POS_LEARNED
                           ? (size_t)c->max_positions * h
                           : 1,
-                      0, "position_embeddings", &m->position),
+                      0, "position_embeddings", &m->embed.position),
         out);
     TRY(vector_upload(m, c->type_vocab_size ? w->type_embeddings : NULL,
                       c->type_vocab_size ? c->type_vocab_size * h : 1, 0,
-                      "type_embeddings", &m->type),
+                      "type_embeddings", &m->embed.type),
         out);
     TRY(vector_upload(m, w->embedding_norm_weight, h, 1, "embedding_norm",
-                      &m->embedding_norm_weight),
+                      &m->embed.norm_weight),
         out);
     TRY(vector_upload(m, w->embedding_norm_bias, h, 0, "embedding_norm",
-                      &m->embedding_norm_bias),
+                      &m->embed.norm_bias),
         out);
     TRY(vector_upload(m, w->final_norm_weight, h, 1, "final_norm",
                       &m->final_norm_weight),
@@ -238,45 +229,33 @@ out:
     return st;
 }
 
-/* Work-items sharing a row in the gpu family: a power of two (for the tree
- * reduction) that divides the row, so that no work-item idles in a row loop.
- * PoCL 3.1's work-group vectoriser turned the stores that idle lanes skip
- * into writes past the end of the row (valgrind showed them). */
-unsigned clenc__row_wg(unsigned hidden)
+/* The spec of the model's programs, from its configuration; the GEMM and
+ * tiles come from the tuner. */
+static void spec_from_config(const clenc_context *ctx, const clenc_config *c,
+                             clenc__spec *s)
 {
-    unsigned wg = 1;
-    while (wg < 64 && hidden % (2 * wg) == 0)
-        wg *= 2;
-    return wg;
+    memset(s, 0, sizeof *s);
+    s->family = ctx->variant;
+    s->hidden = c->hidden;
+    s->heads = c->heads;
+    s->type_vocab = c->type_vocab_size;
+    s->act = c->activation;
+    s->eps = c->eps;
+    s->positions = c->positions;
+    s->embed_scale = c->scale_embedding != 0;
+    s->embed_norm = c->embedding_norm != 0;
 }
 
+/* Each GEMM needs only its own programs: the own kernel, or CLBlast plus
+ * the epilogue kernel; the probes are not a model's. */
 static clenc_status build_programs(clenc_model *m)
 {
-    const clenc_config *c = &m->config;
-    char tiles[96];
-    clenc__tune_defines(&m->tune, tiles, sizeof tiles);
-    m->defines = clenc__asprintf(
-        "-DVARIANT_GPU=%d -DHIDDEN=%u -DHEADS=%u -DHEAD_DIM=%u -DACT=%d "
-        "-DLN_EPS=%.9ef -DPOSITIONS=%d -DEMBED_SCALE=%d -DEMBED_NORM=%d "
-        "-DTYPE_VOCAB=%u -DROW_WG=%u %s",
-        m->variant == CLENC_VARIANT_GPU, c->hidden, c->heads,
-        c->hidden / c->heads, (int)c->activation, (double)c->eps,
-        (int)c->positions, c->scale_embedding != 0, c->embedding_norm != 0,
-        c->type_vocab_size, clenc__row_wg(c->hidden), tiles);
-    if (!m->defines)
-        return clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no host memory");
-    for (int k = 0; k < CLENC__KERNEL_COUNT; k++) {
-        /* Each GEMM needs only its own: the own kernel, or CLBlast plus the
-         * epilogue kernel. */
-        if ((k == CLENC__K_GEMM && m->gemm != CLENC_GEMM_OWN) ||
-            (k == CLENC__K_EPILOGUE && m->gemm != CLENC_GEMM_CLBLAST))
-            continue;
-        clenc_status st = clenc__program_get(m->ctx, clenc__kernels[k].file,
-                                             m->defines, &m->programs[k], NULL);
-        if (st != CLENC_OK)
-            return st;
-    }
-    return CLENC_OK;
+    unsigned files = (1u << CLENC__F_EMBED) | (1u << CLENC__F_ATTENTION) |
+                     (1u << CLENC__F_LAYERNORM) | (1u << CLENC__F_POOL);
+    files |= m->spec.gemm == CLENC_GEMM_OWN ? 1u << CLENC__F_GEMM
+                                            : 1u << CLENC__F_EPILOGUE;
+    return clenc__programs_get(m->ctx, &m->spec, files, NULL, m->programs,
+                               NULL);
 }
 
 clenc_status clenc_model_create(clenc_context *ctx, const clenc_config *config,
@@ -301,8 +280,8 @@ clenc_status clenc_model_create(clenc_context *ctx, const clenc_config *config,
     m->ctx = ctx;
     m->config = *config;
     m->max_text_tokens = config->max_positions;
-    m->variant = ctx->variant;
-    TRY(clenc__tune(m), out_destroy);
+    spec_from_config(ctx, config, &m->spec);
+    TRY(clenc__tune(ctx, config->hidden, config->ffn, &m->spec), out_destroy);
     TRY(build_programs(m), out_destroy);
     TRY(upload_weights(m, weights), out_destroy);
     *out = m;
@@ -330,17 +309,13 @@ void clenc_model_destroy(clenc_model *m)
             clenc__buffer_release(ctx, l->norm2_bias);
         }
     clenc__free(m->layers);
-    cl_mem tables[] = {m->word,
-                       m->position,
-                       m->type,
-                       m->embedding_norm_weight,
-                       m->embedding_norm_bias,
-                       m->final_norm_weight,
+    cl_mem tables[] = {m->embed.word,        m->embed.position,
+                       m->embed.type,        m->embed.norm_weight,
+                       m->embed.norm_bias,   m->final_norm_weight,
                        m->final_norm_bias};
     for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++)
         clenc__buffer_release(ctx, tables[i]);
     clenc__tokenizer_free(m->tokenizer);
-    clenc__free(m->defines);
     clenc__free(m);
 }
 
@@ -356,8 +331,8 @@ clenc_status clenc_model_info_get(const clenc_model *m, clenc_model_info *out)
     out->vocab_size = m->config.vocab_size;
     out->layers = m->config.layers;
     out->pooling = m->config.pooling;
-    out->gemm = m->gemm;
-    out->variant = m->variant;
+    out->gemm = m->spec.gemm;
+    out->variant = m->spec.family;
     out->weight_bytes = m->weight_bytes;
     out->has_tokenizer = m->tokenizer != NULL;
     out->max_text_tokens = m->max_text_tokens;

@@ -34,8 +34,8 @@ clenc_status clenc__profile_add_pass(clenc_session *s)
 {
     clenc_status st = CLENC_OK;
     cl_ulong first = 0, last = 0, prev_end = 0;
-    for (size_t i = 0; i < s->launch_count; i++) {
-        const clenc__launch *l = &s->launches[i];
+    for (size_t i = 0; i < s->launcher.launch_count; i++) {
+        const clenc__launch *l = &s->launcher.launches[i];
         if (!l->event)
             continue;
         cl_ulong t[3];
@@ -82,9 +82,9 @@ clenc_status clenc_profile_launches(const clenc_session *s,
                            "clenc_profile_launches: count is NULL, or out is "
                            "NULL with capacity %zu",
                            capacity);
-    *count = s->launch_count;
-    for (size_t i = 0; i < s->launch_count && i < capacity; i++) {
-        const clenc__launch *l = &s->launches[i];
+    *count = s->launcher.launch_count;
+    for (size_t i = 0; i < s->launcher.launch_count && i < capacity; i++) {
+        const clenc__launch *l = &s->launcher.launches[i];
         clenc_launch_profile *p = &out[i];
         memset(p, 0, sizeof *p);
         p->kernel = kernel_name(slot_of(l));

@@ -1,41 +1,51 @@
-/* session.c — sessions: a queue, kernel objects and one planned workspace per session, sized once for its limits. */
+/* session.c — sessions: a launcher (queue, kernel objects) and one planned workspace per session, sized once for its limits. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "engine/engine.h"
 
-/* Steps of one layer, for lifetimes; the layer's buffers are all dead at
- * its end, so one layer's plan is every layer's plan. X lives throughout. */
-enum { STEP_FIRST = 0, STEP_LAST = 7 };
-
-/* The steps are encoder.c's layer_post and layer_pre, op by op: a buffer
- * that an op there reads or writes must be alive at that op's step here,
- * or it may share bytes with another op's output. Reorder one, reorder
- * both; ops/test_plan_never_overlaps_live_buffers checks each op's buffers
- * against these lifetimes.
- * Post-LN: qkv=W·x(0) attn(1) proj=W·attn+x(2) x=LN(proj)(3)
- *          ffn=act(W·x)(4) proj2=W·ffn+x(5) x=LN(proj2)(6)
- * Pre-LN:  proj=LN(x)(0) qkv=W·proj(1) attn(2) x+=W·attn(3)
- *          proj2=LN(x)(4) ffn=act(W·proj2)(5) x+=W·ffn(6)
- * pooled is written after the last layer (7). Fills s->plan, in the order
- * of the session's fields x .. pooled. */
+/* Lifetimes come from the layer's steps (forward.c), the same table the
+ * forward pass runs: a buffer lives from the first step that touches it to
+ * the last. One layer's plan is every layer's, since its buffers are all
+ * dead at its end; x lives throughout, pooled is written after the last
+ * layer (step CLENC__LAYER_STEPS). Fills s->plan, in the workspace's
+ * order. */
 static size_t plan_workspace(clenc_session *s, size_t align)
 {
     const clenc_config *c = &s->model->config;
-    const size_t row = (size_t)c->hidden * sizeof(float), t = s->max_tokens;
-    const unsigned pre = c->norm == CLENC_NORM_PRE;
-    const clenc__plan_item plan[CLENC__PLAN_ITEMS] = {
-        {"x", t * row, STEP_FIRST, STEP_LAST, 0},
-        {"qkv", 3 * t * row, pre, pre + 1, 0},
-        {"attn", t * row, pre + 1, pre + 2, 0},
-        {"proj", t * row, pre ? 0 : 2, pre ? 1 : 3, 0},
-        {"ffn", t * c->ffn * sizeof(float), 4 + pre, 5 + pre, 0},
-        {"proj2", t * row, pre ? 4 : 5, pre ? 5 : 6, 0},
-        {"pooled", (size_t)s->max_batch * row, STEP_LAST, STEP_LAST, 0},
+    const size_t h = c->hidden, f = c->ffn, t = s->max_tokens;
+    static const char *const names[CLENC__B_COUNT] = {
+#define W(name, row, what) #name,
+        CLENC__WORKSPACE(W)
+#undef W
     };
-    memcpy(s->plan, plan, sizeof plan);
+    const size_t rows[CLENC__B_COUNT] = {
+#define W(name, row, what) row,
+        CLENC__WORKSPACE(W)
+#undef W
+    };
+    for (int b = 0; b < CLENC__B_COUNT; b++) {
+        const size_t count = b == CLENC__B_pooled ? s->max_batch : t;
+        s->plan[b] = (clenc__plan_item){names[b], count * rows[b] * sizeof(float),
+                                        CLENC__LAYER_STEPS, 0, 0};
+    }
+    const clenc__step *steps = clenc__layer_steps[c->norm == CLENC_NORM_PRE];
+    for (unsigned i = 0; i < CLENC__LAYER_STEPS; i++) {
+        const clenc__buffer_id used[3] = {steps[i].in, steps[i].residual,
+                                          steps[i].out};
+        for (int u = 0; u < 3; u++) {
+            if (used[u] == CLENC__B_NONE)
+                continue;
+            clenc__plan_item *p = &s->plan[used[u]];
+            p->first = i < p->first ? i : p->first;
+            p->last = i > p->last ? i : p->last;
+        }
+    }
+    s->plan[CLENC__B_x].first = 0;
+    s->plan[CLENC__B_x].last = CLENC__LAYER_STEPS;
+    s->plan[CLENC__B_pooled].last = CLENC__LAYER_STEPS;
     s->plan_align = align;
-    return clenc__plan(s->plan, CLENC__PLAN_ITEMS, align);
+    return clenc__plan(s->plan, CLENC__B_COUNT, align);
 }
 
 static clenc_status create_workspace(clenc_session *s)
@@ -54,15 +64,12 @@ static clenc_status create_workspace(clenc_session *s)
                              &s->arena),
         out);
     s->workspace_bytes = total;
-    cl_mem *slots[CLENC__PLAN_ITEMS] = {&s->x,   &s->qkv,   &s->attn,
-                                        &s->proj, &s->ffn,  &s->proj2,
-                                        &s->pooled};
-    for (int i = 0; i < CLENC__PLAN_ITEMS; i++) {
+    for (int i = 0; i < CLENC__B_COUNT; i++) {
         cl_buffer_region region = {s->plan[i].offset, s->plan[i].size};
         cl_int err;
-        CL_CHECK((*slots[i] = clCreateSubBuffer(s->arena, CL_MEM_READ_WRITE,
-                                                CL_BUFFER_CREATE_TYPE_REGION,
-                                                &region, &err),
+        CL_CHECK((s->buffers[i] = clCreateSubBuffer(
+                      s->arena, CL_MEM_READ_WRITE,
+                      CL_BUFFER_CREATE_TYPE_REGION, &region, &err),
                   err),
                  out);
     }
@@ -100,7 +107,6 @@ clenc_status clenc_session_create(clenc_model *model, unsigned max_batch,
                                   unsigned max_seq, clenc_session **out)
 {
     clenc_status st = CLENC_OK;
-    cl_int err;
     if (!out)
         return clenc__fail(CLENC_ERR_INVALID_ARG,
                            "clenc_session_create: out is NULL");
@@ -130,14 +136,9 @@ clenc_status clenc_session_create(clenc_model *model, unsigned max_batch,
     s->max_batch = max_batch;
     s->max_seq = max_seq;
     s->max_tokens = (size_t)max_batch * max_seq;
-    TRY(clenc__queue_create(model->ctx, &s->queue), out_destroy);
-    /* Own kernel objects: clSetKernelArg on a shared kernel would race. */
-    for (int k = 0; k < CLENC__KERNEL_COUNT; k++)
-        if (model->programs[k])
-            CL_CHECK((s->kernels[k] = clCreateKernel(
-                          model->programs[k], clenc__kernels[k].function, &err),
-                      err),
-                     out_destroy);
+    TRY(clenc__launcher_open(&s->launcher, model->ctx, &model->spec,
+                             model->programs),
+        out_destroy);
     TRY(create_workspace(s), out_destroy);
     TRY(create_inputs(s), out_destroy);
     *out = s;
@@ -152,15 +153,10 @@ void clenc_session_destroy(clenc_session *s)
     if (!s)
         return;
     clenc_context *ctx = s->model->ctx;
-    if (s->queue)
-        clFinish(s->queue);
-    clenc__launches_reset(s);
-    clenc__free(s->launches);
-    cl_mem subs[] = {s->x, s->qkv, s->attn, s->proj, s->ffn, s->proj2,
-                     s->pooled};
-    for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++)
-        if (subs[i])
-            clReleaseMemObject(subs[i]); /* counted with the arena */
+    clenc__launcher_close(&s->launcher); /* waits for the queue first */
+    for (int i = 0; i < CLENC__B_COUNT; i++)
+        if (s->buffers[i])
+            clReleaseMemObject(s->buffers[i]); /* counted with the arena */
     clenc__buffer_release(ctx, s->arena);
     clenc__buffer_release(ctx, s->ids);
     clenc__buffer_release(ctx, s->type_ids);
@@ -170,11 +166,6 @@ void clenc_session_destroy(clenc_session *s)
     clenc__free(s->host_type_ids);
     clenc__free(s->host_positions);
     clenc__free(s->host_offsets);
-    for (int k = 0; k < CLENC__KERNEL_COUNT; k++)
-        if (s->kernels[k])
-            clReleaseKernel(s->kernels[k]);
-    if (s->queue)
-        clReleaseCommandQueue(s->queue);
     clenc__free(s);
 }
 

@@ -1,13 +1,12 @@
-/* gemm.c — the one GEMM dispatch point: clenc's own kernel (fused epilogue, packed panels) or CLBlast (epilogue as a kernel). */
+/* gemm.c — the GEMM op: weights packed for it, and the one dispatch point: clenc's own kernel (fused epilogue, packed panels) or CLBlast (epilogue as a kernel). */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <clblast_c.h>
 
-#include "engine/engine.h"
-
-#define ELEMENTWISE_WG 64
+#include "ops/ops.h"
 
 static size_t ceil_div(size_t a, size_t b)
 {
@@ -31,25 +30,38 @@ static void pack_panels(const float *w, unsigned n, unsigned k, float *out)
                 col % CLENC__PANEL] = w[(size_t)col * k + kk];
 }
 
-static clenc_status upload(clenc_model *model, const float *host, size_t count,
-                           const char *what, cl_mem *out)
+clenc_status clenc__check_finite(const float *p, size_t count, const char *what)
 {
-    clenc_status st = clenc__buffer_create(model->ctx, count * sizeof *host,
+    for (size_t i = 0; i < count; i++)
+        if (!isfinite(p[i]))
+            return clenc__fail(CLENC_ERR_MODEL_FORMAT,
+                               "weights '%s' hold %s at element %zu: a model "
+                               "with NaN or infinite weights computes nothing "
+                               "but NaN",
+                               what, isnan(p[i]) ? "NaN" : "an infinity", i);
+    return CLENC_OK;
+}
+
+static clenc_status upload(clenc_context *ctx, const float *host, size_t count,
+                           const char *what, cl_mem *out, uint64_t *bytes)
+{
+    clenc_status st = clenc__buffer_create(ctx, count * sizeof *host,
                                            CL_MEM_READ_ONLY, what, out);
     if (st == CLENC_OK)
-        st = clenc__buffer_upload(model->ctx->transfer_queue, *out, 0,
+        st = clenc__buffer_upload(ctx->transfer_queue, *out, 0,
                                   count * sizeof *host, host);
-    if (st == CLENC_OK)
-        model->weight_bytes += count * sizeof *host;
+    if (st == CLENC_OK && bytes)
+        *bytes += count * sizeof *host;
     return st;
 }
 
-clenc_status clenc__matrix_upload(clenc_model *model, const float *weight,
-                                  const float *bias, unsigned n, unsigned k,
-                                  const char *what, clenc__matrix *out)
+clenc_status clenc__matrix_upload(clenc_context *ctx, clenc_gemm gemm,
+                                  const float *weight, const float *bias,
+                                  unsigned n, unsigned k, const char *what,
+                                  clenc__matrix *out, uint64_t *bytes)
 {
     clenc_status st = CLENC_OK;
-    const int own = model->gemm == CLENC_GEMM_OWN;
+    const int own = gemm == CLENC_GEMM_OWN;
     /* The own kernel reads whole panels, bias included. */
     const size_t rows = own ? panels(n) * CLENC__PANEL : n;
     memset(out, 0, sizeof *out);
@@ -70,12 +82,13 @@ clenc_status clenc__matrix_upload(clenc_model *model, const float *weight,
         }
         pack_panels(weight, n, k, staging);
     }
-    TRY(upload(model, own ? staging : weight, rows * k, what, &out->weight),
+    TRY(upload(ctx, own ? staging : weight, rows * k, what, &out->weight,
+               bytes),
         out_release);
-    TRY(upload(model, bias_staging, rows, what, &out->bias), out_release);
+    TRY(upload(ctx, bias_staging, rows, what, &out->bias, bytes), out_release);
     goto out_free;
 out_release:
-    clenc__matrix_release(model->ctx, out);
+    clenc__matrix_release(ctx, out);
 out_free:
     clenc__free(staging);
     clenc__free(bias_staging);
@@ -101,20 +114,20 @@ static clenc__work gemm_work(unsigned m, const clenc__matrix *w,
     return work;
 }
 
-static clenc_status gemm_own(clenc_session *s, const clenc__matrix *w,
+static clenc_status gemm_own(clenc__launcher *L, const clenc__matrix *w,
                              cl_mem a, unsigned m, cl_mem out, cl_mem residual,
                              unsigned flags)
 {
-    clenc_status st = clenc__kernel_args(s->kernels[CLENC__K_GEMM], "mmmmmiiii",
+    clenc_status st = clenc__kernel_args(L->kernels[CLENC__K_GEMM], "mmmmmiiii",
                                          a, w->weight, w->bias, residual, out,
                                          (int)m, (int)w->n, (int)w->k,
                                          (int)flags);
     if (st != CLENC_OK)
         return st;
     /* The geometry follows the tile sizes the program was built with. */
-    const clenc__tunables *t = &s->model->tune;
+    const clenc__tunables *t = &L->spec.tile;
     size_t global[2], local[2];
-    if (s->model->variant == CLENC_VARIANT_GPU) {
+    if (L->spec.family == CLENC_VARIANT_GPU) {
         global[0] = ceil_div(w->n, t->gemm_ts) * 16;
         global[1] = ceil_div(m, t->gemm_ts) * 16;
         local[0] = local[1] = 16;
@@ -124,7 +137,7 @@ static clenc_status gemm_own(clenc_session *s, const clenc__matrix *w,
         local[0] = local[1] = 1;
     }
     const clenc__work work = gemm_work(m, w, flags);
-    return clenc__launch_kernel(s, CLENC__K_GEMM, 2, global, local, &work);
+    return clenc__launch_kernel(L, CLENC__K_GEMM, 2, global, local, &work);
 }
 
 static const char *clblast_error(CLBlastStatusCode code)
@@ -133,7 +146,7 @@ static const char *clblast_error(CLBlastStatusCode code)
     return code > -1000 ? clenc__cl_error_name(code) : "CLBlast error";
 }
 
-static clenc_status gemm_clblast(clenc_session *s, const clenc__matrix *w,
+static clenc_status gemm_clblast(clenc__launcher *L, const clenc__matrix *w,
                                  cl_mem a, unsigned m, cl_mem out,
                                  cl_mem residual, unsigned flags)
 {
@@ -149,82 +162,27 @@ static clenc_status gemm_clblast(clenc_session *s, const clenc__matrix *w,
             : CLBlastSgemm(CLBlastLayoutRowMajor, CLBlastTransposeNo,
                            CLBlastTransposeYes, m, w->n, w->k, 1.0f, a, 0,
                            w->k, w->weight, 0, w->k, accumulate ? 1.0f : 0.0f,
-                           out, 0, w->n, &s->queue,
-                           s->model->ctx->profiling ? &event : NULL);
+                           out, 0, w->n, &L->queue,
+                           L->ctx->profiling ? &event : NULL);
     if (code != CLBlastSuccess)
         return clenc__fail(CLENC_ERR_OPENCL,
                            "CLBlastSgemm(m=%u, n=%u, k=%u) failed: %s (%d)", m,
                            w->n, w->k, clblast_error(code), (int)code);
     const clenc__work work = gemm_work(m, w, 0);
     clenc_status st =
-        clenc__launch_record(s, CLENC__K_GEMM, 1, &work, enqueued, event);
+        clenc__launch_record(L, CLENC__K_GEMM, 1, &work, enqueued, event);
     if (st != CLENC_OK || flags == 0)
         return st;
-    TRY(clenc__kernel_args(s->kernels[CLENC__K_EPILOGUE], "mmmmiii", out,
-                           w->bias, residual, out, (int)m, (int)w->n,
-                           (int)flags),
-        fail);
-    size_t local = ELEMENTWISE_WG;
-    size_t global = ceil_div((size_t)m * w->n, ELEMENTWISE_WG) * ELEMENTWISE_WG;
-    const double mn = (double)m * w->n;
-    const clenc__work epi = {m, w->n, 0, mn * (flags & CLENC__EPI_ACT ? 10 : 2),
-                             mn * ((flags & CLENC__EPI_RESIDUAL) ? 3 : 2) *
-                                 sizeof(float)};
-    return clenc__launch_kernel(s, CLENC__K_EPILOGUE, 1, &global, &local, &epi);
-fail:
-    return st;
+    return clenc__op_epilogue(L, out, w->bias, residual, out, m, w->n, flags);
 }
 
-clenc_status clenc__op_gemm(clenc_session *s, const clenc__matrix *w,
+clenc_status clenc__op_gemm(clenc__launcher *L, const clenc__matrix *w,
                             cl_mem a, unsigned m, cl_mem out, cl_mem residual,
                             unsigned flags)
 {
     if (m == 0)
         return CLENC_OK;
-    return s->model->gemm == CLENC_GEMM_CLBLAST
-               ? gemm_clblast(s, w, a, m, out, residual, flags)
-               : gemm_own(s, w, a, m, out, residual, flags);
-}
-
-clenc_status clenc__gemm_rig_open(clenc_context *ctx, clenc_gemm gemm,
-                                  clenc_variant variant,
-                                  const clenc__tunables *tune,
-                                  clenc__gemm_rig *rig)
-{
-    clenc_status st;
-    cl_int err;
-    memset(rig, 0, sizeof *rig);
-    rig->model.ctx = ctx;
-    rig->model.gemm = gemm;
-    rig->model.variant = variant;
-    rig->model.tune = *tune;
-    rig->session.model = &rig->model;
-    char defines[160], tiles[96];
-    clenc__tune_defines(tune, tiles, sizeof tiles);
-    snprintf(defines, sizeof defines, "-DVARIANT_GPU=%d %s",
-             variant == CLENC_VARIANT_GPU, tiles);
-    TRY(clenc__queue_create(ctx, &rig->session.queue), out);
-    const clenc__kernel_id k = gemm == CLENC_GEMM_CLBLAST ? CLENC__K_EPILOGUE
-                                                          : CLENC__K_GEMM;
-    cl_program prog;
-    TRY(clenc__program_get(ctx, clenc__kernels[k].file, defines, &prog, NULL),
-        out);
-    CL_CHECK((rig->session.kernels[k] =
-                  clCreateKernel(prog, clenc__kernels[k].function, &err),
-              err),
-             out);
-out:
-    return st;
-}
-
-void clenc__gemm_rig_close(clenc__gemm_rig *rig)
-{
-    clenc__launches_reset(&rig->session);
-    clenc__free(rig->session.launches);
-    for (int k = 0; k < CLENC__KERNEL_COUNT; k++)
-        if (rig->session.kernels[k])
-            clReleaseKernel(rig->session.kernels[k]);
-    if (rig->session.queue)
-        clReleaseCommandQueue(rig->session.queue);
-    memset(rig, 0, sizeof *rig);
+    return L->spec.gemm == CLENC_GEMM_CLBLAST
+               ? gemm_clblast(L, w, a, m, out, residual, flags)
+               : gemm_own(L, w, a, m, out, residual, flags);
 }

@@ -1,18 +1,17 @@
-/* probe.c — the device's peak FMA rate and memory bandwidth, measured with cl_kernels/probe.cl and cached per device. */
+/* probe.c — the device's peak FMA rate and memory bandwidth, measured with cl_kernels/probe.cl, checked, and cached per device. */
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cl/cl.h"
+#include "ops/kernels.h"
 
-#define PROBE_CHAINS 8
+#define FMA_KERNEL (clenc__kernels[CLENC__K_PROBE_FMA].function)
+#define COPY_KERNEL (clenc__kernels[CLENC__K_PROBE_COPY].function)
 #define FMA_LOCAL 16
 #define COPY_BYTES (64u << 20)
 #define TRIES 7
-
-const char *const clenc__probe_kernels[] = {"probe_fma", "probe_copy", NULL};
 
 static int by_value(const void *a, const void *b)
 {
@@ -99,7 +98,7 @@ static clenc_status check_fma(cl_command_queue q, cl_mem sink, size_t global,
         const double expected = iters % 2 == 0 ? 128.0 * g + 448.0
                                                : -(128.0 * g + 320.0);
         if (!(fabs(got[g] - expected) <= 1e-5 * fabs(expected))) {
-            st = probe_wrong(clenc__probe_kernels[0], g, got[g],
+            st = probe_wrong(FMA_KERNEL, g, got[g],
                              (float)expected);
             break;
         }
@@ -127,7 +126,7 @@ static clenc_status check_copy(cl_command_queue q, cl_mem dst, size_t bytes,
         for (size_t i = 0; i < n / sizeof *got; i++)
             if (memcmp(&got[i], &pattern[(first + i) % pattern_len],
                        sizeof *got) != 0) {
-                st = probe_wrong(clenc__probe_kernels[1], first + i, got[i],
+                st = probe_wrong(COPY_KERNEL, first + i, got[i],
                                  pattern[(first + i) % pattern_len]);
                 break;
             }
@@ -141,17 +140,21 @@ static clenc_status measure(clenc_context *ctx, clenc_device_peak *out)
 {
     clenc_status st = CLENC_OK;
     cl_int err;
-    cl_program prog;
+    cl_program programs[CLENC__FILE_COUNT];
     cl_command_queue q = NULL;
     cl_kernel fma = NULL, copy = NULL;
     cl_mem sink = NULL, in = NULL, dst = NULL;
-    TRY(clenc__program_get(ctx, "probe", NULL, &prog, NULL), out);
+    /* The probes have no kernel family and no model: only their own
+     * constants count. */
+    const clenc__spec spec = {.family = ctx->variant};
+    TRY(clenc__programs_get(ctx, &spec, 1u << CLENC__F_PROBE, NULL, programs,
+                            NULL),
+        out);
+    const cl_program prog = programs[CLENC__F_PROBE];
     CL_CHECK((q = clCreateCommandQueue(ctx->cl, ctx->device.id, 0, &err), err),
              out);
-    CL_CHECK((fma = clCreateKernel(prog, clenc__probe_kernels[0], &err), err),
-             out);
-    CL_CHECK((copy = clCreateKernel(prog, clenc__probe_kernels[1], &err), err),
-             out);
+    CL_CHECK((fma = clCreateKernel(prog, FMA_KERNEL, &err), err), out);
+    CL_CHECK((copy = clCreateKernel(prog, COPY_KERNEL, &err), err), out);
 
     /* Enough work-items to fill every compute unit many times over. */
     const size_t global = (size_t)ctx->device.info.compute_units * 1024;
@@ -176,10 +179,11 @@ static clenc_status measure(clenc_context *ctx, clenc_device_peak *out)
         iters = 0.02 / t * iters >= 16384 ? 16384 : (int)(0.02 / t * iters);
     CL_CHECK(clSetKernelArg(fma, 3, sizeof iters, &iters), out);
     TRY(median_time(q, fma, global, FMA_LOCAL, &t), out);
-    clenc__tally_launch(clenc__probe_kernels[0], CLENC__FAMILY_ANY);
+    clenc__tally_launch(FMA_KERNEL, CLENC__FAMILY_ANY);
     TRY(check_fma(q, sink, global, iters), out);
-    out->gflops = t > 0 ? (double)global * iters * PROBE_CHAINS * 16 * 2 / t / 1e9
-                        : 0;
+    out->gflops =
+        t > 0 ? (double)global * iters * CLENC__PROBE_CHAINS * 16 * 2 / t / 1e9
+              : 0;
 
     size_t bytes = COPY_BYTES;
     if (bytes > ctx->device.info.max_alloc_bytes / 2)
@@ -198,7 +202,7 @@ static clenc_status measure(clenc_context *ctx, clenc_device_peak *out)
     CL_CHECK(clSetKernelArg(copy, 0, sizeof in, &in), out);
     CL_CHECK(clSetKernelArg(copy, 1, sizeof dst, &dst), out);
     TRY(median_time(q, copy, bytes / 16, 0, &t), out);
-    clenc__tally_launch(clenc__probe_kernels[1], CLENC__FAMILY_ANY);
+    clenc__tally_launch(COPY_KERNEL, CLENC__FAMILY_ANY);
     TRY(check_copy(q, dst, bytes, pattern, 16), out);
     out->gbps = t > 0 ? 2.0 * bytes / t / 1e9 : 0;
 out:

@@ -1,4 +1,4 @@
-/* encoder.c — the forward pass: pack a batch without padding, enqueue every layer with no synchronisation, pool, read back. */
+/* forward.c — the forward pass: pack a batch without padding, enqueue every layer's steps with no synchronisation, pool, read back. */
 #include <math.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -18,33 +18,30 @@ void clenc__poison_workspace(int on)
     atomic_store(&poison, on != 0);
 }
 
-/* Under the test hook, the first `floats` of workspace buffer `m` (or of
- * the arena) become NaN. The arena is filled at the start of a pass, and
- * each buffer again before the op that first writes it: one sharing bytes
- * with a buffer dead by then would hold that one's values, and a kernel
- * that skipped part of its output would pass them on unseen (pooled: any
- * row, normalised, looks like an embedding). Written through the arena at
- * the plan's offset, so a plan unlike the sub-buffers shows as NaN too.
- * Oclgrind (21.10) remakes its record of which bytes are written for the
- * whole arena at each host write and then reports every read of what the
- * kernels wrote before: there only the arena is filled, at the start, and
- * its own uninitialised-value check catches output a kernel leaves out. */
-static clenc_status fresh(clenc_session *s, cl_mem m, size_t floats)
+/* Under the test hook, the first `floats` of workspace buffer `b` (or of
+ * the whole arena, for CLENC__B_NONE) become NaN. The arena is filled at
+ * the start of a pass, and each buffer again before the step that writes
+ * it: one sharing bytes with a buffer dead by then would hold that one's
+ * values, and a kernel that skipped part of its output would pass them on
+ * unseen (pooled: any row, normalised, looks like an embedding). Written
+ * through the arena at the plan's offset, so a plan unlike the sub-buffers
+ * shows as NaN too. Oclgrind (21.10) remakes its record of which bytes are
+ * written for the whole arena at each host write and then reports every
+ * read of what the kernels wrote before: there only the arena is filled,
+ * at the start, and its own uninitialised-value check catches output a
+ * kernel leaves out. */
+static clenc_status poison_buffer(clenc_session *s, clenc__buffer_id b,
+                                  size_t floats)
 {
     clenc_status st = CLENC_OK;
-    const cl_mem subs[CLENC__PLAN_ITEMS] = {s->x,   s->qkv,   s->attn,
-                                            s->proj, s->ffn,  s->proj2,
-                                            s->pooled};
-    const int on = atomic_load(&poison) &&
-                   (m == s->arena ||
-                    !strstr(s->model->ctx->device.info.platform, "Oclgrind"));
-    size_t at = 0; /* bytes into the arena */
-    for (int i = 0; i < CLENC__PLAN_ITEMS; i++)
-        if (subs[i] == m)
-            at = s->plan[i].offset;
-    for (size_t done = 0; on && done < floats; done += NAN_CHUNK) {
+    const int whole = b == CLENC__B_NONE;
+    if (!atomic_load(&poison) ||
+        (!whole && strstr(s->model->ctx->device.info.platform, "Oclgrind")))
+        return CLENC_OK;
+    const size_t at = whole ? 0 : s->plan[b].offset; /* bytes into the arena */
+    for (size_t done = 0; done < floats; done += NAN_CHUNK) {
         const size_t n = floats - done < NAN_CHUNK ? floats - done : NAN_CHUNK;
-        CL_CHECK(clEnqueueWriteBuffer(s->queue, s->arena, CL_FALSE,
+        CL_CHECK(clEnqueueWriteBuffer(s->launcher.queue, s->arena, CL_FALSE,
                                       at + done * sizeof(float),
                                       n * sizeof(float), nan_chunk, 0, NULL,
                                       NULL),
@@ -150,7 +147,7 @@ static clenc_status upload_batch(clenc_session *s, size_t tokens,
     /* Non-blocking: the staging arrays are the session's and stay put
      * until the read at the end of the pass has waited for everything. */
     for (size_t i = 0; i < sizeof in / sizeof in[0]; i++)
-        CL_CHECK(clEnqueueWriteBuffer(s->queue, in[i].mem, CL_FALSE, 0,
+        CL_CHECK(clEnqueueWriteBuffer(s->launcher.queue, in[i].mem, CL_FALSE, 0,
                                       in[i].count * sizeof(int32_t),
                                       in[i].host, 0, NULL, NULL),
                  out);
@@ -164,79 +161,77 @@ typedef struct batch_shape {
     double sum_sq;
 } batch_shape;
 
-static clenc_status attention(clenc_session *s, const batch_shape *b)
+const clenc__step clenc__layer_steps[2][CLENC__LAYER_STEPS] = {
+    [CLENC_NORM_POST] =
+        {
+            {CLENC__STEP_QKV, CLENC__B_x, CLENC__B_NONE, CLENC__B_qkv},
+            {CLENC__STEP_ATTENTION, CLENC__B_qkv, CLENC__B_NONE, CLENC__B_attn},
+            {CLENC__STEP_O, CLENC__B_attn, CLENC__B_x, CLENC__B_norm1},
+            {CLENC__STEP_NORM1, CLENC__B_norm1, CLENC__B_NONE, CLENC__B_x},
+            {CLENC__STEP_UP, CLENC__B_x, CLENC__B_NONE, CLENC__B_ffn},
+            {CLENC__STEP_DOWN, CLENC__B_ffn, CLENC__B_x, CLENC__B_norm2},
+            {CLENC__STEP_NORM2, CLENC__B_norm2, CLENC__B_NONE, CLENC__B_x},
+        },
+    [CLENC_NORM_PRE] =
+        {
+            {CLENC__STEP_NORM1, CLENC__B_x, CLENC__B_NONE, CLENC__B_norm1},
+            {CLENC__STEP_QKV, CLENC__B_norm1, CLENC__B_NONE, CLENC__B_qkv},
+            {CLENC__STEP_ATTENTION, CLENC__B_qkv, CLENC__B_NONE, CLENC__B_attn},
+            {CLENC__STEP_O, CLENC__B_attn, CLENC__B_x, CLENC__B_x},
+            {CLENC__STEP_NORM2, CLENC__B_x, CLENC__B_NONE, CLENC__B_norm2},
+            {CLENC__STEP_UP, CLENC__B_norm2, CLENC__B_NONE, CLENC__B_ffn},
+            {CLENC__STEP_DOWN, CLENC__B_ffn, CLENC__B_x, CLENC__B_x},
+        },
+};
+
+/* Floats a row of buffer b. */
+static size_t row_floats(const clenc_session *s, clenc__buffer_id b)
 {
-    return clenc__op_attention(s, s->qkv, s->offsets, b->batch, b->tokens,
-                               b->max_len, b->sum_sq, s->attn);
+    const size_t h = s->model->config.hidden, f = s->model->config.ffn;
+    switch (b) {
+#define W(name, row, what)                                                     \
+    case CLENC__B_##name:                                                      \
+        return row;
+        CLENC__WORKSPACE(W)
+#undef W
+    default:
+        return 0;
+    }
 }
 
-/* Each op of layer_post and layer_pre is one step of the workspace's
- * lifetimes (session.c, plan_workspace: steps 0..6 in this order), and the
- * buffers it touches must be alive then: change the order or the buffers
- * here, change the lifetimes there and the use table of
- * ops/test_plan_never_overlaps_live_buffers (tests/test_ops.c). */
-static clenc_status layer_post(clenc_session *s, const clenc__layer *l,
-                               const batch_shape *b)
+static clenc_status run_step(clenc_session *s, const clenc__layer *l,
+                             const clenc__step *step, const batch_shape *b)
 {
+    clenc__launcher *L = &s->launcher;
     const unsigned t = b->tokens;
-    const size_t hidden_floats = (size_t)t * s->model->config.hidden;
-    clenc_status st;
-    TRY(fresh(s, s->qkv, 3 * hidden_floats), out);
-    TRY(clenc__op_gemm(s, &l->qkv, s->x, t, s->qkv, NULL, CLENC__EPI_BIAS),
-        out);
-    TRY(fresh(s, s->attn, hidden_floats), out);
-    TRY(attention(s, b), out);
-    TRY(fresh(s, s->proj, hidden_floats), out);
-    TRY(clenc__op_gemm(s, &l->o, s->attn, t, s->proj, s->x,
-                       CLENC__EPI_BIAS | CLENC__EPI_RESIDUAL),
-        out);
-    TRY(clenc__op_layernorm(s, s->proj, s->x, l->norm1_weight, l->norm1_bias,
-                            t),
-        out);
-    TRY(fresh(s, s->ffn, (size_t)t * s->model->config.ffn), out);
-    TRY(clenc__op_gemm(s, &l->ffn_up, s->x, t, s->ffn, NULL,
-                       CLENC__EPI_BIAS | CLENC__EPI_ACT),
-        out);
-    TRY(fresh(s, s->proj2, hidden_floats), out);
-    TRY(clenc__op_gemm(s, &l->ffn_down, s->ffn, t, s->proj2, s->x,
-                       CLENC__EPI_BIAS | CLENC__EPI_RESIDUAL),
-        out);
-    TRY(clenc__op_layernorm(s, s->proj2, s->x, l->norm2_weight, l->norm2_bias,
-                            t),
-        out);
-out:
-    return st;
-}
-
-static clenc_status layer_pre(clenc_session *s, const clenc__layer *l,
-                              const batch_shape *b)
-{
-    const unsigned t = b->tokens;
-    const size_t hidden_floats = (size_t)t * s->model->config.hidden;
-    clenc_status st;
-    TRY(fresh(s, s->proj, hidden_floats), out);
-    TRY(clenc__op_layernorm(s, s->x, s->proj, l->norm1_weight, l->norm1_bias,
-                            t),
-        out);
-    TRY(fresh(s, s->qkv, 3 * hidden_floats), out);
-    TRY(clenc__op_gemm(s, &l->qkv, s->proj, t, s->qkv, NULL, CLENC__EPI_BIAS),
-        out);
-    TRY(fresh(s, s->attn, hidden_floats), out);
-    TRY(attention(s, b), out);
-    TRY(clenc__op_gemm(s, &l->o, s->attn, t, s->x, s->x,
-                       CLENC__EPI_BIAS | CLENC__EPI_RESIDUAL),
-        out);
-    TRY(fresh(s, s->proj2, hidden_floats), out);
-    TRY(clenc__op_layernorm(s, s->x, s->proj2, l->norm2_weight, l->norm2_bias,
-                            t),
-        out);
-    TRY(fresh(s, s->ffn, (size_t)t * s->model->config.ffn), out);
-    TRY(clenc__op_gemm(s, &l->ffn_up, s->proj2, t, s->ffn, NULL,
-                       CLENC__EPI_BIAS | CLENC__EPI_ACT),
-        out);
-    TRY(clenc__op_gemm(s, &l->ffn_down, s->ffn, t, s->x, s->x,
-                       CLENC__EPI_BIAS | CLENC__EPI_RESIDUAL),
-        out);
+    cl_mem in = s->buffers[step->in], out = s->buffers[step->out];
+    cl_mem residual = step->residual == CLENC__B_NONE
+                          ? NULL
+                          : s->buffers[step->residual];
+    const unsigned add = CLENC__EPI_BIAS | CLENC__EPI_RESIDUAL;
+    clenc_status st = CLENC_OK;
+    if (step->out != CLENC__B_x)
+        TRY(poison_buffer(s, step->out, t * row_floats(s, step->out)), out);
+    switch (step->op) {
+    case CLENC__STEP_QKV:
+        return clenc__op_gemm(L, &l->qkv, in, t, out, NULL, CLENC__EPI_BIAS);
+    case CLENC__STEP_ATTENTION:
+        return clenc__op_attention(L, in, s->offsets, b->batch, t, b->max_len,
+                                   b->sum_sq, out);
+    case CLENC__STEP_O:
+        return clenc__op_gemm(L, &l->o, in, t, out, residual, add);
+    case CLENC__STEP_NORM1:
+        return clenc__op_layernorm(L, in, out, l->norm1_weight, l->norm1_bias,
+                                   t);
+    case CLENC__STEP_UP:
+        return clenc__op_gemm(L, &l->ffn_up, in, t, out, NULL,
+                              CLENC__EPI_BIAS | CLENC__EPI_ACT);
+    case CLENC__STEP_DOWN:
+        return clenc__op_gemm(L, &l->ffn_down, in, t, out, residual, add);
+    case CLENC__STEP_NORM2:
+        return clenc__op_layernorm(L, in, out, l->norm2_weight, l->norm2_bias,
+                                   t);
+    }
 out:
     return st;
 }
@@ -244,15 +239,18 @@ out:
 static clenc_status forward(clenc_session *s, const batch_shape *b)
 {
     const clenc_model *m = s->model;
+    const clenc__step *steps = clenc__layer_steps[m->config.norm ==
+                                                  CLENC_NORM_PRE];
     const unsigned t = b->tokens;
     clenc_status st;
-    TRY(clenc__op_embed(s, s->ids, s->type_ids, s->positions, t, s->x), out);
+    TRY(clenc__op_embed(&s->launcher, &m->embed, s->ids, s->type_ids,
+                        s->positions, t, s->x),
+        out);
     for (unsigned i = 0; i < m->config.layers; i++)
-        TRY((m->config.norm == CLENC_NORM_PRE ? layer_pre : layer_post)(
-                s, &m->layers[i], b),
-            out);
+        for (unsigned k = 0; k < CLENC__LAYER_STEPS; k++)
+            TRY(run_step(s, &m->layers[i], &steps[k], b), out);
     if (m->config.final_norm)
-        TRY(clenc__op_layernorm(s, s->x, s->x, m->final_norm_weight,
+        TRY(clenc__op_layernorm(&s->launcher, s->x, s->x, m->final_norm_weight,
                                 m->final_norm_bias, t),
             out);
 out:
@@ -270,7 +268,7 @@ static clenc_status read_tokens(clenc_session *s, unsigned batch,
         const size_t start = (size_t)s->host_offsets[b];
         const size_t len = (size_t)s->host_offsets[b + 1] - start;
         float *dst = out + (size_t)b * seq * row;
-        CL_CHECK(clEnqueueReadBuffer(s->queue, s->x, CL_FALSE,
+        CL_CHECK(clEnqueueReadBuffer(s->launcher.queue, s->x, CL_FALSE,
                                      start * row * sizeof *out,
                                      len * row * sizeof *out, dst, 0, NULL,
                                      NULL),
@@ -298,42 +296,45 @@ clenc_status clenc_encode(clenc_session *s, const int32_t *ids,
     const int normalize = (pooling & CLENC_POOL_NORMALIZE) != 0;
 
     s->encode_begin_ns = clenc__now_ns();
-    clenc__launches_reset(s);
+    clenc__launches_reset(&s->launcher);
     batch_shape shape = {0, batch, 0, 0};
     shape.tokens = (unsigned)pack(s, ids, type_ids, lengths, batch, seq,
                                   &shape.max_len, &shape.sum_sq);
     const unsigned t = shape.tokens;
-    TRY(fresh(s, s->arena, (size_t)s->workspace_bytes / sizeof(float)),
+    TRY(poison_buffer(s, CLENC__B_NONE,
+                      (size_t)s->workspace_bytes / sizeof(float)),
         out_finish);
     TRY(upload_batch(s, t, batch), out_finish);
     TRY(forward(s, &shape), out_finish);
     if (mode == CLENC_POOL_NONE) {
         if (normalize)
-            TRY(clenc__op_l2norm(s, s->x, t), out_finish);
+            TRY(clenc__op_l2norm(&s->launcher, s->x, t), out_finish);
         TRY(read_tokens(s, batch, seq, out), out_finish);
     } else {
-        TRY(fresh(s, s->pooled,
+        TRY(poison_buffer(s, CLENC__B_pooled,
                   (size_t)batch * s->model->config.hidden),
             out_finish);
-        TRY(clenc__op_pool(s, s->x, s->offsets, batch, t,
-                           mode == CLENC_POOL_CLS ? 0 : 1, s->pooled),
+        TRY(clenc__op_pool(&s->launcher, s->x, s->offsets, batch, t,
+                           mode == CLENC_POOL_CLS ? CLENC__POOL_CLS
+                                                  : CLENC__POOL_MEAN,
+                           s->pooled),
             out_finish);
         if (normalize)
-            TRY(clenc__op_l2norm(s, s->pooled, batch), out_finish);
-        CL_CHECK(clEnqueueReadBuffer(s->queue, s->pooled, CL_FALSE, 0,
+            TRY(clenc__op_l2norm(&s->launcher, s->pooled, batch), out_finish);
+        CL_CHECK(clEnqueueReadBuffer(s->launcher.queue, s->pooled, CL_FALSE, 0,
                                      (size_t)batch * s->model->config.hidden *
                                          sizeof *out,
                                      out, 0, NULL, NULL),
                  out_finish);
     }
     /* The pass's one synchronisation. */
-    CL_CHECK(clFinish(s->queue), out);
+    CL_CHECK(clFinish(s->launcher.queue), out);
     s->encode_end_ns = clenc__now_ns();
     if (s->model->ctx->profiling)
         TRY(clenc__profile_add_pass(s), out);
     return CLENC_OK;
 out_finish:
-    clFinish(s->queue); /* nothing may still write into `out` */
+    clFinish(s->launcher.queue); /* nothing may still write into `out` */
 out:
     return st;
 }

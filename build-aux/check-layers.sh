@@ -1,0 +1,70 @@
+#!/bin/sh
+# check-layers.sh — make lint's include rule: runtime's layers include only downwards, and tools only the public header.
+#
+# Layers are the folders of runtime/:  base <- cl <- ops <- engine, and
+# base <- formats <- engine. A file of a layer may include "clenc.h" and
+# headers of its own layer or of the layers below it, named with their
+# folder ("cl/cl.h"); tools/ may include "clenc.h" and headers of tools/.
+# Tests are white-box and may include anything. Prints every violation
+# and exits 1 if there is one. Usage: build-aux/check-layers.sh [ROOT]
+set -u
+root=${1:-.}
+cd "$root" || exit 2
+
+allowed() { # layer -> the layers it may include
+    case $1 in
+    base) echo "base" ;;
+    cl) echo "base cl" ;;
+    formats) echo "base formats" ;;
+    ops) echo "base cl ops" ;;
+    engine) echo "base cl formats ops engine" ;;
+    *) echo "" ;;
+    esac
+}
+
+bad=0
+say() { echo "check-layers: $*"; bad=1; }
+
+for f in runtime/*.c runtime/*.h; do
+    [ -e "$f" ] && say "$f: every runtime file belongs to a layer folder"
+done
+
+for f in runtime/*/*.c runtime/*/*.h; do
+    [ -e "$f" ] || continue
+    layer=$(basename "$(dirname "$f")")
+    ok=$(allowed "$layer")
+    [ -n "$ok" ] || { say "$f: '$layer' is not a layer (base cl formats ops engine)"; continue; }
+    grep -n '^[[:space:]]*#[[:space:]]*include[[:space:]]*"' "$f" |
+    while IFS= read -r line; do
+        n=${line%%:*}
+        inc=$(printf '%s\n' "$line" | sed 's/.*#[[:space:]]*include[[:space:]]*"\([^"]*\)".*/\1/')
+        [ "$inc" = clenc.h ] && continue
+        case $inc in
+        */*) to=${inc%%/*} ;;
+        *) echo "check-layers: $f:$n: \"$inc\" names no layer (write \"LAYER/$inc\")"; continue ;;
+        esac
+        case " $ok " in
+        *" $to "*) ;;
+        *) echo "check-layers: $f:$n: $layer includes \"$inc\", from $to, which is not below it" ;;
+        esac
+    done
+done > "${TMPDIR:-/tmp}/check-layers.$$"
+
+for f in tools/*.c tools/*.h; do
+    [ -e "$f" ] || continue
+    grep -n '^[[:space:]]*#[[:space:]]*include[[:space:]]*"' "$f" |
+    while IFS= read -r line; do
+        n=${line%%:*}
+        inc=$(printf '%s\n' "$line" | sed 's/.*#[[:space:]]*include[[:space:]]*"\([^"]*\)".*/\1/')
+        [ "$inc" = clenc.h ] || [ -e "tools/$inc" ] ||
+            echo "check-layers: $f:$n: a tool includes \"$inc\": tools use clenc.h only"
+    done
+done >> "${TMPDIR:-/tmp}/check-layers.$$"
+
+if [ -s "${TMPDIR:-/tmp}/check-layers.$$" ]; then
+    cat "${TMPDIR:-/tmp}/check-layers.$$"
+    bad=1
+fi
+rm -f "${TMPDIR:-/tmp}/check-layers.$$"
+[ $bad = 0 ] && echo "check-layers: every include goes down"
+exit $bad

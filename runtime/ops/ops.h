@@ -1,0 +1,144 @@
+/* ops.h — the launch layer: a launcher (queue, kernel objects, spec, launch records) and one launcher function per op. */
+#ifndef CLENC_OPS_H
+#define CLENC_OPS_H
+
+#include "ops/kernels.h"
+
+/* The work of one launch: sizes, and the arithmetic and memory traffic
+ * they imply (README.md, "Work counted the same way everywhere"). */
+typedef struct clenc__work {
+    unsigned m, n, k; /* GEMM sizes; rows (m) for row kernels */
+    double flops, bytes;
+} clenc__work;
+
+/* One enqueued kernel (or CLBlast call): what ran, on what sizes, when. The
+ * profiler reads the same records, with their events. */
+typedef struct clenc__launch {
+    clenc__kernel_id kernel;
+    int clblast; /* a GEMM that CLBlast ran */
+    int gpu;     /* the gpu kernel family ran */
+    clenc__work work;
+    size_t global[2], local[2];
+    uint64_t host_enqueue_ns, host_return_ns; /* around the enqueue call */
+    cl_event event; /* with profiling on; released at the next reset */
+} clenc__launch;
+
+/* What a sequence of launches needs: a queue of its own, kernel objects of
+ * its own (clSetKernelArg on a shared kernel would race), the spec the
+ * programs were built for, and the records of what it enqueued. A session
+ * has one; so have the tuner and the GEMM benchmark, without a model. Used
+ * by one thread at a time. */
+typedef struct clenc__launcher {
+    clenc_context *ctx;
+    cl_command_queue queue;
+    clenc__spec spec;
+    cl_kernel kernels[CLENC__KERNEL_COUNT]; /* NULL: its program not built */
+    clenc__launch *launches;
+    size_t launch_count, launch_capacity;
+} clenc__launcher;
+
+/* A queue and a kernel object for each kernel of the table whose file's
+ * program is in `programs` (from clenc__programs_get for the same spec). */
+clenc_status clenc__launcher_open(clenc__launcher *L, clenc_context *ctx,
+                                  const clenc__spec *spec,
+                                  const cl_program programs[CLENC__FILE_COUNT]);
+/* Waits for the queue, then releases everything. Accepts a zeroed one. */
+void clenc__launcher_close(clenc__launcher *L);
+/* Forgets the records (and releases their events). */
+void clenc__launches_reset(clenc__launcher *L);
+
+/* Sets kernel arguments from a format: 'm' cl_mem (NULL allowed), 'i' int,
+ * 'f' float. */
+clenc_status clenc__kernel_args(cl_kernel kernel, const char *format, ...);
+/* Enqueues and records one launch of a kernel of the table. */
+clenc_status clenc__launch_kernel(clenc__launcher *L, clenc__kernel_id id,
+                                  cl_uint dims, const size_t *global,
+                                  const size_t *local, const clenc__work *work);
+/* Appends a record for work a library (CLBlast) enqueued between the host
+ * times given; takes the event. */
+clenc_status clenc__launch_record(clenc__launcher *L, clenc__kernel_id id,
+                                  int clblast, const clenc__work *work,
+                                  uint64_t host_enqueue_ns, cl_event event);
+/* Row kernels: a row per work-item (cpu) or per work-group (gpu); `flops`
+ * and `bytes` are per row. */
+clenc_status clenc__launch_rows(clenc__launcher *L, clenc__kernel_id id,
+                                unsigned rows, double flops, double bytes);
+
+/* ------------------------------------------------------------- the ops */
+
+/* The embedding tables a model holds on the device; unused ones hold one
+ * float (kernels take every table as an argument). */
+typedef struct clenc__embed_tables {
+    cl_mem word, position, type, norm_weight, norm_bias;
+} clenc__embed_tables;
+
+/* out[t] = embedding of token t (embed.cl). */
+clenc_status clenc__op_embed(clenc__launcher *L, const clenc__embed_tables *t,
+                             cl_mem ids, cl_mem type_ids, cl_mem positions,
+                             unsigned tokens, cl_mem out);
+/* Attention of every head over packed sequences (attention.cl). tokens:
+ * Σ lengths; sum_sq: Σ length², which its work grows with; max_len: the
+ * longest. */
+clenc_status clenc__op_attention(clenc__launcher *L, cl_mem qkv,
+                                 cl_mem offsets, unsigned batch,
+                                 unsigned tokens, unsigned max_len,
+                                 double sum_sq, cl_mem out);
+/* out = LN(in) (layernorm.cl); out may be in. */
+clenc_status clenc__op_layernorm(clenc__launcher *L, cl_mem in, cl_mem out,
+                                 cl_mem gamma, cl_mem beta, unsigned rows);
+/* One vector a sequence, mode CLENC__POOL_CLS or _MEAN (pool.cl). tokens:
+ * Σ lengths. */
+clenc_status clenc__op_pool(clenc__launcher *L, cl_mem x, cl_mem offsets,
+                            unsigned batch, unsigned tokens, int mode,
+                            cl_mem out);
+/* Each of rows vectors L2-normalised in place (pool.cl). */
+clenc_status clenc__op_l2norm(clenc__launcher *L, cl_mem x, unsigned rows);
+/* out[r][c] = act?(x[r][c] + bias[c]) + residual[r][c] (epilogue.cl); flags
+ * CLENC__EPI_*; out may be x or residual. */
+clenc_status clenc__op_epilogue(clenc__launcher *L, cl_mem x, cl_mem bias,
+                                cl_mem residual, cl_mem out, unsigned rows,
+                                unsigned cols, unsigned flags);
+
+/* ----------------------------------------------------- GEMM (gemm.c) */
+
+/* A weight matrix [n][k] (and its bias [n]) in the layout of a GEMM:
+ * packed panels for the own kernel, plain rows for CLBlast. */
+typedef struct clenc__matrix {
+    cl_mem weight, bias;
+    unsigned n, k;
+} clenc__matrix;
+
+/* Uploads host weights [n][k] (bias [n] or NULL: zeros) in the layout
+ * `gemm` wants, through the context's transfer queue; `what` names them in
+ * messages (NaN or infinite weights are refused). *bytes (may be NULL)
+ * grows by the device memory taken. */
+clenc_status clenc__matrix_upload(clenc_context *ctx, clenc_gemm gemm,
+                                  const float *weight, const float *bias,
+                                  unsigned n, unsigned k, const char *what,
+                                  clenc__matrix *out, uint64_t *bytes);
+void clenc__matrix_release(clenc_context *ctx, clenc__matrix *m);
+
+/* out[m][w->n] = act?(a[m][w->k] · wᵀ + bias) + residual, through the
+ * launcher's GEMM (flags CLENC__EPI_*). `residual` may be `out`; `a` must
+ * not be. */
+clenc_status clenc__op_gemm(clenc__launcher *L, const clenc__matrix *w,
+                            cl_mem a, unsigned m, cl_mem out, cl_mem residual,
+                            unsigned flags);
+
+/* NaN or infinite weights are refused, naming the tensor. */
+clenc_status clenc__check_finite(const float *p, size_t count,
+                                 const char *what);
+
+/* ------------------------------------------------------- tuning (tune.c) */
+
+/* Chooses s->gemm (when the context left it AUTO) and s->tile for GEMMs of
+ * a model with hidden size `hidden` and FFN size `ffn`: $CLENC_GEMM_TILE,
+ * else the cache, else a measurement (CLENC_TUNE fast or thorough), else
+ * the defaults (off). s->family must be set. */
+clenc_status clenc__tune(clenc_context *ctx, unsigned hidden, unsigned ffn,
+                         clenc__spec *s);
+/* What tuning off gives: $CLENC_GEMM_TILE, else the default tiles; an AUTO
+ * s->gemm becomes the own kernel. */
+clenc_status clenc__tune_fixed(clenc__spec *s);
+
+#endif
