@@ -8,6 +8,25 @@
 #include "oprig.h"
 #include "ref.h"
 
+void oprig_tiny_config(clenc_config *c)
+{
+    clenc_config_init_bert(c);
+    c->vocab_size = 50;
+    c->hidden = 32;
+    c->heads = 4;
+    c->layers = 1;
+    c->ffn = 37; /* a multiple of no tile */
+    c->max_positions = 320;
+}
+
+void oprig_minilm_config(clenc_config *c)
+{
+    oprig_tiny_config(c);
+    c->hidden = 384;
+    c->heads = 12;
+    c->ffn = 1536;
+}
+
 void oprig_open(oprig *r, const clenc_config *c, clenc_variant variant,
                 clenc_gemm gemm)
 {
@@ -440,4 +459,59 @@ void oprig_check_pool(oprig *r, const int32_t *offsets, size_t batch)
     clenc__buffer_release(r->ctx, doff);
     free(ref);
     free(x);
+}
+
+/* ---------------------------------------------------------- epilogue */
+
+/* One flag combination: x and the residual random, out from NaN (or x or
+ * the residual itself when in place), against ref_epilogue. */
+static void check_epilogue_case(oprig *r, unsigned rows, unsigned cols,
+                                unsigned flags, int in_place)
+{
+    const size_t n = (size_t)rows * cols;
+    uint64_t rng = 17 + flags * 3 + (unsigned)in_place;
+    double *x = oprig_random(&rng, n, -3, 3);
+    double *res = oprig_random(&rng, n, -1, 1);
+    double *bias = oprig_random(&rng, cols, -1, 1);
+    double *ref = malloc(sizeof *ref * n);
+    CU_ASSERT_FATAL(ref != NULL);
+    ref_epilogue(x, bias, res, flags, r->tm.config.activation, rows, cols,
+                 ref);
+    cl_mem dx = oprig_put(r, x, n), dres = oprig_put(r, res, n);
+    cl_mem dbias = oprig_put(r, bias, cols);
+    cl_mem dout = in_place == 1 ? dx : in_place == 2 ? dres
+                                                      : oprig_put_nan(r, n);
+    clenc__launches_reset(&r->s->launcher);
+    ASSERT_STATUS(clenc__op_epilogue(&r->s->launcher, dx, dbias, dres, dout,
+                                     rows, cols, flags),
+                  CLENC_OK);
+    double *got = oprig_get(r, dout, n);
+    char what[96];
+    snprintf(what, sizeof what, "epilogue %ux%u flags %u %s %s", rows, cols,
+             flags, in_place == 1 ? "over x" : in_place == 2 ? "over residual"
+                                                            : "out of place",
+             oprig_family(r));
+    oprig_check_close(what, got, ref, NULL, n, 1.0);
+    const clenc__launch *l = oprig_last_launch(r);
+    CU_ASSERT_EQUAL(l->kernel, CLENC__K_EPILOGUE);
+    CU_ASSERT_EQUAL(l->gpu, r->variant == CLENC_VARIANT_GPU);
+    CU_ASSERT_EQUAL(l->work.m, rows);
+    CU_ASSERT_EQUAL(l->work.n, cols);
+    clenc__buffer_release(r->ctx, dx);
+    clenc__buffer_release(r->ctx, dres);
+    clenc__buffer_release(r->ctx, dbias);
+    if (!in_place)
+        clenc__buffer_release(r->ctx, dout);
+    free(got);
+    free(ref);
+    free(bias);
+    free(res);
+    free(x);
+}
+
+void oprig_check_epilogue(oprig *r, unsigned rows, unsigned cols)
+{
+    for (unsigned flags = 0; flags < 8; flags++)
+        for (int in_place = 0; in_place <= 2; in_place++)
+            check_epilogue_case(r, rows, cols, flags, in_place);
 }

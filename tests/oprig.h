@@ -21,6 +21,12 @@ typedef struct oprig {
     clenc_session *s;
 } oprig;
 
+/* The op tests' two configurations: a tiny BERT (hidden 32, 4 heads, FFN
+ * 37, a multiple of no tile, 320 positions) and MiniLM's sizes (hidden 384,
+ * 12 heads, FFN 1536). */
+void oprig_tiny_config(clenc_config *c);
+void oprig_minilm_config(clenc_config *c);
+
 void oprig_open(oprig *r, const clenc_config *c, clenc_variant variant,
                 clenc_gemm gemm);
 void oprig_close(oprig *r);
@@ -71,6 +77,9 @@ void oprig_check_layernorm(oprig *r, const unsigned *rows, size_t row_count);
  * types, then with no positions and no types; a rig for each. */
 void oprig_check_embed_kinds(const clenc_config *base, clenc_variant variant,
                              size_t tokens);
+/* The epilogue kernel alone at rows x cols, under every flag combination,
+ * out of place, in place over x and in place over the residual. */
+void oprig_check_epilogue(oprig *r, unsigned rows, unsigned cols);
 /* CLS and mean pooling over sequences at offsets (batch + 1 entries), each
  * then L2-normalised. */
 void oprig_check_pool(oprig *r, const int32_t *offsets, size_t batch);

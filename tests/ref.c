@@ -50,6 +50,23 @@ void ref_gemm(const double *a, const float *w, const float *bias,
         }
 }
 
+void ref_epilogue(const double *x, const double *bias, const double *residual,
+                  unsigned flags, clenc_activation act, size_t rows,
+                  size_t cols, double *out)
+{
+    for (size_t r = 0; r < rows; r++)
+        for (size_t c = 0; c < cols; c++) {
+            double v = x[r * cols + c];
+            if (flags & 1)
+                v += bias[c];
+            if (flags & 2)
+                v = ref_activate(act, v);
+            if (flags & 4)
+                v += residual[r * cols + c];
+            out[r * cols + c] = v;
+        }
+}
+
 void ref_layernorm(const double *x, const float *gamma, const float *beta,
                    size_t rows, size_t hidden, double eps, double *out)
 {

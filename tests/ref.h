@@ -16,6 +16,11 @@ double ref_activate(clenc_activation act, double x);
 void ref_gemm(const double *a, const float *w, const float *bias,
               const double *residual, unsigned flags, clenc_activation act,
               size_t m, size_t n, size_t k, double *out, double *scale);
+/* out[r][c] = act?(x[r][c] + bias[c]) + residual[r][c], flags as ref_gemm's:
+ * the epilogue a GEMM that cannot fuse one leaves to a kernel of its own. */
+void ref_epilogue(const double *x, const double *bias, const double *residual,
+                  unsigned flags, clenc_activation act, size_t rows,
+                  size_t cols, double *out);
 void ref_layernorm(const double *x, const float *gamma, const float *beta,
                    size_t rows, size_t hidden, double eps, double *out);
 /* qkv [tokens][3 hidden], sequences at offsets; out [tokens][hidden]. */

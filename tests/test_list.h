@@ -78,11 +78,11 @@
     TEST(safetensors, test_safetensors_file_shrinking_under_reader_is_io_error)
 
 #define TESTS_OPS(TEST)                                                        \
-    TEST(ops, test_plan_never_overlaps_live_buffers)                          \
     TEST(ops, test_gemm_own_cpu_matches_reference)                            \
     TEST(ops, test_gemm_own_gpu_matches_reference)                            \
     TEST(ops, test_gemm_every_tile_shape_matches_reference)                   \
     TEST(ops, test_gemm_clblast_matches_reference)                            \
+    TEST(ops, test_epilogue_matches_reference)                                \
     TEST(ops, test_attention_matches_reference)                               \
     TEST(ops, test_attention_mask_ignores_other_sequences)                    \
     TEST(ops, test_layernorm_matches_reference_in_and_out_of_place)           \
@@ -99,7 +99,8 @@
     TEST(encoder, test_encoder_rejects_bad_config)                            \
     TEST(encoder, test_encoder_rejects_bad_batches)                           \
     TEST(encoder, test_tuning_measures_once_and_keeps_the_choice)             \
-    TEST(encoder, test_workspace_has_no_seq_by_seq_buffer)
+    TEST(encoder, test_workspace_has_no_seq_by_seq_buffer)                    \
+    TEST(encoder, test_plan_never_overlaps_live_buffers)
 
 #define TESTS_TOKENIZER(TEST)                                                  \
     TEST(tokenizer, test_tokenizer_matches_hf_minilm)                         \

@@ -131,6 +131,45 @@ static const char *token_string(json_t *v)
     return json_string_value(v);
 }
 
+/* Truncation: sentence-transformers' max_seq_length wins over the
+ * tokenizer's model_max_length; the positions cap both. */
+static clenc_status read_truncation(const char *folder, json_t *tc,
+                                    json_t *sb, clenc__model_files *f)
+{
+    clenc_status st = CLENC_OK;
+    unsigned limit = f->config.max_positions, v = 0;
+    const double mml = json_number_value(json_object_get(tc, "model_max_length"));
+    if (mml >= 1 && mml < limit)
+        limit = (unsigned)mml;
+    if (sb && json_object_get(sb, "max_seq_length")) {
+        TRY(clenc__json_uint(sb, "sentence_bert_config.json", "max_seq_length", 0, &v),
+            out);
+        if (v)
+            limit = v < f->config.max_positions ? v : f->config.max_positions;
+    }
+    /* [CLS] and [SEP] take two tokens: under 3, no text fits and every
+     * call would fail; refuse the file once, here. */
+    if (limit < 3) {
+        const int from_sb = sb && json_object_get(sb, "max_seq_length") && v;
+        const int from_tc = !from_sb && mml >= 1 && mml < f->config.max_positions;
+        st = clenc__fail(CLENC_ERR_MODEL_FORMAT,
+                         "%s/%s: %s %u leaves no room for a token of text "
+                         "after [CLS] and [SEP] (at least 3)",
+                         folder,
+                         from_sb   ? "sentence_bert_config.json"
+                         : from_tc ? "tokenizer_config.json"
+                                   : "config.json",
+                         from_sb   ? "max_seq_length"
+                         : from_tc ? "model_max_length"
+                                   : "max_position_embeddings",
+                         limit);
+        goto out;
+    }
+    f->max_text_tokens = limit;
+out:
+    return st;
+}
+
 static clenc_status read_tokenizer(const char *folder, clenc__model_files *f)
 {
     static const char *const keys[5] = {"cls_token", "sep_token", "unk_token",
@@ -181,37 +220,7 @@ static clenc_status read_tokenizer(const char *folder, clenc__model_files *f)
     t->pad = f->special[3];
     t->mask = f->special[4];
 
-    /* Truncation: sentence-transformers' max_seq_length wins over the
-     * tokenizer's model_max_length; the positions cap both. */
-    unsigned limit = f->config.max_positions, v;
-    const double mml = json_number_value(json_object_get(tc, "model_max_length"));
-    if (mml >= 1 && mml < limit)
-        limit = (unsigned)mml;
-    if (sb && json_object_get(sb, "max_seq_length")) {
-        TRY(clenc__json_uint(sb, "sentence_bert_config.json", "max_seq_length", 0, &v),
-            out);
-        if (v)
-            limit = v < f->config.max_positions ? v : f->config.max_positions;
-    }
-    /* [CLS] and [SEP] take two tokens: under 3, no text fits and every
-     * call would fail; refuse the file once, here. */
-    if (limit < 3) {
-        const int from_sb = sb && json_object_get(sb, "max_seq_length") && v;
-        const int from_tc = !from_sb && mml >= 1 && mml < f->config.max_positions;
-        st = clenc__fail(CLENC_ERR_MODEL_FORMAT,
-                         "%s/%s: %s %u leaves no room for a token of text "
-                         "after [CLS] and [SEP] (at least 3)",
-                         folder,
-                         from_sb   ? "sentence_bert_config.json"
-                         : from_tc ? "tokenizer_config.json"
-                                   : "config.json",
-                         from_sb   ? "max_seq_length"
-                         : from_tc ? "model_max_length"
-                                   : "max_position_embeddings",
-                         limit);
-        goto out;
-    }
-    f->max_text_tokens = limit;
+    TRY(read_truncation(folder, tc, sb, f), out);
 out:
     json_decref(tc);
     json_decref(map);

@@ -136,31 +136,49 @@ out_free_got:
     return st;
 }
 
-static clenc_status measure(clenc_context *ctx, clenc_device_peak *out)
+/* GB/s of probe_copy over up to 64 MiB, read and write counted. */
+static clenc_status measure_copy(clenc_context *ctx, cl_command_queue q,
+                                 cl_kernel copy, double *gbps)
 {
     clenc_status st = CLENC_OK;
-    cl_int err;
-    cl_program programs[CLENC__FILE_COUNT];
-    cl_command_queue q = NULL;
-    cl_kernel fma = NULL, copy = NULL;
-    cl_mem sink = NULL, in = NULL, dst = NULL;
-    /* The probes have no kernel family and no model: only their own
-     * constants count. */
-    const clenc__spec spec = {.family = ctx->variant};
-    TRY(clenc__programs_get(ctx, &spec, 1u << CLENC__F_PROBE, NULL, programs,
-                            NULL),
-        out);
-    const cl_program prog = programs[CLENC__F_PROBE];
-    CL_CHECK((q = clCreateCommandQueue(ctx->cl, ctx->device.id, 0, &err), err),
+    cl_mem in = NULL, dst = NULL;
+    size_t bytes = COPY_BYTES;
+    if (bytes > ctx->device.info.max_alloc_bytes / 2)
+        bytes = (size_t)(ctx->device.info.max_alloc_bytes / 2) & ~(size_t)63;
+    TRY(clenc__buffer_create(ctx, bytes, CL_MEM_READ_ONLY, "probe", &in), out);
+    TRY(clenc__buffer_create(ctx, bytes, CL_MEM_WRITE_ONLY, "probe", &dst), out);
+    /* 16 distinct values (64 bytes divides `bytes`): a copy to the wrong
+     * place within them shows. */
+    float pattern[16];
+    for (int i = 0; i < 16; i++)
+        pattern[i] = (float)i + 0.5f;
+    CL_CHECK(clEnqueueFillBuffer(q, in, pattern, sizeof pattern, 0, bytes, 0,
+                                 NULL, NULL),
              out);
-    CL_CHECK((fma = clCreateKernel(prog, FMA_KERNEL, &err), err), out);
-    CL_CHECK((copy = clCreateKernel(prog, COPY_KERNEL, &err), err), out);
+    TRY(fill_nan(q, dst, bytes), out);
+    CL_CHECK(clSetKernelArg(copy, 0, sizeof in, &in), out);
+    CL_CHECK(clSetKernelArg(copy, 1, sizeof dst, &dst), out);
+    double t;
+    TRY(median_time(q, copy, bytes / 16, 0, &t), out);
+    clenc__tally_launch(COPY_KERNEL, CLENC__FAMILY_ANY);
+    TRY(check_copy(q, dst, bytes, pattern, 16), out);
+    *gbps = t > 0 ? 2.0 * bytes / t / 1e9 : 0;
+out:
+    clenc__buffer_release(ctx, in);
+    clenc__buffer_release(ctx, dst);
+    return st;
+}
 
+/* GFLOP/s of probe_fma, in runs of about 20 ms: long against a launch,
+ * short on a slow device (Rusticl's llvmpipe does 2 GFLOP/s, where the
+ * full 16384 iterations would take half a minute a run). */
+static clenc_status measure_fma(clenc_context *ctx, cl_command_queue q,
+                                cl_kernel fma, double *gflops)
+{
+    clenc_status st = CLENC_OK;
+    cl_mem sink = NULL;
     /* Enough work-items to fill every compute unit many times over. */
     const size_t global = (size_t)ctx->device.info.compute_units * 1024;
-    /* Runs of about 20 ms: long against a launch, short on a slow device
-     * (Rusticl's llvmpipe does 2 GFLOP/s, where the full 16384 iterations
-     * would take half a minute a run). */
     int iters = 256;
     TRY(clenc__buffer_create(ctx, global * sizeof(float), CL_MEM_WRITE_ONLY,
                              "probe", &sink),
@@ -181,34 +199,35 @@ static clenc_status measure(clenc_context *ctx, clenc_device_peak *out)
     TRY(median_time(q, fma, global, FMA_LOCAL, &t), out);
     clenc__tally_launch(FMA_KERNEL, CLENC__FAMILY_ANY);
     TRY(check_fma(q, sink, global, iters), out);
-    out->gflops =
+    *gflops =
         t > 0 ? (double)global * iters * CLENC__PROBE_CHAINS * 16 * 2 / t / 1e9
               : 0;
-
-    size_t bytes = COPY_BYTES;
-    if (bytes > ctx->device.info.max_alloc_bytes / 2)
-        bytes = (size_t)(ctx->device.info.max_alloc_bytes / 2) & ~(size_t)63;
-    TRY(clenc__buffer_create(ctx, bytes, CL_MEM_READ_ONLY, "probe", &in), out);
-    TRY(clenc__buffer_create(ctx, bytes, CL_MEM_WRITE_ONLY, "probe", &dst), out);
-    /* 16 distinct values (64 bytes divides `bytes`): a copy to the wrong
-     * place within them shows. */
-    float pattern[16];
-    for (int i = 0; i < 16; i++)
-        pattern[i] = (float)i + 0.5f;
-    CL_CHECK(clEnqueueFillBuffer(q, in, pattern, sizeof pattern, 0, bytes, 0,
-                                 NULL, NULL),
-             out);
-    TRY(fill_nan(q, dst, bytes), out);
-    CL_CHECK(clSetKernelArg(copy, 0, sizeof in, &in), out);
-    CL_CHECK(clSetKernelArg(copy, 1, sizeof dst, &dst), out);
-    TRY(median_time(q, copy, bytes / 16, 0, &t), out);
-    clenc__tally_launch(COPY_KERNEL, CLENC__FAMILY_ANY);
-    TRY(check_copy(q, dst, bytes, pattern, 16), out);
-    out->gbps = t > 0 ? 2.0 * bytes / t / 1e9 : 0;
 out:
     clenc__buffer_release(ctx, sink);
-    clenc__buffer_release(ctx, in);
-    clenc__buffer_release(ctx, dst);
+    return st;
+}
+
+static clenc_status measure(clenc_context *ctx, clenc_device_peak *out)
+{
+    clenc_status st = CLENC_OK;
+    cl_int err;
+    cl_program programs[CLENC__FILE_COUNT];
+    cl_command_queue q = NULL;
+    cl_kernel fma = NULL, copy = NULL;
+    /* The probes have no kernel family and no model: only their own
+     * constants count. */
+    const clenc__spec spec = {.family = ctx->variant};
+    TRY(clenc__programs_get(ctx, &spec, 1u << CLENC__F_PROBE, NULL, programs,
+                            NULL),
+        out);
+    const cl_program prog = programs[CLENC__F_PROBE];
+    CL_CHECK((q = clCreateCommandQueue(ctx->cl, ctx->device.id, 0, &err), err),
+             out);
+    CL_CHECK((fma = clCreateKernel(prog, FMA_KERNEL, &err), err), out);
+    CL_CHECK((copy = clCreateKernel(prog, COPY_KERNEL, &err), err), out);
+    TRY(measure_fma(ctx, q, fma, &out->gflops), out);
+    TRY(measure_copy(ctx, q, copy, &out->gbps), out);
+out:
     if (fma)
         clReleaseKernel(fma);
     if (copy)

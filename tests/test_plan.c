@@ -1,4 +1,4 @@
-/* test_ops.c — every encoder kernel against the C reference, on awkward shapes, in both kernel families and both GEMMs. */
+/* test_plan.c — the workspace plan: a real session's buffers placed where the plan says, alive at every step that uses them, never sharing bytes while alive. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,181 +7,6 @@
 #include "engine/engine.h"
 #include "helpers.h"
 #include "oprig.h"
-
-static void tiny_config(clenc_config *c)
-{
-    clenc_config_init_bert(c);
-    c->vocab_size = 50;
-    c->hidden = 32;
-    c->heads = 4;
-    c->layers = 1;
-    c->ffn = 37; /* a multiple of no tile */
-    c->max_positions = 320;
-}
-
-static void minilm_config(clenc_config *c)
-{
-    tiny_config(c);
-    c->hidden = 384;
-    c->heads = 12;
-    c->ffn = 1536;
-}
-
-/* ------------------------------------------------------------------ GEMM */
-
-static void gemm_suite(const clenc_config *c, clenc_variant v, clenc_gemm gm,
-                       const unsigned *ms, size_t nm)
-{
-    oprig r;
-    oprig_open(&r, c, v, gm);
-    oprig_check_gemms(&r, ms, nm, 0); /* CLBlast must work here */
-    oprig_close(&r);
-}
-
-void test_gemm_own_cpu_matches_reference(void)
-{
-    static const unsigned ms[] = {1, 7, 65, 128, 300};
-    clenc_config c;
-    tiny_config(&c);
-    gemm_suite(&c, CLENC_VARIANT_CPU, CLENC_GEMM_OWN, ms, 5);
-    minilm_config(&c);
-    gemm_suite(&c, CLENC_VARIANT_CPU, CLENC_GEMM_OWN, ms + 1, 4);
-}
-
-void test_gemm_own_gpu_matches_reference(void)
-{
-    static const unsigned ms[] = {1, 7, 65, 128, 300};
-    clenc_config c;
-    tiny_config(&c);
-    gemm_suite(&c, CLENC_VARIANT_GPU, CLENC_GEMM_OWN, ms, 5);
-    minilm_config(&c);
-    gemm_suite(&c, CLENC_VARIANT_GPU, CLENC_GEMM_OWN, ms + 2, 2);
-}
-
-/* Every tile shape the tuner may pick computes the same product. */
-void test_gemm_every_tile_shape_matches_reference(void)
-{
-    static const char *const tiles[] = {"8x1", "6x2", "4x3", "3x4", "2x8",
-                                        "16x1", "5x3"};
-    static const unsigned ms[] = {1, 65, 300};
-    clenc_config c;
-    tiny_config(&c);
-    for (size_t i = 0; i < sizeof tiles / sizeof tiles[0]; i++) {
-        setenv("CLENC_GEMM_TILE", tiles[i], 1);
-        gemm_suite(&c, CLENC_VARIANT_CPU, CLENC_GEMM_OWN, ms, 3);
-    }
-    setenv("CLENC_GEMM_TILE", "32", 1);
-    gemm_suite(&c, CLENC_VARIANT_GPU, CLENC_GEMM_OWN, ms, 3);
-    unsetenv("CLENC_GEMM_TILE");
-}
-
-void test_gemm_clblast_matches_reference(void)
-{
-    static const unsigned ms[] = {1, 7, 65, 300};
-    clenc_config c;
-    tiny_config(&c);
-    gemm_suite(&c, CLENC_VARIANT_CPU, CLENC_GEMM_CLBLAST, ms, 4);
-    minilm_config(&c);
-    gemm_suite(&c, CLENC_VARIANT_CPU, CLENC_GEMM_CLBLAST, ms + 2, 1);
-}
-
-/* ------------------------------------------------------------- attention */
-
-void test_attention_matches_reference(void)
-{
-    /* Sequences of one token, of partial and whole blocks, and 300 long. */
-    static const int32_t lengths[] = {7, 1, 65, 128, 300};
-    clenc_config configs[2];
-    tiny_config(&configs[0]);
-    minilm_config(&configs[1]);
-    for (size_t i = 0; i < 2; i++)
-        for (int v = CLENC_VARIANT_CPU; v <= CLENC_VARIANT_GPU; v++)
-            oprig_check_attention(&configs[i], (clenc_variant)v, lengths, 5);
-}
-
-/* Changing one sequence's keys and values leaves the others untouched: the
- * mask is each sequence's own span. */
-void test_attention_mask_ignores_other_sequences(void)
-{
-    clenc_config c;
-    tiny_config(&c);
-    const int32_t offsets[4] = {0, 5, 17, 20};
-    const size_t t = 20, h = c.hidden;
-    for (int v = CLENC_VARIANT_CPU; v <= CLENC_VARIANT_GPU; v++) {
-        oprig r;
-        oprig_open(&r, &c, (clenc_variant)v, CLENC_GEMM_OWN);
-        uint64_t rng = 5;
-        double *qkv = oprig_random(&rng, t * 3 * h, -2, 2);
-        cl_mem doff = oprig_put_ints(&r, offsets, 4);
-        cl_mem dq = oprig_put(&r, qkv, t * 3 * h);
-        cl_mem dout = oprig_put_nan(&r, t * h);
-        ASSERT_STATUS(clenc__op_attention(&r.s->launcher, dq, doff, 3, 20, 12, 0, dout),
-                      CLENC_OK);
-        double *before = oprig_get(&r, dout, t * h);
-        size_t unwritten = 0;
-        for (size_t i = 0; i < t * h; i++)
-            unwritten += !isfinite(before[i]);
-        CU_ASSERT_EQUAL(unwritten, 0);
-        for (size_t i = 5 * 3 * h; i < 17 * 3 * h; i++)
-            qkv[i] = -qkv[i] * 3; /* sequence 1 only */
-        clenc__buffer_release(r.ctx, dq);
-        dq = oprig_put(&r, qkv, t * 3 * h);
-        ASSERT_STATUS(clenc__op_attention(&r.s->launcher, dq, doff, 3, 20, 12, 0, dout),
-                      CLENC_OK);
-        double *after = oprig_get(&r, dout, t * h);
-        CU_ASSERT(memcmp(before, after, 5 * h * sizeof *before) == 0);
-        CU_ASSERT(memcmp(before + 17 * h, after + 17 * h,
-                         3 * h * sizeof *before) == 0);
-        CU_ASSERT(memcmp(before + 5 * h, after + 5 * h,
-                         12 * h * sizeof *before) != 0);
-        clenc__buffer_release(r.ctx, dq);
-        clenc__buffer_release(r.ctx, doff);
-        clenc__buffer_release(r.ctx, dout);
-        free(before);
-        free(after);
-        free(qkv);
-        oprig_close(&r);
-    }
-}
-
-/* ------------------------------------------------- layernorm, pool, l2norm */
-
-void test_layernorm_matches_reference_in_and_out_of_place(void)
-{
-    static const unsigned rows[] = {1, 7, 65, 300};
-    clenc_config c;
-    minilm_config(&c);
-    for (int v = CLENC_VARIANT_CPU; v <= CLENC_VARIANT_GPU; v++) {
-        oprig r;
-        oprig_open(&r, &c, (clenc_variant)v, CLENC_GEMM_OWN);
-        oprig_check_layernorm(&r, rows, 4);
-        oprig_close(&r);
-    }
-}
-
-void test_embed_every_position_kind(void)
-{
-    clenc_config c;
-    tiny_config(&c);
-    for (int v = CLENC_VARIANT_CPU; v <= CLENC_VARIANT_GPU; v++)
-        oprig_check_embed_kinds(&c, (clenc_variant)v, 300);
-}
-
-void test_pool_cls_mean_and_l2norm(void)
-{
-    /* A one-token sequence among longer ones. */
-    static const int32_t offsets[6] = {0, 7, 8, 73, 201, 501};
-    clenc_config c;
-    minilm_config(&c);
-    for (int v = CLENC_VARIANT_CPU; v <= CLENC_VARIANT_GPU; v++) {
-        oprig r;
-        oprig_open(&r, &c, (clenc_variant)v, CLENC_GEMM_OWN);
-        oprig_check_pool(&r, offsets, 5);
-        oprig_close(&r);
-    }
-}
-
-/* ------------------------------------------------------------------ plan */
 
 /* The workspace's buffers, in the session's order (x .. pooled). */
 enum { X, QKV, ATTN, NORM1, FFN, NORM2, POOLED };
@@ -307,7 +132,7 @@ static void check_session_plan(const clenc_config *c, unsigned batch,
 void test_plan_never_overlaps_live_buffers(void)
 {
     clenc_config c;
-    tiny_config(&c);
+    oprig_tiny_config(&c);
     for (int pre = 0; pre <= 1; pre++) {
         c.norm = pre ? CLENC_NORM_PRE : CLENC_NORM_POST;
         check_session_plan(&c, 8, 320);

@@ -1,0 +1,64 @@
+/* test_op_gemm.c — the GEMM op (gemm.cl, ops/gemm.c) against the C reference: both families, every tile shape, the own kernel and CLBlast. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "helpers.h"
+#include "oprig.h"
+
+static void gemm_suite(const clenc_config *c, clenc_variant v, clenc_gemm gm,
+                       const unsigned *ms, size_t nm)
+{
+    oprig r;
+    oprig_open(&r, c, v, gm);
+    oprig_check_gemms(&r, ms, nm, 0); /* CLBlast must work here */
+    oprig_close(&r);
+}
+
+void test_gemm_own_cpu_matches_reference(void)
+{
+    static const unsigned ms[] = {1, 7, 65, 128, 300};
+    clenc_config c;
+    oprig_tiny_config(&c);
+    gemm_suite(&c, CLENC_VARIANT_CPU, CLENC_GEMM_OWN, ms, 5);
+    oprig_minilm_config(&c);
+    gemm_suite(&c, CLENC_VARIANT_CPU, CLENC_GEMM_OWN, ms + 1, 4);
+}
+
+void test_gemm_own_gpu_matches_reference(void)
+{
+    static const unsigned ms[] = {1, 7, 65, 128, 300};
+    clenc_config c;
+    oprig_tiny_config(&c);
+    gemm_suite(&c, CLENC_VARIANT_GPU, CLENC_GEMM_OWN, ms, 5);
+    oprig_minilm_config(&c);
+    gemm_suite(&c, CLENC_VARIANT_GPU, CLENC_GEMM_OWN, ms + 2, 2);
+}
+
+/* Every tile shape the tuner may pick computes the same product. */
+void test_gemm_every_tile_shape_matches_reference(void)
+{
+    static const char *const tiles[] = {"8x1", "6x2", "4x3", "3x4", "2x8",
+                                        "16x1", "5x3"};
+    static const unsigned ms[] = {1, 65, 300};
+    clenc_config c;
+    oprig_tiny_config(&c);
+    for (size_t i = 0; i < sizeof tiles / sizeof tiles[0]; i++) {
+        setenv("CLENC_GEMM_TILE", tiles[i], 1);
+        gemm_suite(&c, CLENC_VARIANT_CPU, CLENC_GEMM_OWN, ms, 3);
+    }
+    setenv("CLENC_GEMM_TILE", "32", 1);
+    gemm_suite(&c, CLENC_VARIANT_GPU, CLENC_GEMM_OWN, ms, 3);
+    unsetenv("CLENC_GEMM_TILE");
+}
+
+void test_gemm_clblast_matches_reference(void)
+{
+    static const unsigned ms[] = {1, 7, 65, 300};
+    clenc_config c;
+    oprig_tiny_config(&c);
+    gemm_suite(&c, CLENC_VARIANT_CPU, CLENC_GEMM_CLBLAST, ms, 4);
+    oprig_minilm_config(&c);
+    gemm_suite(&c, CLENC_VARIANT_CPU, CLENC_GEMM_CLBLAST, ms + 2, 1);
+}
