@@ -39,7 +39,7 @@ Where a kernel function is defined: the script reads each kernel file,
 blanks comments and strings, follows the `#if VARIANT_GPU / #else /
 #endif` structure to know which family each definition belongs to, and
 finds the body by matching braces. A definition both families share (pool,
-bias_act_residual, embed, layernorm: `#if VARIANT_GPU` only inside the
+epilogue, embed, layernorm, l2norm: `#if VARIANT_GPU` only inside the
 body) gets its mutant wrapped in `#if VARIANT_GPU` or `#if !VARIANT_GPU`,
 so a cpu-family mutant changes the cpu family only. A definition under a
 condition that mixes VARIANT_GPU with anything else is an error, not a
@@ -142,7 +142,7 @@ def family_condition(cond):
 def line_families(blanked):
     """For each line, the families it is compiled in (a set) or "mixed";
     the lines of `#if`-like directives get an empty set. `#ifdef`/`#ifndef
-    VARIANT_GPU` (common.h's default) concern neither family's definitions
+    VARIANT_GPU` (a header's guard) concern neither family's definitions
     and count as neutral."""
     stack = []  # per open #if: [families of this branch, of the #if]
     fams = []

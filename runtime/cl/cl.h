@@ -1,4 +1,4 @@
-/* cl.h — the OpenCL layer: devices, contexts, programs and their cache and container, buffers, the peak probe. */
+/* cl.h — the OpenCL layer: devices, contexts, kernel sources and programs with their cache and container, buffers, OpenCL errors. */
 #ifndef CLENC_CL_H
 #define CLENC_CL_H
 
@@ -86,7 +86,7 @@ void clenc__container_free(clenc__container *c);
 /* -------------------------------------------------------- kernel sources */
 
 typedef struct clenc__kernel_file {
-    const char *name; /* file name: "attention.cl", "common.h" */
+    const char *name; /* file name: "attention.cl", "rows.h" */
     const unsigned char *source;
     size_t size;
 } clenc__kernel_file;

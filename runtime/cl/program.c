@@ -376,7 +376,7 @@ void clenc__programs_release(clenc_context *ctx)
     ctx->program_count = ctx->program_capacity = 0;
 }
 
-/* "gemm.cl" is a program named "gemm"; "common.h" is not a program. */
+/* "gemm.cl" is a program named "gemm"; "rows.h" is not a program. */
 static int is_program(const char *file, char *name, size_t cap)
 {
     size_t n = strlen(file);
