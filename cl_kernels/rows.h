@@ -12,7 +12,9 @@
  *     PoCL runs a work-group's work-items in a loop and must split that loop
  *     at every barrier; a textbook tiled GEMM ran at 3 GFLOP/s here.
  *   1 (gpu): a work-group of ROW_WG work-items shares a row and reduces
- *     through local memory.
+ *     through local memory. Every gpu-family kernel is a correctness
+ *     baseline, checked on PoCL, Rusticl and Oclgrind: none has been tuned
+ *     on a GPU yet.
  */
 #ifndef CLENC_ROWS_H
 #define CLENC_ROWS_H
