@@ -218,7 +218,7 @@ FUZZ_CFLAGS   = -std=c11 $(filter-out -Werror,$(WARN)) -g -O1 \
                 -Iinclude -Iruntime $(shell pkg-config --cflags jansson libutf8proc 2>/dev/null)
 FUZZ_JANSSON  = $(shell pkg-config --libs jansson 2>/dev/null)
 FUZZ_UTF8PROC = $(shell pkg-config --libs libutf8proc 2>/dev/null)
-FUZZ_BASE      := base/status base/util base/fault base/hash base/file
+FUZZ_BASE      := base/status base/util base/fault base/hash base/file base/abi
 FUZZ_TOKENIZER := formats/tokenizer formats/wordpiece formats/tokenizer_vocab \
                   $(FUZZ_BASE)
 

@@ -17,7 +17,7 @@ extern "C" {
 #endif
 
 #define CLENC_VERSION_MAJOR 0
-#define CLENC_VERSION_MINOR 1
+#define CLENC_VERSION_MINOR 2
 #define CLENC_VERSION_PATCH 0
 #define CLENC_VERSION_HEX                                                      \
     ((CLENC_VERSION_MAJOR << 16) | (CLENC_VERSION_MINOR << 8) |               \
@@ -26,6 +26,41 @@ extern "C" {
 /* The library's version, "MAJOR.MINOR.PATCH"; compare with the macros above
  * to tell that header and library match. Any thread. */
 CLENC_API const char *clenc_version(void);
+
+/* Structs that grow. Later releases add fields to the public structs, so
+ * every function that takes one (or an array of them) also takes the
+ * caller's size of it: a program built against an older or a newer clenc.h
+ * than the library's keeps working, and the library never reads or writes
+ * past the caller's struct. The familiar name (clenc_model_info_get) is a
+ * macro that passes sizeof of the struct type as the caller's clenc.h has
+ * it (a type, not *(ptr): an optional pointer may be NULL, in C++ too) and
+ * calls the exported symbol with the suffix _sized
+ * (clenc_model_info_get_sized), where each struct pointer is followed by
+ * its size (for an array: one element's, the stride). The library
+ *  - refuses a size below the struct's size in clenc 0.2.0, the first
+ *    release that took sizes: CLENC_ERR_INVALID_ARG naming the struct and
+ *    both sizes;
+ *  - reads an input struct (clenc_options, clenc_config, clenc_weights,
+ *    clenc_layer_weights) as far as the caller's size reaches; a field the
+ *    caller's version lacks reads as 0, which means "as before that field
+ *    existed" (the rule for every field a release adds);
+ *  - accepts an input struct larger than its own (a newer clenc.h) only if
+ *    every byte past the fields it knows is 0; a set one is a setting it
+ *    cannot honour: CLENC_ERR_UNSUPPORTED naming the offset, never ignored;
+ *  - writes an output struct up to the caller's size, never past it, and 0
+ *    into the bytes past the fields it knows.
+ * What 0 means today: clenc_options all 0 is the defaults (what
+ * clenc_options_init writes). In clenc_config, 0 is BERT's activation,
+ * norm placement and learned positions, and off for the flags and token
+ * types, while the sizes, eps and pooling have no default and 0 is refused
+ * naming the field: start from clenc_config_init_bert/_vanilla. In the
+ * weights, NULL is an absent tensor (a bias: zeros; a needed weight:
+ * refused naming it).
+ * A binding from another language calls the _sized symbols with its
+ * mirrors' sizes (ctypes.sizeof), and its mirrors must have the C layout
+ * exactly (tests/python/test_abi.py checks the project's bindings). A
+ * function pointer must take the _sized symbol: the familiar names are
+ * macros. */
 
 /* ---------------------------------------------------------------- status */
 
@@ -101,14 +136,23 @@ typedef struct clenc_platform_info {
 /* Every OpenCL platform, devices or not. Fills up to `capacity` entries and
  * sets *count to how many exist. No platform at all is CLENC_ERR_NO_DEVICE.
  * Any thread. */
-CLENC_API clenc_status clenc_platform_list(clenc_platform_info *platforms,
-                                 size_t capacity, size_t *count);
+CLENC_API clenc_status clenc_platform_list_sized(clenc_platform_info *platforms,
+                                                 size_t platform_size,
+                                                 size_t capacity,
+                                                 size_t *count);
+#define clenc_platform_list(platforms, capacity, count)                        \
+    clenc_platform_list_sized((platforms), sizeof(clenc_platform_info),        \
+                              (capacity), (count))
 
 /* Every device of every platform (platforms with none are skipped), in
  * platform order. Fills up to `capacity` entries, sets *count to how many
  * exist. No device at all is CLENC_ERR_NO_DEVICE. Any thread. */
-CLENC_API clenc_status clenc_device_list(clenc_device_info *devices, size_t capacity,
-                               size_t *count);
+CLENC_API clenc_status clenc_device_list_sized(clenc_device_info *devices,
+                                               size_t device_size,
+                                               size_t capacity, size_t *count);
+#define clenc_device_list(devices, capacity, count)                            \
+    clenc_device_list_sized((devices), sizeof(clenc_device_info), (capacity),  \
+                            (count))
 
 /* The device a spec selects: "gpu", "accelerator", "cpu", "P:D", or else a
  * case-insensitive substring of the device name. NULL or "" means
@@ -116,7 +160,11 @@ CLENC_API clenc_status clenc_device_list(clenc_device_info *devices, size_t capa
  * accelerator, then CPU, ties by platform order. A spec matching nothing is
  * CLENC_ERR_NO_DEVICE and clenc_last_error() lists the devices that exist.
  * Any thread. */
-CLENC_API clenc_status clenc_device_find(const char *spec, clenc_device_info *out);
+CLENC_API clenc_status clenc_device_find_sized(const char *spec,
+                                               clenc_device_info *out,
+                                               size_t out_size);
+#define clenc_device_find(spec, out)                                           \
+    clenc_device_find_sized((spec), (out), sizeof(clenc_device_info))
 
 /* --------------------------------------------------------------- context */
 
@@ -173,22 +221,32 @@ typedef struct clenc_options {
 } clenc_options;
 
 /* Defaults: best device, embedded kernels, cache on, sources allowed,
- * GEMM and kernel family from the environment or the device. */
-CLENC_API void clenc_options_init(clenc_options *opt);
+ * GEMM and kernel family from the environment or the device. All zeros.
+ * CLENC_ERR_INVALID_ARG only for a NULL opt or a bad size. */
+CLENC_API clenc_status clenc_options_init_sized(clenc_options *opt,
+                                                size_t opt_size);
+#define clenc_options_init(opt)                                                \
+    clenc_options_init_sized((opt), sizeof(clenc_options))
 
 /* A device and an OpenCL context on it. A context may be shared by threads:
  * every call taking a `const clenc_context *` or a model built on it is safe
- * from any thread. *out is NULL on failure. */
+ * from any thread. opt NULL means the defaults. *out is NULL on failure. */
 typedef struct clenc_context clenc_context;
 
-CLENC_API clenc_status clenc_context_create(const clenc_options *opt,
-                                  clenc_context **out);
+CLENC_API clenc_status clenc_context_create_sized(const clenc_options *opt,
+                                                  size_t opt_size,
+                                                  clenc_context **out);
+#define clenc_context_create(opt, out)                                         \
+    clenc_context_create_sized((opt), sizeof(clenc_options), (out))
 /* Accepts NULL. No model or session of the context may outlive it. */
 CLENC_API void clenc_context_destroy(clenc_context *ctx);
 
 /* The context's device. Any thread. */
-CLENC_API clenc_status clenc_context_device(const clenc_context *ctx,
-                                  clenc_device_info *out);
+CLENC_API clenc_status clenc_context_device_sized(const clenc_context *ctx,
+                                                  clenc_device_info *out,
+                                                  size_t out_size);
+#define clenc_context_device(ctx, out)                                         \
+    clenc_context_device_sized((ctx), (out), sizeof(clenc_device_info))
 
 /* The context's program cache. *dir is the folder in use, or NULL when the
  * cache is off; *off_reason is NULL when the cache is in use, else why not:
@@ -221,9 +279,14 @@ typedef struct clenc_program_info {
 } clenc_program_info;
 
 /* Fills up to capacity entries, sets *count to how many exist. Any thread. */
-CLENC_API clenc_status clenc_context_programs(clenc_context *ctx,
-                                              clenc_program_info *out,
-                                              size_t capacity, size_t *count);
+CLENC_API clenc_status clenc_context_programs_sized(clenc_context *ctx,
+                                                    clenc_program_info *out,
+                                                    size_t out_size,
+                                                    size_t capacity,
+                                                    size_t *count);
+#define clenc_context_programs(ctx, out, capacity, count)                      \
+    clenc_context_programs_sized((ctx), (out), sizeof(clenc_program_info),     \
+                                 (capacity), (count))
 
 /* Writes every program the context has built into one container file
  * (format in README.md, "The program container"), atomically. A context
@@ -239,8 +302,11 @@ typedef struct clenc_device_peak {
     double gbps;
 } clenc_device_peak;
 
-CLENC_API clenc_status clenc_device_peak_get(clenc_context *ctx,
-                                             clenc_device_peak *out);
+CLENC_API clenc_status clenc_device_peak_get_sized(clenc_context *ctx,
+                                                   clenc_device_peak *out,
+                                                   size_t out_size);
+#define clenc_device_peak_get(ctx, out)                                        \
+    clenc_device_peak_get_sized((ctx), (out), sizeof(clenc_device_peak))
 
 /* The context's GEMM on its own, for benchmarks (clenc-bench-gemm, make
  * bench): C[m][n] = A[m][k] · Wᵀ with W [n][k] in PyTorch's Linear layout,
@@ -313,12 +379,18 @@ typedef struct clenc_config {
 
 /* BERT family defaults: learned positions, token types (2), erf GELU,
  * post-LN, embedding LayerNorm, eps 1e-12, mean pooling. Sizes are left 0:
- * set them. */
-CLENC_API void clenc_config_init_bert(clenc_config *config);
+ * set them. CLENC_ERR_INVALID_ARG only for a NULL config or a bad size. */
+CLENC_API clenc_status clenc_config_init_bert_sized(clenc_config *config,
+                                                    size_t config_size);
+#define clenc_config_init_bert(config)                                         \
+    clenc_config_init_bert_sized((config), sizeof(clenc_config))
 /* The paper's encoder: sinusoidal positions, embeddings scaled by
  * sqrt(hidden), no token types, ReLU, post-LN, no embedding LayerNorm,
  * eps 1e-5, mean pooling. Sizes are left 0. */
-CLENC_API void clenc_config_init_vanilla(clenc_config *config);
+CLENC_API clenc_status clenc_config_init_vanilla_sized(clenc_config *config,
+                                                       size_t config_size);
+#define clenc_config_init_vanilla(config)                                      \
+    clenc_config_init_vanilla_sized((config), sizeof(clenc_config))
 
 /* Host weights, float32, row-major; matrices in PyTorch's Linear layout
  * [out_features][in_features]. A NULL bias means zeros. Read only during
@@ -364,15 +436,26 @@ typedef struct clenc_model_info {
 /* Validates the configuration (CLENC_ERR_INVALID_ARG naming the field),
  * uploads the weights in the layout the chosen GEMM wants and builds the
  * kernels specialised for this model (through the program cache). Any
- * thread; *out is NULL on failure. */
-CLENC_API clenc_status clenc_model_create(clenc_context *ctx,
-                                          const clenc_config *config,
-                                          const clenc_weights *weights,
-                                          clenc_model **out);
+ * thread; *out is NULL on failure. layer_size is the stride of
+ * weights->layers. */
+CLENC_API clenc_status clenc_model_create_sized(clenc_context *ctx,
+                                                const clenc_config *config,
+                                                size_t config_size,
+                                                const clenc_weights *weights,
+                                                size_t weights_size,
+                                                size_t layer_size,
+                                                clenc_model **out);
+#define clenc_model_create(ctx, config, weights, out)                          \
+    clenc_model_create_sized((ctx), (config), sizeof(clenc_config),            \
+                             (weights), sizeof(clenc_weights),                 \
+                             sizeof(clenc_layer_weights), (out))
 /* Accepts NULL. Destroy the model's sessions first. */
 CLENC_API void clenc_model_destroy(clenc_model *model);
-CLENC_API clenc_status clenc_model_info_get(const clenc_model *model,
-                                            clenc_model_info *out);
+CLENC_API clenc_status clenc_model_info_get_sized(const clenc_model *model,
+                                                  clenc_model_info *out,
+                                                  size_t out_size);
+#define clenc_model_info_get(model, out)                                       \
+    clenc_model_info_get_sized((model), (out), sizeof(clenc_model_info))
 
 /* Loads a model folder (or a .safetensors file with config.json beside
  * it): a BERT-family checkpoint (BertModel's config.json; MiniLM, BGE, E5;
@@ -473,8 +556,11 @@ typedef struct clenc_session_info {
     uint64_t input_bytes;     /* token ids, types, positions, offsets */
 } clenc_session_info;
 
-CLENC_API clenc_status clenc_session_info_get(const clenc_session *session,
-                                              clenc_session_info *out);
+CLENC_API clenc_status clenc_session_info_get_sized(const clenc_session *session,
+                                                    clenc_session_info *out,
+                                                    size_t out_size);
+#define clenc_session_info_get(session, out)                                   \
+    clenc_session_info_get_sized((session), (out), sizeof(clenc_session_info))
 
 /* ------------------------------------------------------------- profiling */
 
@@ -514,14 +600,25 @@ typedef struct clenc_profile_summary {
 /* The last encode's launches, in order: fills up to capacity, *count says
  * how many there were. Profiling off is CLENC_ERR_UNSUPPORTED. The session's
  * thread. */
-CLENC_API clenc_status clenc_profile_launches(const clenc_session *session,
-                                              clenc_launch_profile *out,
-                                              size_t capacity, size_t *count);
+CLENC_API clenc_status clenc_profile_launches_sized(const clenc_session *session,
+                                                    clenc_launch_profile *out,
+                                                    size_t out_size,
+                                                    size_t capacity,
+                                                    size_t *count);
+#define clenc_profile_launches(session, out, capacity, count)                  \
+    clenc_profile_launches_sized((session), (out),                             \
+                                 sizeof(clenc_launch_profile), (capacity),     \
+                                 (count))
 /* Kernels by total time, largest first; summary may be NULL. */
-CLENC_API clenc_status clenc_profile_kernels(const clenc_session *session,
-                                             clenc_kernel_profile *out,
-                                             size_t capacity, size_t *count,
-                                             clenc_profile_summary *summary);
+CLENC_API clenc_status clenc_profile_kernels_sized(
+    const clenc_session *session, clenc_kernel_profile *out, size_t out_size,
+    size_t capacity, size_t *count, clenc_profile_summary *summary,
+    size_t summary_size);
+#define clenc_profile_kernels(session, out, capacity, count, summary)          \
+    clenc_profile_kernels_sized((session), (out),                              \
+                                sizeof(clenc_kernel_profile), (capacity),      \
+                                (count), (summary),                            \
+                                sizeof(clenc_profile_summary))
 CLENC_API clenc_status clenc_profile_reset(clenc_session *session);
 
 #ifdef __cplusplus

@@ -733,6 +733,71 @@ static clenc_status r_create_huge_ffn(void) { return create_huge(HUGE_FFN); }
 static clenc_status r_create_huge_layers(void) { return create_huge(HUGE_LAYERS); }
 static clenc_status r_create_huge_positions(void) { return create_huge(HUGE_POSITIONS); }
 
+/* ------------------------------------- struct sizes (include/clenc.h) */
+
+static clenc_status r_options_init_null(void)
+{
+    return clenc_options_init(NULL);
+}
+static clenc_status r_config_init_null(void)
+{
+    return clenc_config_init_vanilla(NULL);
+}
+static clenc_status r_device_find_size_4(void)
+{
+    clenc_device_info d;
+    return clenc_device_find_sized("cpu", &d, 4);
+}
+static clenc_status r_context_options_size_max(void)
+{
+    clenc_options opt;
+    test_options(&opt);
+    clenc_context *c = NULL;
+    clenc_status st = clenc_context_create_sized(&opt, SIZE_MAX, &c);
+    clenc_context_destroy(c);
+    return st;
+}
+static clenc_status r_context_options_newer(void)
+{
+    struct {
+        clenc_options opt;
+        int precision; /* a later release's field, set */
+    } newer;
+    memset(&newer, 0, sizeof newer);
+    test_options(&newer.opt);
+    newer.precision = 2;
+    clenc_context *c = NULL;
+    clenc_status st = clenc_context_create_sized(&newer.opt, sizeof newer, &c);
+    clenc_context_destroy(c);
+    return st;
+}
+static clenc_status r_create_layer_size_0(void)
+{
+    clenc_model *m = NULL;
+    clenc_status st = clenc_model_create_sized(
+        W.ctx, &W.tiny.config, sizeof W.tiny.config, &W.tiny.weights,
+        sizeof W.tiny.weights, 0, &m);
+    clenc_model_destroy(m);
+    return st;
+}
+static clenc_status r_info_size_count(void)
+{
+    clenc_model_info i;
+    return clenc_model_info_get_sized(W.model, &i, 100000);
+}
+static clenc_status r_programs_size_1(void)
+{
+    clenc_program_info p[2];
+    size_t n;
+    return clenc_context_programs_sized(W.ctx, p, 1, 2, &n);
+}
+static clenc_status r_summary_size_0(void)
+{
+    clenc_profile_summary sum;
+    size_t n;
+    return clenc_profile_kernels_sized(W.profiled, NULL, 0, 0, &n, &sum, 0);
+}
+
 /* ------------------------------------------------------------- profiling */
 
 static clenc_status r_profile_off(void)
@@ -844,6 +909,15 @@ static const row table[] = {
     {"config: max_positions 2^32 - 1", CLENC_ERR_UNSUPPORTED, "positions 4294967295", r_create_huge_positions},
     {"clenc_profile_launches: profiling off", CLENC_ERR_UNSUPPORTED, "profiling is off", r_profile_off},
     {"clenc_profile_reset: NULL session", CLENC_ERR_INVALID_ARG, "session is NULL", r_profile_null},
+    {"clenc_options_init: NULL", CLENC_ERR_INVALID_ARG, "opt is NULL", r_options_init_null},
+    {"clenc_config_init_vanilla: NULL", CLENC_ERR_INVALID_ARG, "config is NULL", r_config_init_null},
+    {"clenc_device_find_sized: a 4-byte clenc_device_info", CLENC_ERR_INVALID_ARG, "clenc_device_info is 4 bytes, but this library (0.2.0) needs at least 768", r_device_find_size_4},
+    {"clenc_context_create_sized: options of 2^64 - 1 bytes", CLENC_ERR_INVALID_ARG, "clenc_options is 18446744073709551615 bytes", r_context_options_size_max},
+    {"clenc_context_create_sized: a newer clenc_options, new field set", CLENC_ERR_UNSUPPORTED, "clenc_options: byte 56 of the caller's 64 is set", r_context_options_newer},
+    {"clenc_model_create_sized: layer stride 0", CLENC_ERR_INVALID_ARG, "clenc_layer_weights is 0 bytes", r_create_layer_size_0},
+    {"clenc_model_info_get_sized: size 100000 (a count?)", CLENC_ERR_INVALID_ARG, "a count or capacity passed as its size", r_info_size_count},
+    {"clenc_context_programs_sized: element size 1", CLENC_ERR_INVALID_ARG, "clenc_program_info is 1 bytes", r_programs_size_1},
+    {"clenc_profile_kernels_sized: summary size 0", CLENC_ERR_INVALID_ARG, "clenc_profile_summary is 0 bytes", r_summary_size_0},
 };
 
 static void world_open(void)

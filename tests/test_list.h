@@ -3,6 +3,7 @@
 /* Suites run in this order; each group below lists its tests. */
 #define TEST_LIST(TEST)                                                        \
     TESTS_FOUNDATION(TEST)                                                     \
+    TESTS_ABI(TEST)                                                            \
     TESTS_SAFETENSORS(TEST)                                                    \
     TESTS_OPS(TEST)                                                            \
     TESTS_ENCODER(TEST)                                                        \
@@ -51,6 +52,15 @@
     TEST(buffer, test_buffer_over_max_alloc_is_out_of_memory)                 \
     TEST(buffer, test_buffer_over_global_memory_is_out_of_memory)             \
     TEST(buffer, test_buffer_upload_download_round_trip)
+
+/* Public structs by the caller's size (tests/test_abi.c). */
+#define TESTS_ABI(TEST)                                                        \
+    TEST(abi, test_abi_old_caller_gets_defaults_and_no_overrun)               \
+    TEST(abi, test_abi_new_caller_zero_tail_accepted_set_tail_refused)        \
+    TEST(abi, test_abi_options_by_size)                                       \
+    TEST(abi, test_abi_device_info_by_size)                                   \
+    TEST(abi, test_abi_list_strides)                                          \
+    TEST(abi, test_abi_model_create_by_size)
 
 #define TESTS_SAFETENSORS(TEST)                                               \
     TEST(safetensors, test_safetensors_valid_file_reads_back)                 \

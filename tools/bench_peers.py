@@ -59,26 +59,35 @@ class Clenc:
     def __init__(self, lib_path, model_dir, hidden):
         P, I, U = ctypes.c_void_p, ctypes.c_int, ctypes.c_uint
         self.lib = lib = ctypes.CDLL(lib_path)
-        S = ctypes.c_char_p
+        S, Z = ctypes.c_char_p, ctypes.c_size_t
+        # Functions that take a struct are the _sized symbols: each struct
+        # pointer is followed by our mirror's size (include/clenc.h, "Structs
+        # that grow"); tests/python/test_abi.py checks that we bind no other.
         for name, res, args in [
-                ("version", S, []), ("last_error", S, []), ("status_name", S, [I]),
-                ("options_init", None, [P]), ("context_create", I, [P, P]),
-                ("context_device", I, [P, P]), ("context_destroy", None, [P]),
-                ("model_load", I, [P, S, P]), ("model_destroy", None, [P]),
-                ("session_create", I, [P, U, U, P]), ("session_destroy", None, [P]),
-                ("encode", I, [P, P, P, P, U, U, I, P])]:  # ids, type_ids, lengths, B, S, pooling, out
-            fn = getattr(lib, "clenc_" + name)
+                ("clenc_version", S, []), ("clenc_last_error", S, []),
+                ("clenc_status_name", S, [I]),
+                ("clenc_options_init_sized", I, [P, Z]),
+                ("clenc_context_create_sized", I, [P, Z, P]),
+                ("clenc_context_device_sized", I, [P, P, Z]),
+                ("clenc_context_destroy", None, [P]),
+                ("clenc_model_load", I, [P, S, P]), ("clenc_model_destroy", None, [P]),
+                ("clenc_session_create", I, [P, U, U, P]), ("clenc_session_destroy", None, [P]),
+                ("clenc_encode", I, [P, P, P, P, U, U, I, P])]:  # ids, type_ids, lengths, B, S, pooling, out
+            fn = getattr(lib, name)
             fn.restype, fn.argtypes = res, args
         self.hidden = hidden
         self.version = lib.clenc_version().decode()
         opt = ClencOptions()
-        lib.clenc_options_init(ctypes.byref(opt))
+        self._check(lib.clenc_options_init_sized(ctypes.byref(opt), ctypes.sizeof(opt)),
+                    "clenc_options_init_sized")
         self.ctx, self.model, self.session = P(), P(), P()
-        self._check(lib.clenc_context_create(ctypes.byref(opt), ctypes.byref(self.ctx)),
-                    "clenc_context_create")
+        self._check(lib.clenc_context_create_sized(ctypes.byref(opt), ctypes.sizeof(opt),
+                                                   ctypes.byref(self.ctx)),
+                    "clenc_context_create_sized")
         self.device = ClencDeviceInfo()
-        self._check(lib.clenc_context_device(self.ctx, ctypes.byref(self.device)),
-                    "clenc_context_device")
+        self._check(lib.clenc_context_device_sized(self.ctx, ctypes.byref(self.device),
+                                                   ctypes.sizeof(self.device)),
+                    "clenc_context_device_sized")
         self._check(lib.clenc_model_load(self.ctx, model_dir.encode(), ctypes.byref(self.model)),
                     "clenc_model_load")
         self.shape = None

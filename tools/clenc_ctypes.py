@@ -2,9 +2,12 @@
 
 Imports nothing but ctypes, so that tests/python/test_abi.py can check every
 mirror against the C compiler's layout without the benchmark's peers. Each
-class names the struct it mirrors in `_c_name_`; a field missing here makes
-a call that fills the struct (clenc_options_init) write past the Python
-buffer, which that test catches.
+class names the struct it mirrors in `_c_name_`. A function that takes a
+struct is called through its `_sized` symbol with the mirror's size
+(`lib.clenc_options_init_sized(ctypes.byref(opt), ctypes.sizeof(opt))`), so
+the library never writes past the Python buffer; the clenc.h names without
+the suffix are C macros, not symbols. A mirror that lacks a field passes a
+smaller size and reads or writes the wrong field, which that test catches.
 """
 import ctypes
 

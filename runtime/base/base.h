@@ -1,4 +1,4 @@
-/* base.h — the runtime's bottom layer: errors, allocation and fault injection, hashing, strings, time, files. */
+/* base.h — the runtime's bottom layer: errors, allocation and fault injection, public structs by size, hashing, strings, time, files. */
 #ifndef CLENC_BASE_H
 #define CLENC_BASE_H
 
@@ -86,6 +86,64 @@ void clenc__random_key(uint64_t key[2]);
  * crafted inputs cannot collide on purpose (hash.c). */
 uint64_t clenc__siphash(const uint64_t key[2], int c_rounds, int d_rounds,
                         const void *a, size_t na, const void *b, size_t nb);
+
+/* ------------------------------------- public structs by size (abi.c) */
+
+/* Every public struct of clenc.h: the smallest size of it a caller may
+ * pass, which is its size in clenc 0.2.0, the first release that took
+ * sizes (LP64: Linux on x86-64 and arm64), and its last field then. Later
+ * releases grow the structs and keep accepting these sizes. A field added
+ * later goes after the last one, at an offset of at least the minimum (an
+ * explicit pad field first where the struct had trailing padding: an old
+ * caller's padding bytes are indeterminate), and 0 in it must mean what the
+ * release before did without it. abi.c checks the table at compile time;
+ * tests/python/test_abi.py checks it against the header's structs. */
+#define CLENC__STRUCTS(X)                                                      \
+    X(clenc_device_info, 768, compiler_available)                              \
+    X(clenc_platform_info, 392, device_count)                                  \
+    X(clenc_options, 56, tune)                                                 \
+    X(clenc_program_info, 1088, options)                                       \
+    X(clenc_device_peak, 16, gbps)                                             \
+    X(clenc_config, 60, pooling)                                               \
+    X(clenc_layer_weights, 128, norm2_bias)                                    \
+    X(clenc_weights, 64, layers)                                               \
+    X(clenc_model_info, 304, name)                                             \
+    X(clenc_session_info, 24, input_bytes)                                     \
+    X(clenc_launch_profile, 80, end_ns)                                        \
+    X(clenc_kernel_profile, 40, bytes)                                         \
+    X(clenc_profile_summary, 48, last_encode_end_ns)
+#define CLENC__MIN_SIZE_ENUM(type, min, last) CLENC__MIN_##type = (min),
+enum { CLENC__STRUCTS(CLENC__MIN_SIZE_ENUM) };
+#undef CLENC__MIN_SIZE_ENUM
+
+/* A caller's size over this is an argument out of place (a count, a
+ * capacity), not a struct: refused before anything is written up to it. */
+#define CLENC__STRUCT_SIZE_MAX 65536
+
+/* CLENC_ERR_INVALID_ARG, naming `fn`, the struct and both sizes, unless
+ * `size` is in [min, CLENC__STRUCT_SIZE_MAX]. */
+clenc_status clenc__struct_size(const char *fn, const char *name, size_t size,
+                                size_t min);
+/* Copies a caller's input struct of `their_size` bytes into the library's
+ * own (`own_size` bytes): what the caller's version lacks reads 0, its
+ * defaults. Bytes past the library's size must be 0 (a newer caller not
+ * using its new fields); one that is set is CLENC_ERR_UNSUPPORTED naming
+ * its offset. A bad size is checked as by clenc__struct_size. */
+clenc_status clenc__struct_in(const char *fn, const char *name, size_t min,
+                              void *own, size_t own_size, const void *theirs,
+                              size_t their_size);
+/* Writes the library's struct into the caller's of `their_size` bytes:
+ * never past it, and 0 in the bytes past the library's size. The size is
+ * checked beforehand (clenc__struct_size). */
+void clenc__struct_out(void *theirs, size_t their_size, const void *own,
+                       size_t own_size);
+#define CLENC__STRUCT_SIZE(fn, type, size)                                     \
+    clenc__struct_size((fn), #type, (size), CLENC__MIN_##type)
+#define CLENC__STRUCT_IN(fn, type, own, theirs, size)                          \
+    clenc__struct_in((fn), #type, CLENC__MIN_##type, (own), sizeof(type),      \
+                     (theirs), (size))
+#define CLENC__STRUCT_OUT(theirs, size, own)                                   \
+    clenc__struct_out((theirs), (size), (own), sizeof *(own))
 
 /* ----------------------------------------------------------- files (file.c) */
 

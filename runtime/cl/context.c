@@ -7,10 +7,19 @@
 
 #include "cl/cl.h"
 
-void clenc_options_init(clenc_options *opt)
+clenc_status clenc_options_init_sized(clenc_options *opt, size_t opt_size)
 {
-    if (opt)
-        memset(opt, 0, sizeof *opt);
+    if (!opt)
+        return clenc__fail(CLENC_ERR_INVALID_ARG,
+                           "clenc_options_init: opt is NULL");
+    clenc_status st = CLENC__STRUCT_SIZE("clenc_options_init", clenc_options,
+                                         opt_size);
+    if (st != CLENC_OK)
+        return st;
+    clenc_options defaults;
+    memset(&defaults, 0, sizeof defaults); /* every default is 0 */
+    CLENC__STRUCT_OUT(opt, opt_size, &defaults);
+    return CLENC_OK;
 }
 
 /* An option set by the caller wins over the variable. secure_getenv: in a
@@ -105,20 +114,22 @@ fail:
     return st;
 }
 
-clenc_status clenc_context_create(const clenc_options *opt,
-                                  clenc_context **out)
+clenc_status clenc_context_create_sized(const clenc_options *caller_opt,
+                                        size_t opt_size, clenc_context **out)
 {
     clenc_status st = CLENC_OK;
     cl_int err;
-    clenc_options defaults;
+    clenc_options own;
+    const clenc_options *opt = &own;
     if (!out)
         return clenc__fail(CLENC_ERR_INVALID_ARG,
                            "clenc_context_create: out is NULL");
     *out = NULL;
-    if (!opt) {
-        clenc_options_init(&defaults);
-        opt = &defaults;
-    }
+    if (!caller_opt)
+        memset(&own, 0, sizeof own); /* the defaults */
+    else if ((st = CLENC__STRUCT_IN("clenc_context_create", clenc_options,
+                                    &own, caller_opt, opt_size)) != CLENC_OK)
+        return st;
     if (opt->source_build != CLENC_SOURCE_ALLOW &&
         opt->source_build != CLENC_SOURCE_FORBID)
         return clenc__fail(CLENC_ERR_INVALID_ARG,
@@ -206,15 +217,19 @@ void clenc_context_destroy(clenc_context *ctx)
     clenc__free(ctx);
 }
 
-clenc_status clenc_context_device(const clenc_context *ctx,
-                                  clenc_device_info *out)
+clenc_status clenc_context_device_sized(const clenc_context *ctx,
+                                        clenc_device_info *out,
+                                        size_t out_size)
 {
     if (!ctx || !out)
         return clenc__fail(CLENC_ERR_INVALID_ARG,
                            "clenc_context_device: %s is NULL",
                            ctx ? "out" : "ctx");
-    *out = ctx->device.info;
-    return CLENC_OK;
+    clenc_status st = CLENC__STRUCT_SIZE("clenc_context_device",
+                                         clenc_device_info, out_size);
+    if (st == CLENC_OK)
+        CLENC__STRUCT_OUT(out, out_size, &ctx->device.info);
+    return st;
 }
 
 clenc_status clenc_context_cache(const clenc_context *ctx, const char **dir,

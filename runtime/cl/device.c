@@ -70,31 +70,41 @@ static cl_uint platform_device_count(cl_platform_id p)
     return n;
 }
 
-clenc_status clenc_platform_list(clenc_platform_info *platforms,
-                                 size_t capacity, size_t *count)
+clenc_status clenc_platform_list_sized(clenc_platform_info *platforms,
+                                       size_t platform_size, size_t capacity,
+                                       size_t *count)
 {
     if (!count || (capacity && !platforms))
         return clenc__fail(CLENC_ERR_INVALID_ARG,
                            "clenc_platform_list: count is NULL, or platforms "
                            "is NULL with capacity %zu",
                            capacity);
+    /* Only an array that is written needs its element size: a count query
+     * (NULL, 0) is answered whatever size comes with it. */
+    clenc_status st;
+    if (capacity && (st = CLENC__STRUCT_SIZE("clenc_platform_list",
+                                             clenc_platform_info,
+                                             platform_size)) != CLENC_OK)
+        return st;
     *count = 0;
     cl_platform_id ids[MAX_PLATFORMS];
     cl_uint n = 0;
-    clenc_status st = platforms_get(ids, &n);
+    st = platforms_get(ids, &n);
     if (st != CLENC_OK)
         return st;
     for (cl_uint i = 0; i < n && i < capacity; i++) {
-        clenc_platform_info *p = &platforms[i];
-        memset(p, 0, sizeof *p);
-        p->index = i;
-        info_string(get_platform, ids[i], CL_PLATFORM_NAME, p->name,
-                    sizeof p->name);
-        info_string(get_platform, ids[i], CL_PLATFORM_VENDOR, p->vendor,
-                    sizeof p->vendor);
-        info_string(get_platform, ids[i], CL_PLATFORM_VERSION, p->version,
-                    sizeof p->version);
-        p->device_count = platform_device_count(ids[i]);
+        clenc_platform_info p;
+        memset(&p, 0, sizeof p);
+        p.index = i;
+        info_string(get_platform, ids[i], CL_PLATFORM_NAME, p.name,
+                    sizeof p.name);
+        info_string(get_platform, ids[i], CL_PLATFORM_VENDOR, p.vendor,
+                    sizeof p.vendor);
+        info_string(get_platform, ids[i], CL_PLATFORM_VERSION, p.version,
+                    sizeof p.version);
+        p.device_count = platform_device_count(ids[i]);
+        CLENC__STRUCT_OUT((char *)platforms + i * platform_size,
+                          platform_size, &p);
     }
     *count = n;
     return CLENC_OK;
@@ -324,40 +334,52 @@ clenc_status clenc__device_select(const clenc__device *list, size_t count,
     return CLENC_ERR_NO_DEVICE;
 }
 
-clenc_status clenc_device_list(clenc_device_info *devices, size_t capacity,
-                               size_t *count)
+clenc_status clenc_device_list_sized(clenc_device_info *devices,
+                                     size_t device_size, size_t capacity,
+                                     size_t *count)
 {
     if (!count || (capacity && !devices))
         return clenc__fail(CLENC_ERR_INVALID_ARG,
                            "clenc_device_list: count is NULL, or devices is "
                            "NULL with capacity %zu",
                            capacity);
+    clenc_status st;
+    if (capacity && (st = CLENC__STRUCT_SIZE("clenc_device_list",
+                                             clenc_device_info,
+                                             device_size)) != CLENC_OK)
+        return st;
     *count = 0;
     clenc__device *list;
     size_t n;
-    clenc_status st = clenc__device_enumerate(&list, &n);
+    st = clenc__device_enumerate(&list, &n);
     if (st != CLENC_OK)
         return st;
     for (size_t i = 0; i < n && i < capacity; i++)
-        devices[i] = list[i].info;
+        CLENC__STRUCT_OUT((char *)devices + i * device_size, device_size,
+                          &list[i].info);
     *count = n;
     clenc__free(list);
     return CLENC_OK;
 }
 
-clenc_status clenc_device_find(const char *spec, clenc_device_info *out)
+clenc_status clenc_device_find_sized(const char *spec, clenc_device_info *out,
+                                     size_t out_size)
 {
     if (!out)
         return clenc__fail(CLENC_ERR_INVALID_ARG,
                            "clenc_device_find: out is NULL");
+    clenc_status st = CLENC__STRUCT_SIZE("clenc_device_find",
+                                         clenc_device_info, out_size);
+    if (st != CLENC_OK)
+        return st;
     clenc__device *list;
     size_t n, i;
-    clenc_status st = clenc__device_enumerate(&list, &n);
+    st = clenc__device_enumerate(&list, &n);
     if (st != CLENC_OK)
         return st;
     st = clenc__device_select(list, n, spec, &i);
     if (st == CLENC_OK)
-        *out = list[i].info;
+        CLENC__STRUCT_OUT(out, out_size, &list[i].info);
     clenc__free(list);
     return st;
 }

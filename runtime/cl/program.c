@@ -441,20 +441,30 @@ out_unlock:
     return st;
 }
 
-clenc_status clenc_context_programs(clenc_context *ctx, clenc_program_info *out,
-                                    size_t capacity, size_t *count)
+clenc_status clenc_context_programs_sized(clenc_context *ctx,
+                                          clenc_program_info *out,
+                                          size_t out_size, size_t capacity,
+                                          size_t *count)
 {
     if (!ctx || !count || (capacity && !out))
         return clenc__fail(CLENC_ERR_INVALID_ARG,
                            "clenc_context_programs: ctx or count is NULL, or "
                            "out is NULL with capacity %zu",
                            capacity);
+    /* A count query (NULL, 0) is answered whatever size comes with it. */
+    clenc_status st;
+    if (capacity && (st = CLENC__STRUCT_SIZE("clenc_context_programs",
+                                             clenc_program_info,
+                                             out_size)) != CLENC_OK)
+        return st;
     pthread_mutex_lock(&ctx->lock);
     *count = ctx->program_count;
     for (size_t i = 0; i < ctx->program_count && i < capacity; i++) {
-        snprintf(out[i].name, sizeof out[i].name, "%s", ctx->programs[i].name);
-        snprintf(out[i].options, sizeof out[i].options, "%s",
-                 ctx->programs[i].options);
+        clenc_program_info p;
+        memset(&p, 0, sizeof p);
+        snprintf(p.name, sizeof p.name, "%s", ctx->programs[i].name);
+        snprintf(p.options, sizeof p.options, "%s", ctx->programs[i].options);
+        CLENC__STRUCT_OUT((char *)out + i * out_size, out_size, &p);
     }
     pthread_mutex_unlock(&ctx->lock);
     return CLENC_OK;

@@ -258,21 +258,14 @@ static clenc_status build_programs(clenc_model *m)
                                NULL);
 }
 
-clenc_status clenc_model_create(clenc_context *ctx, const clenc_config *config,
-                                const clenc_weights *weights,
-                                clenc_model **out)
+/* With the library's own copies of the caller's structs. */
+static clenc_status model_create(clenc_context *ctx,
+                                 const clenc_config *config,
+                                 const clenc_weights *weights,
+                                 clenc_model **out)
 {
     clenc_status st;
-    if (!out)
-        return clenc__fail(CLENC_ERR_INVALID_ARG,
-                           "clenc_model_create: out is NULL");
-    *out = NULL;
-    if (!ctx || !config || !weights)
-        return clenc__fail(CLENC_ERR_INVALID_ARG,
-                           "clenc_model_create: %s is NULL",
-                           !ctx ? "ctx" : !config ? "config" : "weights");
-    if ((st = check_config(config)) != CLENC_OK ||
-        (st = check_weights(config, weights)) != CLENC_OK)
+    if ((st = check_weights(config, weights)) != CLENC_OK)
         return st;
     clenc_model *m = clenc__calloc(1, sizeof *m);
     if (!m)
@@ -288,6 +281,69 @@ clenc_status clenc_model_create(clenc_context *ctx, const clenc_config *config,
     return CLENC_OK;
 out_destroy:
     clenc_model_destroy(m);
+    return st;
+}
+
+/* The caller's layers, each `layer_size` bytes apart, into an array of the
+ * library's own (*out NULL when the caller has none). */
+static clenc_status layers_in(const clenc_layer_weights *theirs,
+                              size_t layer_size, unsigned count,
+                              clenc_layer_weights **out)
+{
+    clenc_status st = CLENC_OK;
+    *out = NULL;
+    if (!theirs)
+        return CLENC_OK;
+    clenc_layer_weights *own = clenc__calloc(count, sizeof *own);
+    if (!own)
+        return clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no host memory");
+    for (unsigned i = 0; i < count; i++) {
+        char fn[64];
+        snprintf(fn, sizeof fn, "clenc_model_create: weights.layers[%u]", i);
+        TRY(CLENC__STRUCT_IN(fn, clenc_layer_weights, &own[i],
+                             (const char *)theirs + (size_t)i * layer_size,
+                             layer_size),
+            out_free_own);
+    }
+    *out = own;
+    return CLENC_OK;
+out_free_own:
+    clenc__free(own);
+    return st;
+}
+
+clenc_status clenc_model_create_sized(clenc_context *ctx,
+                                      const clenc_config *caller_config,
+                                      size_t config_size,
+                                      const clenc_weights *caller_weights,
+                                      size_t weights_size, size_t layer_size,
+                                      clenc_model **out)
+{
+    static const char fn[] = "clenc_model_create";
+    clenc_status st;
+    if (!out)
+        return clenc__fail(CLENC_ERR_INVALID_ARG, "%s: out is NULL", fn);
+    *out = NULL;
+    if (!ctx || !caller_config || !caller_weights)
+        return clenc__fail(CLENC_ERR_INVALID_ARG, "%s: %s is NULL", fn,
+                           !ctx ? "ctx" : !caller_config ? "config" : "weights");
+    clenc_config config;
+    clenc_weights weights;
+    clenc_layer_weights *layers = NULL;
+    if ((st = CLENC__STRUCT_IN(fn, clenc_config, &config, caller_config,
+                               config_size)) != CLENC_OK ||
+        (st = CLENC__STRUCT_IN(fn, clenc_weights, &weights, caller_weights,
+                               weights_size)) != CLENC_OK ||
+        (st = CLENC__STRUCT_SIZE(fn, clenc_layer_weights, layer_size)) !=
+            CLENC_OK ||
+        (st = check_config(&config)) != CLENC_OK)
+        return st;
+    TRY(layers_in(weights.layers, layer_size, config.layers, &layers),
+        out_free_layers);
+    weights.layers = layers;
+    TRY(model_create(ctx, &config, &weights, out), out_free_layers);
+out_free_layers:
+    clenc__free(layers);
     return st;
 }
 
@@ -319,12 +375,19 @@ void clenc_model_destroy(clenc_model *m)
     clenc__free(m);
 }
 
-clenc_status clenc_model_info_get(const clenc_model *m, clenc_model_info *out)
+clenc_status clenc_model_info_get_sized(const clenc_model *m,
+                                        clenc_model_info *caller_out,
+                                        size_t out_size)
 {
-    if (!m || !out)
+    if (!m || !caller_out)
         return clenc__fail(CLENC_ERR_INVALID_ARG,
                            "clenc_model_info_get: %s is NULL",
                            m ? "out" : "model");
+    clenc_status st = CLENC__STRUCT_SIZE("clenc_model_info_get",
+                                         clenc_model_info, out_size);
+    if (st != CLENC_OK)
+        return st;
+    clenc_model_info info, *out = &info;
     memset(out, 0, sizeof *out);
     out->hidden = m->config.hidden;
     out->max_sequence = m->config.max_positions;
@@ -337,5 +400,6 @@ clenc_status clenc_model_info_get(const clenc_model *m, clenc_model_info *out)
     out->has_tokenizer = m->tokenizer != NULL;
     out->max_text_tokens = m->max_text_tokens;
     memcpy(out->name, m->name, sizeof out->name);
+    CLENC__STRUCT_OUT(caller_out, out_size, &info);
     return CLENC_OK;
 }

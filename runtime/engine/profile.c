@@ -70,22 +70,35 @@ static clenc_status need_profiling(const clenc_session *s, const char *fn)
     return CLENC_OK;
 }
 
-clenc_status clenc_profile_launches(const clenc_session *s,
-                                    clenc_launch_profile *out, size_t capacity,
-                                    size_t *count)
+/* A count query (NULL, 0) is answered whatever element size comes with it. */
+static clenc_status array_args(const char *fn, const void *out,
+                               size_t capacity, const size_t *count)
 {
-    clenc_status st = need_profiling(s, "clenc_profile_launches");
-    if (st != CLENC_OK)
-        return st;
     if (!count || (capacity && !out))
         return clenc__fail(CLENC_ERR_INVALID_ARG,
-                           "clenc_profile_launches: count is NULL, or out is "
-                           "NULL with capacity %zu",
-                           capacity);
+                           "%s: count is NULL, or out is NULL with capacity "
+                           "%zu",
+                           fn, capacity);
+    return CLENC_OK;
+}
+
+clenc_status clenc_profile_launches_sized(const clenc_session *s,
+                                          clenc_launch_profile *out,
+                                          size_t out_size, size_t capacity,
+                                          size_t *count)
+{
+    static const char fn[] = "clenc_profile_launches";
+    clenc_status st = need_profiling(s, fn);
+    if (st == CLENC_OK)
+        st = array_args(fn, out, capacity, count);
+    if (st == CLENC_OK && capacity)
+        st = CLENC__STRUCT_SIZE(fn, clenc_launch_profile, out_size);
+    if (st != CLENC_OK)
+        return st;
     *count = s->launcher.launch_count;
     for (size_t i = 0; i < s->launcher.launch_count && i < capacity; i++) {
         const clenc__launch *l = &s->launcher.launches[i];
-        clenc_launch_profile *p = &out[i];
+        clenc_launch_profile launch, *p = &launch;
         memset(p, 0, sizeof *p);
         p->kernel = kernel_name(slot_of(l));
         p->m = l->work.m;
@@ -101,24 +114,29 @@ clenc_status clenc_profile_launches(const clenc_session *s,
         p->queued_ns = t[0];
         p->start_ns = t[1];
         p->end_ns = t[2];
+        CLENC__STRUCT_OUT((char *)out + i * out_size, out_size, &launch);
     }
 out:
     return st;
 }
 
-clenc_status clenc_profile_kernels(const clenc_session *s,
-                                   clenc_kernel_profile *out, size_t capacity,
-                                   size_t *count,
-                                   clenc_profile_summary *summary)
+clenc_status clenc_profile_kernels_sized(const clenc_session *s,
+                                         clenc_kernel_profile *out,
+                                         size_t out_size, size_t capacity,
+                                         size_t *count,
+                                         clenc_profile_summary *summary,
+                                         size_t summary_size)
 {
-    clenc_status st = need_profiling(s, "clenc_profile_kernels");
+    static const char fn[] = "clenc_profile_kernels";
+    clenc_status st = need_profiling(s, fn);
+    if (st == CLENC_OK)
+        st = array_args(fn, out, capacity, count);
+    if (st == CLENC_OK && capacity)
+        st = CLENC__STRUCT_SIZE(fn, clenc_kernel_profile, out_size);
+    if (st == CLENC_OK && summary)
+        st = CLENC__STRUCT_SIZE(fn, clenc_profile_summary, summary_size);
     if (st != CLENC_OK)
         return st;
-    if (!count || (capacity && !out))
-        return clenc__fail(CLENC_ERR_INVALID_ARG,
-                           "clenc_profile_kernels: count is NULL, or out is "
-                           "NULL with capacity %zu",
-                           capacity);
     /* Slots in order of time, largest first (a dozen: insertion sort). */
     int order[CLENC__KERNEL_COUNT + 1] = {0}, n = 0;
     for (int i = 0; i <= CLBLAST_SLOT; i++) {
@@ -134,19 +152,25 @@ clenc_status clenc_profile_kernels(const clenc_session *s,
     *count = (size_t)n;
     for (int i = 0; i < n && (size_t)i < capacity; i++) {
         const clenc__kernel_sum *sum = &s->sums[order[i]];
-        out[i].kernel = kernel_name(order[i]);
-        out[i].calls = sum->calls;
-        out[i].total_ms = sum->device_ns / 1e6;
-        out[i].flops = sum->flops;
-        out[i].bytes = sum->bytes;
+        clenc_kernel_profile k;
+        memset(&k, 0, sizeof k);
+        k.kernel = kernel_name(order[i]);
+        k.calls = sum->calls;
+        k.total_ms = sum->device_ns / 1e6;
+        k.flops = sum->flops;
+        k.bytes = sum->bytes;
+        CLENC__STRUCT_OUT((char *)out + (size_t)i * out_size, out_size, &k);
     }
     if (summary) {
-        summary->passes = s->passes;
-        summary->kernel_ms = s->device_ns / 1e6;
-        summary->gap_ms = s->gap_ns / 1e6;
-        summary->pass_ms = s->pass_ns / 1e6;
-        summary->last_encode_begin_ns = s->encode_begin_ns;
-        summary->last_encode_end_ns = s->encode_end_ns;
+        clenc_profile_summary sums;
+        memset(&sums, 0, sizeof sums);
+        sums.passes = s->passes;
+        sums.kernel_ms = s->device_ns / 1e6;
+        sums.gap_ms = s->gap_ns / 1e6;
+        sums.pass_ms = s->pass_ns / 1e6;
+        sums.last_encode_begin_ns = s->encode_begin_ns;
+        sums.last_encode_end_ns = s->encode_end_ns;
+        CLENC__STRUCT_OUT(summary, summary_size, &sums);
     }
     return CLENC_OK;
 }

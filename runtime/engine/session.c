@@ -169,16 +169,24 @@ void clenc_session_destroy(clenc_session *s)
     clenc__free(s);
 }
 
-clenc_status clenc_session_info_get(const clenc_session *s,
-                                    clenc_session_info *out)
+clenc_status clenc_session_info_get_sized(const clenc_session *s,
+                                          clenc_session_info *caller_out,
+                                          size_t out_size)
 {
-    if (!s || !out)
+    if (!s || !caller_out)
         return clenc__fail(CLENC_ERR_INVALID_ARG,
                            "clenc_session_info_get: %s is NULL",
                            s ? "out" : "session");
+    clenc_status st = CLENC__STRUCT_SIZE("clenc_session_info_get",
+                                         clenc_session_info, out_size);
+    if (st != CLENC_OK)
+        return st;
+    clenc_session_info info, *out = &info;
+    memset(out, 0, sizeof *out);
     out->max_batch = s->max_batch;
     out->max_seq = s->max_seq;
     out->workspace_bytes = s->workspace_bytes;
     out->input_bytes = (3 * s->max_tokens + s->max_batch + 1) * sizeof(int32_t);
+    CLENC__STRUCT_OUT(caller_out, out_size, &info);
     return CLENC_OK;
 }

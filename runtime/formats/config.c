@@ -4,10 +4,17 @@
 #include "formats/config.h"
 #include "formats/json.h"
 
-void clenc_config_init_bert(clenc_config *c)
+clenc_status clenc_config_init_bert_sized(clenc_config *caller_config,
+                                          size_t config_size)
 {
-    if (!c)
-        return;
+    if (!caller_config)
+        return clenc__fail(CLENC_ERR_INVALID_ARG,
+                           "clenc_config_init_bert: config is NULL");
+    clenc_status st = CLENC__STRUCT_SIZE("clenc_config_init_bert",
+                                         clenc_config, config_size);
+    if (st != CLENC_OK)
+        return st;
+    clenc_config config, *c = &config;
     memset(c, 0, sizeof *c);
     c->type_vocab_size = 2;
     c->activation = CLENC_ACT_GELU;
@@ -16,12 +23,21 @@ void clenc_config_init_bert(clenc_config *c)
     c->embedding_norm = 1;
     c->eps = 1e-12f;
     c->pooling = CLENC_POOL_MEAN;
+    CLENC__STRUCT_OUT(caller_config, config_size, c);
+    return CLENC_OK;
 }
 
-void clenc_config_init_vanilla(clenc_config *c)
+clenc_status clenc_config_init_vanilla_sized(clenc_config *caller_config,
+                                             size_t config_size)
 {
-    if (!c)
-        return;
+    if (!caller_config)
+        return clenc__fail(CLENC_ERR_INVALID_ARG,
+                           "clenc_config_init_vanilla: config is NULL");
+    clenc_status st = CLENC__STRUCT_SIZE("clenc_config_init_vanilla",
+                                         clenc_config, config_size);
+    if (st != CLENC_OK)
+        return st;
+    clenc_config config, *c = &config;
     memset(c, 0, sizeof *c);
     c->activation = CLENC_ACT_RELU;
     c->norm = CLENC_NORM_POST;
@@ -29,6 +45,8 @@ void clenc_config_init_vanilla(clenc_config *c)
     c->scale_embedding = 1;
     c->eps = 1e-5f;
     c->pooling = CLENC_POOL_MEAN;
+    CLENC__STRUCT_OUT(caller_config, config_size, c);
+    return CLENC_OK;
 }
 
 static int has_architecture(json_t *root, const char *prefix)

@@ -249,12 +249,20 @@ static char *peak_path(const clenc_context *ctx)
     return clenc__asprintf("%s/peak-%016" PRIx64 ".txt", ctx->cache_dir, h);
 }
 
-clenc_status clenc_device_peak_get(clenc_context *ctx, clenc_device_peak *out)
+clenc_status clenc_device_peak_get_sized(clenc_context *ctx,
+                                         clenc_device_peak *caller_out,
+                                         size_t out_size)
 {
-    if (!ctx || !out)
+    if (!ctx || !caller_out)
         return clenc__fail(CLENC_ERR_INVALID_ARG,
                            "clenc_device_peak_get: %s is NULL",
                            ctx ? "out" : "ctx");
+    clenc_status st = CLENC__STRUCT_SIZE("clenc_device_peak_get",
+                                         clenc_device_peak, out_size);
+    if (st != CLENC_OK)
+        return st;
+    clenc_device_peak peak, *out = &peak;
+    memset(&peak, 0, sizeof peak);
     char *path = ctx->cache_dir ? peak_path(ctx) : NULL;
     unsigned char *text = NULL;
     size_t size;
@@ -266,11 +274,12 @@ clenc_status clenc_device_peak_get(clenc_context *ctx, clenc_device_peak *out)
         clenc__free(text);
         if (sscanf(buf, "%lf %lf", &out->gflops, &out->gbps) == 2 &&
             out->gflops > 0 && out->gbps > 0) {
+            CLENC__STRUCT_OUT(caller_out, out_size, &peak);
             clenc__free(path);
             return CLENC_OK;
         }
     }
-    clenc_status st = measure(ctx, out);
+    st = measure(ctx, out);
     if (st == CLENC_OK && path) {
         char line[64];
         int n = snprintf(line, sizeof line, "%.3f %.3f\n", out->gflops,
@@ -278,6 +287,8 @@ clenc_status clenc_device_peak_get(clenc_context *ctx, clenc_device_peak *out)
         if (clenc__cache_folder_ready(ctx) == CLENC_OK)
             (void)clenc__file_write_atomic(path, line, (size_t)n);
     }
+    if (st == CLENC_OK)
+        CLENC__STRUCT_OUT(caller_out, out_size, &peak);
     clenc__free(path);
     return st;
 }

@@ -1,4 +1,4 @@
-"""test_abi.py — every ctypes mirror of a public struct has the C compiler's layout: the same fields, in order, at the same offsets, with the same sizes.
+"""test_abi.py — every ctypes mirror of a public struct has the C compiler's layout: the same fields, in order, at the same offsets, with the same sizes; every function that takes a struct takes its size, and the bindings call only those.
 
 The layout comes from the compiler, not from a hand-kept table: the test
 parses include/clenc.h for each `typedef struct X { ... } X;` and its field
@@ -7,6 +7,13 @@ compares every ctypes.Structure of the project's bindings (each names the
 struct it mirrors in `_c_name_`) against it. A binding that lacks a field
 (bench_peers.py's clenc_options once lacked `tune`, and clenc_options_init
 wrote past its buffer) fails here.
+
+Structs grow between releases (include/clenc.h, "Structs that grow"), so
+every function that takes one is the exported `_sized` symbol with a size
+after each struct pointer, behind a macro of the familiar name; the tests
+here check that of the header, check the table of minimum sizes
+(runtime/base/base.h) against the compiler's layouts, and check that no
+binding binds a familiar name, which is no symbol at all.
 """
 import ctypes
 import importlib
@@ -25,6 +32,7 @@ HEADER = os.path.join(ROOT, "include", "clenc.h")
 # the python/ package that declares a ctypes.Structure.
 BINDING_FILES = [os.path.join(ROOT, "tools", "clenc_ctypes.py")]
 PACKAGE_ROOT = os.path.join(ROOT, "python")
+BASE_H = os.path.join(ROOT, "runtime", "base", "base.h")
 
 
 # ------------------------------------------------------------ the header
@@ -182,3 +190,173 @@ def test_a_binding_lacking_a_field_fails(c_layouts):
     problems = layout_problems(Truncated, c_layouts)
     assert any("fields" in p for p in problems)
     assert any("sizeof" in p for p in problems)
+
+
+# ------------------------------------------------------ structs that grow
+
+def header_text():
+    with open(HEADER, encoding="utf-8") as f:
+        return f.read()
+
+
+def struct_functions(text):
+    """{name: [parameter declarations]} of every CLENC_API function taking a
+    pointer to a public struct."""
+    structs = set(parse_structs(text))
+    flat = strip_comments(text).replace("\\\n", " ")
+    found = {}
+    for m in re.finditer(r"CLENC_API\s[^;(]*?\b(clenc_\w+)\s*\(([^)]*)\)\s*;", flat):
+        name, params = m.group(1), [p.strip() for p in m.group(2).split(",")]
+        if any(re.match(r"(const\s+)?(\w+)\s*\*", p) and
+               re.match(r"(const\s+)?(\w+)", p).group(2) in structs for p in params):
+            found[name] = params
+    return found
+
+
+def sized_problems(text):
+    """What breaks the rule: a struct-taking function without the suffix,
+    a struct pointer not followed by a size, a _sized symbol without its
+    macro."""
+    structs = set(parse_structs(text))
+    flat = strip_comments(text).replace("\\\n", " ")
+    macros = dict(re.findall(r"#define\s+(clenc_\w+)\s*\([^)]*\)\s*(clenc_\w+)\s*\(", flat))
+    problems = []
+    for name, params in struct_functions(text).items():
+        if not name.endswith("_sized"):
+            problems.append(f"{name} takes a struct but is not a _sized symbol")
+            continue
+        for i, p in enumerate(params):
+            m = re.match(r"(const\s+)?(\w+)\s*\*", p)
+            if m and m.group(2) in structs and not (
+                    i + 1 < len(params) and re.match(r"size_t\s+\w+_size$", params[i + 1])):
+                problems.append(f"{name}: '{p}' is not followed by its size (size_t *_size)")
+        if macros.get(name[:-len("_sized")]) != name:
+            problems.append(f"{name}: no macro {name[:-len('_sized')]}(...) calling it")
+    return problems
+
+
+def test_every_struct_taking_function_is_sized():
+    text = header_text()
+    functions = struct_functions(text)
+    # The list the library had in 0.2.0; a new one is found, not listed.
+    assert {"clenc_model_create_sized", "clenc_device_list_sized",
+            "clenc_options_init_sized", "clenc_profile_kernels_sized"} <= set(functions)
+    assert sized_problems(text) == []
+
+
+def test_an_unsized_struct_function_fails():
+    """The check itself can fail: a declaration without sizes, and one whose
+    struct pointer lacks its size."""
+    text = header_text() + """
+        CLENC_API clenc_status clenc_thing_get(const clenc_model *m, clenc_model_info *out);
+        CLENC_API clenc_status clenc_other_sized(clenc_session_info *out, int flags);
+    """
+    problems = sized_problems(text)
+    assert any("clenc_thing_get takes a struct" in p for p in problems)
+    assert any("clenc_other_sized: 'clenc_session_info *out' is not followed" in p
+               for p in problems)
+    assert any("clenc_other_sized: no macro" in p for p in problems)
+
+
+def minimum_table():
+    """[(struct, minimum size, last field in 0.2.0)] of runtime/base/base.h."""
+    with open(BASE_H, encoding="utf-8") as f:
+        text = f.read()
+    body = re.search(r"#define CLENC__STRUCTS\(X\)(.*?)\n\s*\n", text, re.S)
+    assert body, "runtime/base/base.h has no CLENC__STRUCTS table"
+    return [(n, int(size), last) for n, size, last in
+            re.findall(r"X\((\w+),\s*(\d+),\s*(\w+)\)", body.group(1))]
+
+
+def minimum_problems(table, layouts, version):
+    problems = []
+    names = [n for n, _, _ in table]
+    if sorted(names) != sorted(layouts):
+        problems.append(f"minimum sizes for {sorted(names)}, structs {sorted(layouts)}")
+    for name, minimum, last in table:
+        if name not in layouts:
+            continue
+        size, fields = layouts[name]
+        offsets = {f: (o, s) for f, o, s in fields}
+        if minimum > size:
+            problems.append(f"{name}: minimum {minimum} > sizeof {size}")
+        if version[:2] == (0, 2) and minimum != size:
+            problems.append(f"{name}: minimum {minimum}, but 0.2's size is {size}")
+        if last not in offsets:
+            problems.append(f"{name}: no field {last}")
+            continue
+        if sum(offsets[last]) > minimum:
+            problems.append(f"{name}.{last} ends at {sum(offsets[last])}, past the minimum {minimum}")
+        added = [f for f, _, _ in fields][[f for f, _, _ in fields].index(last) + 1:]
+        for f in added:
+            if offsets[f][0] < minimum:
+                problems.append(f"{name}.{f}, added after {last}, starts at {offsets[f][0]}, "
+                                f"inside the {minimum} bytes an older caller passes")
+    return problems
+
+
+def header_version():
+    text = header_text()
+    return tuple(int(re.search(rf"#define CLENC_VERSION_{part} (\d+)", text).group(1))
+                 for part in ("MAJOR", "MINOR", "PATCH"))
+
+
+def test_minimum_sizes_match_the_structs(c_layouts):
+    assert minimum_problems(minimum_table(), c_layouts, header_version()) == []
+
+
+def test_a_field_added_inside_the_minimum_fails(c_layouts):
+    """The check itself can fail: clenc_options as 0.3 would have it with
+    an int added after `tune`, in 0.2's trailing padding (offset 52 < 56)."""
+    size, fields = c_layouts["clenc_options"]
+    grown = dict(c_layouts, clenc_options=(size, fields + [("precision", 52, 4)]))
+    problems = minimum_problems(minimum_table(), grown, (0, 3, 0))
+    assert any("clenc_options.precision" in p and "starts at 52" in p for p in problems)
+    shrunk = dict(c_layouts, clenc_options=(48, fields))
+    assert any("minimum 56 > sizeof 48" in p
+               for p in minimum_problems(minimum_table(), shrunk, (0, 3, 0)))
+
+
+# ------------------------------------------ the bindings call _sized only
+
+def binding_sources():
+    """Every Python file of tools/ and python/ that uses ctypes."""
+    paths = []
+    for folder in (os.path.join(ROOT, "tools"), PACKAGE_ROOT):
+        for base, _, files in os.walk(folder):
+            paths += [os.path.join(base, f) for f in sorted(files) if f.endswith(".py")]
+    sources = {}
+    for path in paths:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+        if "ctypes" in text:
+            sources[os.path.relpath(path, ROOT)] = text
+    return sources
+
+
+def unsized_uses(source, unsized):
+    """Familiar names (macros in C, no symbol in the library) a binding
+    names: as clenc_X anywhere, or as "X" in quotes (a prefix added later)."""
+    used = set(re.findall(r"\b(clenc_\w+)", source)) & unsized
+    quoted = set(re.findall(r"[\"']([a-z_0-9]+)[\"']", source))
+    used |= {"clenc_" + q for q in quoted if "clenc_" + q in unsized}
+    return sorted(used)
+
+
+def test_bindings_call_sized_symbols():
+    unsized = {name[:-len("_sized")] for name in struct_functions(header_text())}
+    sources = binding_sources()
+    assert "tools/bench_peers.py" in sources and "tools/clenc_ctypes.py" in sources
+    problems = {path: unsized_uses(text, unsized) for path, text in sources.items()}
+    assert {path: names for path, names in problems.items() if names} == {}
+
+
+def test_a_binding_of_an_unsized_name_fails():
+    """The check itself can fail: bench_peers.py as it was before 0.2.0,
+    binding "clenc_" + a short name, and a direct call."""
+    unsized = {name[:-len("_sized")] for name in struct_functions(header_text())}
+    old = '''for name, res, args in [("options_init", None, [P]), ("context_create", I, [P, P])]:
+            fn = getattr(lib, "clenc_" + name)
+        lib.clenc_context_device(self.ctx, ctypes.byref(self.device))'''
+    assert unsized_uses(old, unsized) == ["clenc_context_create", "clenc_context_device",
+                                          "clenc_options_init"]
