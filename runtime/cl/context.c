@@ -114,6 +114,35 @@ fail:
     return st;
 }
 
+/* The GEMM, tuning and kernel family: each option, else its variable,
+ * else the default (the family by device type). */
+static clenc_status resolve_choices(const clenc_options *opt,
+                                    clenc_context *ctx)
+{
+    clenc_status st;
+    static const char *const gemms[] = {"auto", "own", "clblast"};
+    static const char *const variants[] = {"auto", "cpu", "gpu"};
+    static const char *const tunes[] = {"default", "off", "fast", "thorough"};
+    int gemm, variant, tune;
+    TRY(resolve_choice(opt->gemm, "CLENC_GEMM", gemms, 3, CLENC_GEMM_AUTO,
+                       &gemm),
+        out);
+    TRY(resolve_choice(opt->tune, "CLENC_TUNE", tunes, 4, CLENC_TUNE_FAST,
+                       &tune),
+        out);
+    TRY(resolve_choice(opt->variant, "CLENC_VARIANT", variants, 3,
+                       ctx->device.info.type == CLENC_DEVICE_CPU
+                           ? CLENC_VARIANT_CPU
+                           : CLENC_VARIANT_GPU,
+                       &variant),
+        out);
+    ctx->gemm = (clenc_gemm)gemm;
+    ctx->variant = (clenc_variant)variant;
+    ctx->tune = (clenc_tune)tune;
+out:
+    return st;
+}
+
 clenc_status clenc_context_create_sized(const clenc_options *caller_opt,
                                         size_t opt_size, clenc_context **out)
 {
@@ -156,25 +185,7 @@ clenc_status clenc_context_create_sized(const clenc_options *caller_opt,
     if (st != CLENC_OK)
         goto out_destroy;
 
-    static const char *const gemms[] = {"auto", "own", "clblast"};
-    static const char *const variants[] = {"auto", "cpu", "gpu"};
-    static const char *const tunes[] = {"default", "off", "fast", "thorough"};
-    int gemm, variant, tune;
-    TRY(resolve_choice(opt->gemm, "CLENC_GEMM", gemms, 3, CLENC_GEMM_AUTO,
-                       &gemm),
-        out_destroy);
-    TRY(resolve_choice(opt->tune, "CLENC_TUNE", tunes, 4, CLENC_TUNE_FAST,
-                       &tune),
-        out_destroy);
-    TRY(resolve_choice(opt->variant, "CLENC_VARIANT", variants, 3,
-                       ctx->device.info.type == CLENC_DEVICE_CPU
-                           ? CLENC_VARIANT_CPU
-                           : CLENC_VARIANT_GPU,
-                       &variant),
-        out_destroy);
-    ctx->gemm = (clenc_gemm)gemm;
-    ctx->variant = (clenc_variant)variant;
-    ctx->tune = (clenc_tune)tune;
+    TRY(resolve_choices(opt, ctx), out_destroy);
     /* After the device: a context that cannot be made creates no folder. */
     TRY(clenc__cache_open(ctx, opt), out_destroy);
 
