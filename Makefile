@@ -15,6 +15,9 @@ DEB_PACKAGES := gcc make pkg-config ocl-icd-opencl-dev opencl-headers \
                 libcunit1-dev mesa-opencl-icd clinfo python3 python3-pip \
                 python3-venv unzip libopenblas-dev valgrind python3-pytest \
                 python3-numpy
+# The GEMM benchmark's oneDNN peer: `make bench` installs it, tests and CI
+# do not need it.
+BENCH_DEB_PACKAGES := libdnnl-dev
 
 # Debian's interpreter, which python3-pytest and python3-numpy install into:
 # a python3 earlier on PATH (pyenv's, a virtual environment) may lack them.
@@ -98,11 +101,15 @@ $(B)/bin/%: $(B)/obj/tools/%.o $(TOOL_COMMON) $(B)/libclenc.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALLFLAGS) $< $(TOOL_COMMON) $(B)/libclenc.a $(LIBS) -o $@
 
-# The GEMM benchmark links OpenBLAS too.
-$(B)/bin/clenc-bench-gemm: tools/bench-gemm.c $(TOOL_COMMON) $(B)/libclenc.a
+# The GEMM benchmark links OpenBLAS and oneDNN (on libgomp) too.
+$(B)/bin/clenc-bench-gemm: tools/bench-gemm.c tools/blas_peers.c \
+                           tools/blas_peers.h $(TOOL_COMMON) $(B)/libclenc.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALLFLAGS) $$(pkg-config --cflags openblas) $< $(TOOL_COMMON) \
-	  $(B)/libclenc.a $(LIBS) $$(pkg-config --libs openblas) -o $@
+	@echo '#include <oneapi/dnnl/dnnl.h>' | $(CC) -E -x c - >/dev/null 2>&1 || \
+	  { echo "clenc-bench-gemm needs oneDNN: apt-get install $(BENCH_DEB_PACKAGES) (make bench installs it)"; exit 1; }
+	$(CC) $(ALLFLAGS) $$(pkg-config --cflags openblas) tools/bench-gemm.c \
+	  tools/blas_peers.c $(TOOL_COMMON) $(B)/libclenc.a $(LIBS) \
+	  $$(pkg-config --libs openblas) -ldnnl -lgomp -o $@
 
 # -------------------------------------------------------------------- tests
 $(TEST_BIN): $(TEST_SRC:%.c=$(B)/obj/%.o) $(B)/libclenc.a
@@ -146,12 +153,15 @@ run: deps
 	@$(MAKE) --no-print-directory all
 	$(B)/bin/clenc-run --model $(MODEL) --similarity $(SAMPLES)
 
-# The benchmark's peers (ONNX Runtime, PyTorch) live in a git-ignored
-# virtual environment; BENCH_VENV=/path reuses one that has them.
+# The benchmark's peers (ONNX Runtime, OpenVINO, PyTorch; pinned in
+# tools/requirements-bench.txt) live in a git-ignored virtual environment;
+# BENCH_VENV=/path reuses one that has them. The ONNX export and its
+# optimised graph are cached in $(B)/bench/.
 BENCH_VENV ?= .venv-bench
 BENCH_ARGS ?=
 
 bench: deps
+	@$(MAKE) --no-print-directory deps DEB_PACKAGES='$(BENCH_DEB_PACKAGES)'
 	@tools/fetch-model.sh $(MODEL)
 	@$(MAKE) --no-print-directory all $(B)/bin/clenc-bench-gemm
 	@test -x $(BENCH_VENV)/bin/python || python3 -m venv $(BENCH_VENV)
@@ -159,7 +169,9 @@ bench: deps
 	  { echo "installing the benchmark's peers into $(BENCH_VENV) (PyPI; torch is large)"; \
 	    $(BENCH_VENV)/bin/python -m pip install -q -r tools/requirements-bench.txt && \
 	    touch $(BENCH_VENV)/.installed; }
-	$(BENCH_VENV)/bin/python tools/bench_peers.py --out $(B)/bench.json $(BENCH_ARGS)
+	$(BENCH_VENV)/bin/python tools/bench_peers.py --lib $(B)/libclenc.so \
+	  --gemm-bench $(B)/bin/clenc-bench-gemm --onnx $(B)/bench/minilm.onnx \
+	  --out $(B)/bench.json $(BENCH_ARGS)
 
 deps:
 	@missing=""; \

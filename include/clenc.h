@@ -295,8 +295,9 @@ CLENC_API clenc_status clenc_context_programs_sized(clenc_context *ctx,
 CLENC_API clenc_status clenc_context_save_programs(clenc_context *ctx, const char *path);
 
 /* The device's measured peaks: a short FMA kernel with many independent
- * accumulators (GFLOP/s) and a copy kernel (GB/s, read + write). Measured
- * once per device and driver, then read from the cache folder. Any thread. */
+ * accumulators (GFLOP/s) and a copy kernel (GB/s, read + write), each the
+ * best of several runs. Measured once per device and driver, then read from
+ * the cache folder. Any thread. */
 typedef struct clenc_device_peak {
     double gflops;
     double gbps;
@@ -307,6 +308,26 @@ CLENC_API clenc_status clenc_device_peak_get_sized(clenc_context *ctx,
                                                    size_t out_size);
 #define clenc_device_peak_get(ctx, out)                                        \
     clenc_device_peak_get_sized((ctx), (out), sizeof(clenc_device_peak))
+/* As clenc_device_peak_get, and *measured_at (may be NULL) gets when the
+ * figures were measured (UNIX time, seconds; the cache entry records it).
+ * With `remeasure` set it measures now, whatever the cache holds, and
+ * replaces the entry: for a tool that measured a rate above the cached peak
+ * (the probe ran while the machine was busy). Any thread. */
+CLENC_API clenc_status clenc_device_peak_query_sized(clenc_context *ctx,
+                                                     int remeasure,
+                                                     clenc_device_peak *out,
+                                                     size_t out_size,
+                                                     int64_t *measured_at);
+#define clenc_device_peak_query(ctx, remeasure, out, measured_at)              \
+    clenc_device_peak_query_sized((ctx), (remeasure), (out),                   \
+                                  sizeof(clenc_device_peak), (measured_at))
+/* Writes rate / peak (both GFLOP/s, or both GB/s) into buf as "42.1%" and
+ * returns 1. A rate above the peak means the peak was measured too low,
+ * never a share over 100%: then "n/a (rate above the measured peak: peak
+ * probe unreliable on this machine)" and 0; no peak or no rate (0, negative,
+ * not a number): "n/a (...)" and 0. Truncates to size; any thread. */
+CLENC_API int clenc_peak_share_format(double rate, double peak, char *buf,
+                                      size_t size);
 
 /* The context's GEMM on its own, for benchmarks (clenc-bench-gemm, make
  * bench): C[m][n] = A[m][k] · Wᵀ with W [n][k] in PyTorch's Linear layout,
@@ -325,6 +346,9 @@ CLENC_API clenc_status clenc_gemm_bench_create(clenc_context *ctx, unsigned m,
  * One thread at a time. */
 CLENC_API clenc_status clenc_gemm_bench_run(clenc_gemm_bench *bench,
                                             unsigned calls, double *ms);
+/* Copies the last run's C [m][n] into c (m * n floats), for checking a
+ * benchmark's peers against it. One thread at a time. */
+CLENC_API clenc_status clenc_gemm_bench_read(clenc_gemm_bench *bench, float *c);
 /* The GEMM it runs (OWN or CLBLAST). */
 CLENC_API clenc_gemm clenc_gemm_bench_gemm(const clenc_gemm_bench *bench);
 /* Accepts NULL. */

@@ -543,7 +543,7 @@ void test_cache_peak_file_of_others_is_ignored(void)
     char *file = NULL;
     CU_ASSERT_FATAL(test_list_dir(dir, ".txt", &file) == 1 && file);
     /* Far from anything this machine measures: 1 PFLOP/s, 1 PB/s. */
-    static const char planted[] = "1000000.5 1000000.5\n";
+    static const char planted[] = "1000000.5 1000000.5 1700000000\n";
     rewrite(file, planted, 0600);
     ASSERT_STATUS(clenc_device_peak_get(ctx, &peak), CLENC_OK);
     CU_ASSERT(peak.gflops == 1000000.5); /* ours: believed */

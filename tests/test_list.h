@@ -165,7 +165,13 @@
 
 #define TESTS_PROBE(TEST)                                                      \
     TEST(probe, test_peak_probes_check_their_results)                         \
-    TEST(probe, test_peak_wrong_probe_results_are_rejected)
+    TEST(probe, test_peak_wrong_probe_results_are_rejected)                   \
+    TEST(probe, test_peak_entry_records_when_it_was_measured)                 \
+    TEST(probe, test_peak_old_format_entry_is_measured_again)                 \
+    TEST(probe, test_peak_remeasure_replaces_the_cached_entry)                \
+    TEST(probe, test_peak_share_over_100_percent_is_refused)                  \
+    TEST(probe, test_prof_measures_the_peak_again_when_the_gemm_ran_above_it) \
+    TEST(probe, test_gemm_bench_read_gives_the_product)
 
 #define TESTS_IMPLEMENTATIONS(TEST)                                            \
     TEST(impl, test_impl_gemm_small_shapes_match_reference)                   \

@@ -1,19 +1,31 @@
-# bench_peers.py — times clenc against ONNX Runtime and PyTorch on CPU (all-MiniLM-L6-v2) for `make bench`; writes build/bench.json.
+# bench_peers.py — times clenc against ONNX Runtime, OpenVINO and PyTorch on CPU (all-MiniLM-L6-v2), and its GEMM against OpenBLAS, oneDNN and MLAS, for `make bench`; writes build/bench.json.
 """Peer benchmark of `make bench`.
 
 usage: python tools/bench_peers.py [--model DIR] [--lib SO] [--threads T]
            [--runs N] [--warmup N] [--cells a,b,...] [--quick]
-           [--gemm-bench PROG] [--out FILE]
+           [--gemm-bench PROG] [--gemm-m LIST] [--onnx FILE] [--out FILE]
 
-The same model is run three ways with T threads each: clenc through ctypes on
-libclenc.so (PoCL follows POCL_MAX_PTHREAD_COUNT, set here to T), ONNX Runtime's
-CPU provider on an export of the model cached in build/bench/minilm.onnx, and
-PyTorch. All three return mean-pooled, L2-normalised embeddings; their
-agreement is checked per cell. Timing runs from ids in host memory (numpy) to
-embeddings in host memory (numpy). Runs are interleaved run by run (clenc,
-ort, torch, clenc, ...) so that all engines see the same machine state. Each
-timed run comes after a 0.1 s pause, in which the previous engine's idle
-threads stop spinning (ONNX Runtime's spin for about 40 ms after a run,
+The same model runs on four engines with T threads each, all returning
+mean-pooled, L2-normalised embeddings (inside the graph for the ONNX peers):
+- clenc through ctypes on libclenc.so (PoCL follows POCL_MAX_PTHREAD_COUNT,
+  set here to T), one session per cell shape;
+- ONNX Runtime's CPU provider (intra-op T, ORT_ENABLE_ALL) on the transformer-
+  optimised graph: the model is exported with eager attention (TorchScript
+  exporter) to build/bench/minilm.onnx, then onnxruntime.transformers'
+  optimize_model(model_type="bert") writes build/bench/minilm.opt.onnx. The
+  fused operators in it are printed and recorded; when a fusion is missing
+  (Attention, SkipLayerNormalization, the gelu, EmbedLayerNormalization) the
+  bench names it and exits with status 2 before timing anything;
+- OpenVINO's CPU plugin on the plain export, f32, T threads, compiled for each
+  cell's static shape under the LATENCY and the THROUGHPUT hint (the latter
+  splitting the batch over its streams' requests); both are timed, and the
+  cell reports the faster one and which it was;
+- PyTorch (transformers, default attention, torch.inference_mode).
+The outputs are compared per cell. Timing runs from ids in host memory (numpy)
+to embeddings in host memory (numpy). Runs are interleaved run by run (clenc,
+ort, openvino ×2, torch, clenc, ...) so that all engines see the same machine
+state. Each timed run comes after a 0.1 s pause, in which the previous engine's
+idle threads stop spinning (ONNX Runtime's spin for about 40 ms after a run,
 PyTorch's OpenMP ones for about 10 ms), then untimed runs of the same engine
 for at least 0.2 s (one at least), which bring its threads and the machine's
 idle states back to a steady stream of requests to that engine alone.
@@ -25,15 +37,22 @@ cell clenc also runs a uniform batch of about the same token count (32 x
 round(tokens / 32)); extra.cells.mixed_8_128 records time(mixed)/time(uniform).
 
 The GEMM table comes from `PROG --json --threads T` (default
-build/bin/clenc-bench-gemm); without that program "gemm" is [].
+build/bin/clenc-bench-gemm: clenc, OpenBLAS on its CPU's kernels, oneDNN),
+plus MLAS timed here the same way (ONNX Runtime running one MatMul with a
+constant weight, a chain of calls of about 20 ms per run, median of the runs).
+Without that program "gemm" is [].
+
 Progress goes to stderr, the tables to stdout. Exit status 1 when the
-engines' outputs disagree by more than 1e-4.
+engines' outputs disagree by more than 1e-4 (or MLAS's GEMM result is wrong),
+2 when ONNX Runtime's graph is not fully fused.
 """
-import argparse, ctypes, json, os, platform, statistics, subprocess, sys, time, warnings, zlib
+import argparse, ctypes, json, os, platform, statistics, subprocess, sys, time, zlib
 
 import numpy as np
 
+sys.dont_write_bytecode = True  # no tools/__pycache__ in the tree
 from clenc_ctypes import ClencDeviceInfo, ClencOptions  # tools/, the script's folder
+import bench_engines as peers
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CELLS = {"b1_s16": (1, 16), "b1_s128": (1, 128), "b32_s128": (32, 128),
@@ -44,8 +63,9 @@ TOLERANCE = 1e-4
 SETTLE_S = 0.1  # pause before each timed run, so that other engines' threads stop spinning
 REWARM_S = 0.2  # then untimed runs of the engine for this long, so that it runs hot
 POOL_MEAN_NORMALIZE = 0x1 | 0x100  # CLENC_POOL_MEAN | CLENC_POOL_NORMALIZE
-PEERS = ("onnxruntime", "pytorch")
+PEERS = ("onnxruntime", "openvino", "pytorch")
 ENGINES = ("clenc",) + PEERS
+OV_ENGINES = {"openvino_" + h.lower(): h for h in peers.OpenVino.HINTS}
 
 
 def log(msg):
@@ -121,67 +141,6 @@ class Clenc:
         self.lib.clenc_context_destroy(self.ctx)
 
 
-# ------------------------------------------------------------ the peers
-def make_wrapper(model_dir):
-    import torch
-    from transformers import AutoModel
-
-    class MeanPooled(torch.nn.Module):
-        """BertModel, then the mean over the attention mask, then L2 normalisation."""
-
-        def __init__(self, bert):
-            super().__init__()
-            self.bert = bert
-
-        def forward(self, input_ids, attention_mask, token_type_ids):
-            h = self.bert(input_ids=input_ids, attention_mask=attention_mask,
-                          token_type_ids=token_type_ids).last_hidden_state
-            m = attention_mask.unsqueeze(-1).to(h.dtype)
-            pooled = (h * m).sum(dim=1) / m.sum(dim=1).clamp(min=1e-9)
-            return torch.nn.functional.normalize(pooled, p=2.0, dim=1)
-
-    return MeanPooled(AutoModel.from_pretrained(model_dir)).eval()
-
-
-ONNX_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
-OPSET = 17
-
-
-def export_onnx(wrapper, model_dir, path):
-    """Exports once; re-exports when the weights are newer than the file."""
-    import torch
-    weights = os.path.join(model_dir, "model.safetensors")
-    if os.path.exists(path) and os.path.getmtime(path) >= os.path.getmtime(weights):
-        log(f"onnx: using cached {path}")
-        return
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    # A sample with padding, so that the traced graph keeps the mask path.
-    ids = torch.full((2, 16), 1000, dtype=torch.long)
-    mask = torch.ones_like(ids)
-    mask[1, 9:] = 0
-    axes = {name: {0: "batch", 1: "seq"} for name in ONNX_INPUTS}
-    axes["embeddings"] = {0: "batch"}
-    tmp = path + ".tmp"
-    log(f"onnx: exporting {model_dir} to {path} (opset {OPSET}, TorchScript exporter)")
-    with warnings.catch_warnings(), torch.inference_mode():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(wrapper, (ids, mask, torch.zeros_like(ids)), tmp,
-                          input_names=list(ONNX_INPUTS), output_names=["embeddings"],
-                          dynamic_axes=axes, opset_version=OPSET, dynamo=False)
-    import onnx
-    onnx.checker.check_model(tmp)
-    os.replace(tmp, path)
-
-
-def ort_session(path, threads):
-    import onnxruntime as ort
-    so = ort.SessionOptions()
-    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    so.intra_op_num_threads = threads
-    so.inter_op_num_threads = 1
-    return ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
-
-
 # ---------------------------------------------------------------- cells
 def make_cell(name):
     """Random ids 1000..29999 with [CLS] 101 first and [SEP] 102 last, types 0, padding 0."""
@@ -211,37 +170,12 @@ def stats(batch, times):
             "latency_ms_min": min(times) * 1e3, "latency_ms_max": max(times) * 1e3}
 
 
-def run_cell(name, clenc, ort_sess, torch_model, warmup, runs):
-    import torch
-    ids, lengths, mask = make_cell(name)
-    batch, seq = ids.shape
-    ids64, mask64 = ids.astype(np.int64), mask.astype(np.int64)
-    types64 = np.zeros_like(ids64)
-    feed = dict(zip(ONNX_INPUTS, (ids64, mask64, types64)))
-
-    def run_torch():
-        with torch.inference_mode():
-            return torch_model(torch.from_numpy(ids64), torch.from_numpy(mask64),
-                               torch.from_numpy(types64)).numpy()
-
-    engines = {"clenc": lambda: clenc.encode(ids, lengths),
-               "onnxruntime": lambda: ort_sess.run(None, feed)[0],
-               "pytorch": run_torch}
-    uniform = None
-    if CELLS[name][1] is None:  # clenc only: a uniform batch of the same token count
-        useq = max(1, round(int(lengths.sum()) / batch))
-        uids, ulens, _ = token_batch(np.random.default_rng([SEED, 1]), np.full(batch, useq))
-        uniform = (batch, useq)
-        engines["clenc_uniform"] = lambda: clenc.encode(uids, ulens)
-    clenc.use_session(batch, seq)
-
-    log(f"{name}: batch {batch}, seq {seq}, {int(lengths.sum())} tokens; "
-        f"{warmup} warm-up + {runs} timed runs per engine")
+def time_interleaved(engines, warmup, runs):
+    """Per engine: the times of its timed runs, and its last output."""
     for _ in range(warmup):
         for fn in engines.values():
             fn()
-    times = {e: [] for e in engines}
-    outs = {}
+    times, outs = {e: [] for e in engines}, {}
     for r in range(runs):
         for e, fn in engines.items():
             time.sleep(SETTLE_S)
@@ -253,87 +187,189 @@ def run_cell(name, clenc, ort_sess, torch_model, warmup, runs):
             outs[e] = fn()
             times[e].append(time.perf_counter() - t0)
         log(f"  run {r + 1}/{runs}: " + ", ".join(f"{e} {times[e][-1] * 1e3:.1f} ms" for e in engines))
+    return times, outs
+
+
+def run_cell(name, clenc, ort_sess, ov, torch_model, warmup, runs):
+    import torch
+    ids, lengths, mask = make_cell(name)
+    batch, seq = ids.shape
+    ids64, mask64 = ids.astype(np.int64), mask.astype(np.int64)
+    types64 = np.zeros_like(ids64)
+    feed = dict(zip(peers.ONNX_INPUTS, (ids64, mask64, types64)))
+
+    def run_torch():
+        with torch.inference_mode():
+            return torch_model(torch.from_numpy(ids64), torch.from_numpy(mask64),
+                               torch.from_numpy(types64)).numpy()
+
+    clenc.use_session(batch, seq)
+    ov.prepare(batch, seq)
+    engines = {"clenc": lambda: clenc.encode(ids, lengths),
+               "onnxruntime": lambda: ort_sess.run(None, feed)[0]}
+    engines.update({e: (lambda f=ov.runners[h]: f(feed)) for e, h in OV_ENGINES.items()})
+    engines["pytorch"] = run_torch
+    uniform = None
+    if CELLS[name][1] is None:  # clenc only: a uniform batch of the same token count
+        useq = max(1, round(int(lengths.sum()) / batch))
+        uids, ulens, _ = token_batch(np.random.default_rng([SEED, 1]), np.full(batch, useq))
+        uniform = (batch, useq)
+        engines["clenc_uniform"] = lambda: clenc.encode(uids, ulens)
+
+    log(f"{name}: batch {batch}, seq {seq}, {int(lengths.sum())} tokens; "
+        f"{warmup} warm-up + {runs} timed runs per engine")
+    times, outs = time_interleaved(engines, warmup, runs)
 
     cell = {"name": name, "batch": batch, "seq": None if uniform else seq}
-    for e in ENGINES:
+    for e in engines:
         cell[e] = stats(batch, times[e])
+    ov_engine = min(OV_ENGINES, key=lambda e: cell[e]["latency_ms"])
+    cell["openvino"], cell["openvino_hint"] = cell[ov_engine], OV_ENGINES[ov_engine]
+    outs["openvino"] = outs[ov_engine]
+    ov_cell = {OV_ENGINES[e]: dict(cell.pop(e), **ov.info[OV_ENGINES[e]]) for e in OV_ENGINES}
     cell["ratio"] = {p: cell["clenc"]["sequences_per_s"] / cell[p]["sequences_per_s"] for p in PEERS}
-    agree = {f"{a}_vs_{b}": float(np.abs(outs[a] - outs[b]).max())
-             for a, b in (("clenc", "onnxruntime"), ("clenc", "pytorch"), ("onnxruntime", "pytorch"))}
-    extra = {"agreement_max_abs_diff": agree, "tokens": int(lengths.sum())}
+    cell["best_peer"] = min(PEERS, key=lambda p: cell["ratio"][p])
+    cell["ratio_best_peer"] = cell["ratio"][cell["best_peer"]]
+    pairs = [("clenc", p) for p in PEERS + tuple(OV_ENGINES)] + [("onnxruntime", "pytorch")]
+    agree = {f"{a}_vs_{b}": float(np.abs(outs[a] - outs[b]).max()) for a, b in pairs}
+    extra = {"agreement_max_abs_diff": agree, "tokens": int(lengths.sum()), "openvino": ov_cell}
     if uniform:
         extra["uniform_equivalent"] = {"batch": uniform[0], "seq": uniform[1],
-                                       "clenc": stats(batch, times["clenc_uniform"])}
+                                       "clenc": cell.pop("clenc_uniform")}
         extra["clenc_time_ratio_mixed_over_uniform"] = (
             cell["clenc"]["latency_ms"] / extra["uniform_equivalent"]["clenc"]["latency_ms"])
     return cell, extra
 
 
 # ----------------------------------------------------------------- gemm
-def run_gemm_bench(prog, threads):
+def run_gemm_bench(prog, threads, runs, m_list):
+    """The program's JSON (its keys read with .get: older ones emit fewer), {} without it."""
     if not os.path.exists(prog):
         log(f"warning: {prog} not found; no GEMM comparison (\"gemm\": [])")
-        return [], "unknown"
-    log(f"gemm: {prog} --json --threads {threads}")
+        return {}
+    cmd = [prog, "--json", "--threads", str(threads), "--runs", str(runs)]
+    cmd += ["--m", m_list] if m_list else []
+    log("gemm: " + " ".join(cmd))
     try:
-        res = subprocess.run([prog, "--json", "--threads", str(threads)], check=True,
-                             stdout=subprocess.PIPE, text=True)
-        doc = json.loads(res.stdout)
-        keys = ("m", "n", "k", "clenc_gflops", "openblas_gflops", "ratio")
-        rows = [{k: row[k] for k in keys} for row in doc["gemm"]]
-        return rows, str(doc.get("openblas", "unknown"))
-    except (subprocess.CalledProcessError, ValueError, KeyError, TypeError) as err:
+        doc = json.loads(subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True).stdout)
+        doc["gemm"] = [r for r in doc.get("gemm", [])
+                       if all(isinstance(r.get(key), (int, float)) for key in ("m", "n", "k", "clenc_gflops"))]
+        return doc
+    except (subprocess.CalledProcessError, ValueError, AttributeError, TypeError) as err:
         log(f"warning: {prog} failed ({err}); no GEMM comparison")
-        return [], "unknown"
+        return {}
+
+
+def add_mlas(rows, threads, runs):
+    """mlas_gflops and mlas_ok on each row; ratio_best_peer = clenc over the
+    fastest of OpenBLAS, oneDNN and MLAS, leaving out a peer whose result was wrong."""
+    for i, row in enumerate(rows):
+        log(f"gemm: MLAS {i + 1}/{len(rows)} (m {row['m']}, n {row['n']}, k {row['k']})")
+        row["mlas_gflops"], row["mlas_ok"] = peers.mlas_gemm(row["m"], row["n"], row["k"], threads, runs)
+        best = max([row.get(p + "_gflops") or 0 for p in ("openblas", "onednn", "mlas")
+                    if row.get(p + "_ok") is not False])
+        row["ratio_mlas"] = row["clenc_gflops"] / row["mlas_gflops"]
+        row["ratio_best_peer"] = row["clenc_gflops"] / best if best else None
 
 
 # --------------------------------------------------------------- output
-def machine_name(threads):
-    cpu = platform.processor() or platform.machine()
+def cpu_info():
+    """The first processor of /proc/cpuinfo: model name, family, model, AVX2/AVX-512."""
+    info = {"model_name": platform.processor() or platform.machine(), "family": None,
+            "model": None, "avx2": False, "avx512": False, "cores": os.cpu_count()}
     try:
         with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
+            fields = dict(line.split(":", 1) for line in f.read().split("\n\n")[0].splitlines() if ":" in line)
+        fields = {k.strip(): v.strip() for k, v in fields.items()}
+        flags = fields.get("flags", "").split()
+        info.update(model_name=fields.get("model name", info["model_name"]),
+                    family=fields.get("cpu family"), model=fields.get("model"),
+                    avx2="avx2" in flags, avx512="avx512f" in flags)
+    except OSError:
         pass
-    return f"{platform.node()}: {cpu}, {os.cpu_count()} cores ({threads} threads used)"
+    return info
 
 
-def print_tables(doc, extra):
-    print(f"\n{doc['machine']}")
-    v = doc["versions"]
-    print(f"clenc {v['clenc']} on {extra['clenc_device']} (POCL_MAX_PTHREAD_COUNT={doc['threads']}), "
-          f"onnxruntime {v['onnxruntime']}, torch {v['torch']}; median of {extra['runs']} runs\n")
-    print(f"{'cell':<12} {'batch':>5} {'seq':>4}  {'engine':<12} {'median ms':>9}  {'[min – max]':<19}"
-          f" {'seq/s':>8}  {'clenc ×':>7}  {'max |Δ| vs clenc':>16}")
+def cpu_label(c):
+    isa = ("AVX-512" if c["avx512"] else "AVX2, no AVX-512" if c["avx2"] else "no AVX2")
+    return f"{c['model_name']} (family {c['family']}, model {c['model']}; {isa})"
+
+
+def print_header(doc, extra):
+    v, s, T = doc["versions"], doc["settings"], doc["threads"]
+    fused = ", ".join(f"{op} {n}" for op, n in s["onnxruntime"]["by_op"].items())
+    hints = ", ".join(f"{c['name']} {c['openvino_hint'].lower()}" for c in doc["cells"])
+    print(f"\n{doc['machine']}\nCPU: {cpu_label(doc['cpu'])}, {doc['cpu']['cores']} cores, {T} threads per engine")
+    print(f"clenc {v['clenc']} on {extra['clenc_device']} (POCL_MAX_PTHREAD_COUNT={T})")
+    print(f"onnxruntime {v['onnxruntime']}: transformer-optimised graph ({fused}), "
+          f"ORT_ENABLE_ALL, intra-op threads {T}")
+    print(f"openvino {v['openvino']}: CPU plugin, f32, {T} threads, static shape per cell; "
+          f"faster hint per cell: {hints}")
+    print(f"pytorch {v['torch']}: transformers {v['transformers']}, {s['pytorch']['attention']} attention, "
+          f"torch.set_num_threads({T}), inference_mode")
+    print(f"median of {extra['runs']} interleaved runs\n")
+
+
+def print_cells(doc, extra):
+    print(f"{'cell':<12} {'batch':>5} {'seq':>4}  {'engine':<13} {'median ms':>9}  {'[min – max]':<19}"
+          f" {'seq/s':>8}  {'clenc ×':>7}  {'max |Δ| vs clenc':>16}  {'clenc × best peer':>17}")
     for cell in doc["cells"]:
-        agree = extra["cells"][cell["name"]]["agreement_max_abs_diff"]
+        x = extra["cells"][cell["name"]]
         seq = "var" if cell["seq"] is None else cell["seq"]
         for i, e in enumerate(ENGINES):
             s = cell[e]
             head = f"{cell['name']:<12} {cell['batch']:>5} {seq:>4}" if i == 0 else " " * 23
+            label = f"openvino {cell['openvino_hint'][:3].lower()}" if e == "openvino" else e
             ratio = f"{cell['ratio'][e]:7.2f}" if e in PEERS else " " * 7
-            diff = f"{agree['clenc_vs_' + e]:16.1e}" if e in PEERS else ""
-            print(f"{head}  {e:<12} {s['latency_ms']:9.2f}  [{s['latency_ms_min']:7.2f} – "
-                  f"{s['latency_ms_max']:7.2f}] {s['sequences_per_s']:8.1f}  {ratio}  {diff}")
-        x = extra["cells"][cell["name"]]
+            diff = f"{x['agreement_max_abs_diff']['clenc_vs_' + e]:16.1e}" if e in PEERS else " " * 16
+            best = f"{cell['ratio_best_peer']:6.2f} ({cell['best_peer']})" if e == "clenc" else ""
+            print(f"{head}  {label:<13} {s['latency_ms']:9.2f}  [{s['latency_ms_min']:7.2f} – "
+                  f"{s['latency_ms_max']:7.2f}] {s['sequences_per_s']:8.1f}  {ratio}  {diff}  {best:>17}".rstrip())
         if "uniform_equivalent" in x:
             u = x["uniform_equivalent"]
             print(f"{'':23}  clenc, uniform {u['batch']}×{u['seq']} ({x['tokens']} tokens → "
                   f"{u['batch'] * u['seq']}): {u['clenc']['latency_ms']:.2f} ms; "
                   f"mixed/uniform time {x['clenc_time_ratio_mixed_over_uniform']:.2f}")
-    print("\nclenc × = clenc's sequences/s over the peer's (above 1: clenc is faster)")
-    print(f"\nGEMM: clenc's own kernel against {doc['versions']['openblas']}")
+    print("\nclenc × = clenc's sequences/s over the peer's (above 1: clenc is faster); "
+          "openvino lat/thr = its faster hint in that cell (LATENCY/THROUGHPUT)")
+
+
+def print_gemm(doc, g):
+    v, forced = doc["versions"], g.get("openblas_core_forced")
+    core = f"core {v['openblas_core']}" if v["openblas_core"] else "core not reported"
+    core += (f", forced with OPENBLAS_CORETYPE={forced}" if isinstance(forced, str) and forced
+             else ", forced with OPENBLAS_CORETYPE" if forced is True else "")
+    onednn = f"oneDNN {v['onednn']}" if v["onednn"] else "oneDNN (not reported by the GEMM program)"
+    print(f"\nGEMM (GFLOP/s, C = A·Wᵀ, {doc['threads']} threads): clenc ({g.get('clenc_gemm', '?')}) "
+          f"against {v['openblas']} ({core}), {onednn}, MLAS (onnxruntime {v['onnxruntime']} MatMul, "
+          f"timed after the others, same method)")
     if not doc["gemm"]:
         print("  (no GEMM figures: the GEMM benchmark program is missing or failed)")
         return
-    print(f"{'m':>6} {'n':>6} {'k':>6}  {'clenc GFLOP/s':>13}  {'OpenBLAS GFLOP/s':>16}  {'ratio':>6}")
-    for g in doc["gemm"]:
-        print(f"{g['m']:>6} {g['n']:>6} {g['k']:>6}  {g['clenc_gflops']:13.1f}  "
-              f"{g['openblas_gflops']:16.1f}  {g['ratio']:6.2f}")
+
+    def cell(row, peer):
+        val = row.get(peer + "_gflops")
+        return "-" if val is None else f"{val:.1f}" + (" ✗" if row.get(peer + "_ok") is False else "")
+    print(f"{'m':>6} {'n':>6} {'k':>6}  {'clenc':>8}  {'OpenBLAS':>9}  {'oneDNN':>9}  {'MLAS':>9}  {'clenc/best':>10}")
+    for r in doc["gemm"]:
+        best = "-" if r.get("ratio_best_peer") is None else f"{r['ratio_best_peer']:.2f}"
+        print(f"{r['m']:>6} {r['n']:>6} {r['k']:>6}  {r['clenc_gflops']:8.1f}  {cell(r, 'openblas'):>9}  "
+              f"{cell(r, 'onednn'):>9}  {cell(r, 'mlas'):>9}  {best:>10}")
+    print("clenc/best = clenc over the fastest of OpenBLAS, oneDNN and MLAS; ✗: that peer's result was "
+          "wrong (left out of best)")
 
 
-def main():
-    ap = argparse.ArgumentParser(description="clenc against ONNX Runtime and PyTorch on CPU.")
+def machine_name(threads):
+    return f"{platform.node()}: {cpu_info()['model_name']}, {os.cpu_count()} cores ({threads} threads used)"
+
+
+def parse_args():
+    ap = argparse.ArgumentParser(
+        description="clenc against ONNX Runtime (transformer-optimised graph), OpenVINO and PyTorch "
+                    "on CPU, and clenc's GEMM against OpenBLAS, oneDNN and MLAS.",
+        epilog="Exit status 1: the engines' outputs disagree by more than 1e-4 (or MLAS's GEMM "
+               "result is wrong); "
+               "2: ONNX Runtime's optimised graph lacks a fusion (named on stderr).")
     add, here = ap.add_argument, lambda rel: os.path.join(ROOT, rel)
     add("--model", default=here("models/all-MiniLM-L6-v2"), help="model folder (models/all-MiniLM-L6-v2)")
     add("--lib", default=here("build/libclenc.so"), help="libclenc.so (build/libclenc.so)")
@@ -341,17 +377,22 @@ def main():
     add("--runs", type=int, default=7, help="timed runs per engine and cell (7)")
     add("--warmup", type=int, default=2, help="warm-up runs per engine and cell (2)")
     add("--cells", default=",".join(CELLS), help="comma list of cells (all): " + ", ".join(CELLS))
-    add("--quick", action="store_true", help="runs=3, warmup=1, for testing")
+    add("--quick", action="store_true",
+        help="for testing: runs=3, warmup=1, GEMM runs 3 and --gemm-m 16,512 unless given")
     add("--gemm-bench", default=here("build/bin/clenc-bench-gemm"),
         help="GEMM comparison program (build/bin/clenc-bench-gemm)")
-    add("--onnx", default=here("build/bench/minilm.onnx"), help="exported model (build/bench/minilm.onnx)")
+    add("--gemm-m", help="M values of the GEMM table, comma list (the program's: 16,128,512,4096)")
+    add("--onnx", default=here("build/bench/minilm.onnx"),
+        help="the export (build/bench/minilm.onnx); the optimised graph goes beside it as .opt.onnx")
     add("--out", default=here("build/bench.json"), help="JSON result (build/bench.json)")
     args = ap.parse_args()
+    args.gemm_runs = 5
     if args.quick:
-        args.runs, args.warmup = 3, 1
-    cells = [c.strip() for c in args.cells.split(",") if c.strip()]
-    unknown = [c for c in cells if c not in CELLS]
-    if unknown or not cells:
+        args.runs, args.warmup, args.gemm_runs = 3, 1, 3
+        args.gemm_m = args.gemm_m or "16,512"
+    args.cells = [c.strip() for c in args.cells.split(",") if c.strip()]
+    unknown = [c for c in args.cells if c not in CELLS]
+    if unknown or not args.cells:
         ap.error(f"unknown cells {unknown}; the cells are {', '.join(CELLS)}")
     if args.runs < 1 or args.warmup < 0 or args.threads < 1:
         ap.error("--runs and --threads must be at least 1, --warmup at least 0")
@@ -359,30 +400,57 @@ def main():
         ap.error(f"{args.lib} not found: build it with make")
     if not os.path.exists(os.path.join(args.model, "config.json")):
         ap.error(f"no model in {args.model}: fetch it with tools/fetch-model.sh")
-    T = args.threads
+    return args
 
+
+def main():
+    args = parse_args()
+    T = args.threads
     # PoCL's CPU device takes its thread count from here, read when it starts.
     os.environ["POCL_MAX_PTHREAD_COUNT"] = str(T)
-    log(f"threads: {T} (POCL_MAX_PTHREAD_COUNT={T}, ORT intra-op {T}, torch.set_num_threads({T}))")
+    log(f"threads: {T} (POCL_MAX_PTHREAD_COUNT={T}, ORT intra-op {T}, OpenVINO {T}, "
+        f"torch.set_num_threads({T}))")
     with open(os.path.join(args.model, "config.json")) as f:
-        hidden = json.load(f)["hidden_size"]
+        config = json.load(f)
+
+    import onnxruntime, torch, transformers
+    torch.set_num_threads(T)
+    recipe = peers.export_onnx(args.model, args.onnx)
+    opt_path = os.path.splitext(args.onnx)[0] + ".opt.onnx"
+    ort_graph, missing = peers.optimize_onnx(args.onnx, opt_path, config)
+    log(f"onnxruntime: {opt_path}: fused {ort_graph['fused']}")
+    for msg in missing:
+        log(f"error: ONNX Runtime's transformer optimiser left the graph unfused: {msg}")
+    if missing:
+        log("error: not timing an unfused graph (see bench_engines.export_onnx / optimize_onnx)")
+        return 2
+
     log(f"clenc: loading {args.lib} and {args.model}")
-    clenc = Clenc(args.lib, args.model, hidden)
+    clenc = Clenc(args.lib, args.model, config["hidden_size"])
     log(f"clenc: {clenc.version} on {clenc.device.name.decode()} "
         f"({clenc.device.compute_units} compute units)")
-
-    import onnxruntime
-    import torch
-    import transformers
-    torch.set_num_threads(T)
     log(f"pytorch: loading {args.model} with transformers {transformers.__version__}")
-    wrapper = make_wrapper(args.model)
-    export_onnx(wrapper, args.model, args.onnx)
-    ort_sess = ort_session(args.onnx, T)
+    wrapper = peers.make_wrapper(args.model)
+    ort_sess = peers.ort_session(opt_path, T)
+    ov = peers.OpenVino(args.onnx, T)
 
-    doc = {"machine": machine_name(T), "threads": T,
+    rel = lambda p: os.path.relpath(p, ROOT)
+    doc = {"machine": machine_name(T), "cpu": cpu_info(), "threads": T,
            "versions": {"clenc": clenc.version, "onnxruntime": onnxruntime.__version__,
-                        "torch": torch.__version__, "openblas": "unknown"},
+                        "openvino": ov.version, "torch": torch.__version__,
+                        "transformers": transformers.__version__, "numpy": np.__version__,
+                        "openblas": "unknown", "openblas_core": None, "onednn": None},
+           "settings": {
+               "clenc": {"pocl_max_pthread_count": T, "session": "one per cell shape"},
+               "onnxruntime": dict(ort_graph, graph=rel(opt_path), optimizer=(
+                   f"optimize_model(model_type='bert', num_heads={config['num_attention_heads']}, "
+                   f"hidden_size={config['hidden_size']})"), graph_optimization_level="ORT_ENABLE_ALL",
+                   intra_op_threads=T, inter_op_threads=1),
+               "openvino": {"model": rel(args.onnx), "device": "CPU", "precision": "f32", "threads": T,
+                            "shapes": "static, reshaped to each cell's shape",
+                            "hints": list(peers.OpenVino.HINTS), "hint_per_cell": {}},
+               "pytorch": {"threads": T, "attention": wrapper.bert.config._attn_implementation,
+                           "mode": "torch.inference_mode"}},
            "cells": [], "gemm": []}
     extra = {"clenc_device": clenc.device.name.decode(),
              "clenc_driver": clenc.device.driver_version.decode(),
@@ -391,18 +459,26 @@ def main():
              "method": f"interleaved; each timed run after a {SETTLE_S} s pause, then untimed "
                        f"runs of the same engine for at least {REWARM_S} s",
              "transformers": transformers.__version__, "numpy": np.__version__,
-             "onnx_model": {"path": os.path.relpath(args.onnx, ROOT), "opset": OPSET,
-                            "exporter": "torch.onnx.export (TorchScript, dynamo=False)"},
+             "onnx_model": dict(recipe, path=rel(args.onnx), optimised=rel(opt_path)),
              "tolerance": TOLERANCE, "cells": {}}
-    for name in cells:
-        cell, cell_extra = run_cell(name, clenc, ort_sess, wrapper, args.warmup, args.runs)
+    for name in args.cells:
+        cell, cell_extra = run_cell(name, clenc, ort_sess, ov, wrapper, args.warmup, args.runs)
         doc["cells"].append(cell)
+        doc["settings"]["openvino"]["hint_per_cell"][name] = cell["openvino_hint"]
         extra["cells"][name] = cell_extra
     clenc.close()
-    doc["gemm"], doc["versions"]["openblas"] = run_gemm_bench(args.gemm_bench, T)
+
+    g = run_gemm_bench(args.gemm_bench, T, args.gemm_runs, args.gemm_m)
+    doc["gemm"] = g.get("gemm", [])
+    add_mlas(doc["gemm"], T, args.gemm_runs)
+    doc["versions"].update(openblas=str(g.get("openblas", "unknown")),
+                           openblas_core=g.get("openblas_core"), onednn=g.get("onednn"))
+    doc["gemm_bench"] = {k: g.get(k) for k in ("cpu", "openblas_core_forced", "clenc_gemm")}
     doc["extra"] = extra
 
-    print_tables(doc, extra)
+    print_header(doc, extra)
+    print_cells(doc, extra)
+    print_gemm(doc, g)
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out, "w") as f:
         json.dump(doc, f, indent=1)
@@ -412,7 +488,10 @@ def main():
            for k, v in x["agreement_max_abs_diff"].items() if not v < TOLERANCE]
     for c, k, v in bad:
         log(f"error: {c}: {k} max |diff| {v:.2e} exceeds {TOLERANCE:g}: outputs disagree")
-    return 1 if bad else 0
+    wrong = [r for r in doc["gemm"] if not r["mlas_ok"]]
+    for r in wrong:
+        log(f"error: gemm m {r['m']} n {r['n']} k {r['k']}: MLAS's result differs from the float64 reference")
+    return 1 if bad or wrong else 0
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 
@@ -14,7 +15,10 @@ static const char usage[] =
     "\n"
     "Encodes random token ids with queue profiling on and prints, per kernel:\n"
     "calls, total ms, share of the pass, mean us, achieved GFLOP/s and GB/s,\n"
-    "largest first, then the time the device sat idle between kernels.\n"
+    "largest first, then the time the device sat idle between kernels, and\n"
+    "the GEMM kernels' rate as a share of the device's peak (the probe's,\n"
+    "with the time it was measured; measured again when the GEMM ran above\n"
+    "it, and never shown above 100%: \"n/a\" then).\n"
     "\n"
     "  --batch B, --seq S  batch shape (default 8 x 128)\n"
     "  --runs N            profiled passes after one warm-up (default 5)\n"
@@ -30,6 +34,16 @@ typedef struct prof {
     unsigned batch, seq, runs;
     int json;
 } prof;
+
+/* The device's peak beside the GEMM kernels' rate. */
+typedef struct peak_report {
+    clenc_device_peak peak;
+    int64_t measured_at; /* UNIX time */
+    int have, remeasured;
+    double gemm_gflops;
+    char share[128]; /* clenc_peak_share_format's text */
+    int share_shown;
+} peak_report;
 
 typedef struct run_log {
     size_t count;
@@ -172,7 +186,71 @@ static int timer_plausible(const clenc_kernel_profile *k, size_t n,
     return n == 0 || mean_kernel_ns(k, n, sum) >= 100;
 }
 
-static void print_json(const prof *p, const clenc_model_info *mi,
+/* The GEMM kernels' FLOPs over their time: the own kernel ("gemm") and
+ * CLBlast's ("gemm (CLBlast)") alike. */
+static double gemm_gflops(const clenc_kernel_profile *k, size_t n)
+{
+    double flops = 0, ms = 0;
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(k[i].kernel, "gemm", 4) == 0) {
+            flops += k[i].flops;
+            ms += k[i].total_ms;
+        }
+    return ms > 0 ? flops / (ms / 1e3) / 1e9 : 0;
+}
+
+static void format_time(int64_t t, char *buf, size_t size)
+{
+    const time_t tt = (time_t)t;
+    struct tm tm;
+    if (!gmtime_r(&tt, &tm) || !strftime(buf, size, "%Y-%m-%d %H:%M UTC", &tm))
+        snprintf(buf, size, "at an unknown time");
+}
+
+/* The peak from the cache, measured again once when the GEMM ran above
+ * it: a probe taken under load reads low. A rate still above is refused a
+ * share (clenc_peak_share_format). No peak is a warning, not a failure:
+ * the profile stands without it. */
+static void peak_for(clenc_context *ctx, double rate, int timer_ok,
+                     peak_report *r)
+{
+    memset(r, 0, sizeof *r);
+    r->gemm_gflops = rate;
+    r->have = clenc_device_peak_query(ctx, 0, &r->peak, &r->measured_at) ==
+              CLENC_OK;
+    if (r->have && timer_ok && rate > r->peak.gflops) {
+        fprintf(stderr, "%s: the GEMM ran at %.1f GFLOP/s, above the cached "
+                        "peak of %.1f: measuring the peak again\n",
+                PROG, rate, r->peak.gflops);
+        r->remeasured = 1;
+        r->have = clenc_device_peak_query(ctx, 1, &r->peak,
+                                          &r->measured_at) == CLENC_OK;
+    }
+    if (!r->have)
+        fprintf(stderr, "%s: warning: no peak to compare with: %s\n", PROG,
+                clenc_last_error());
+    if (!timer_ok)
+        snprintf(r->share, sizeof r->share, "n/a (the device timer is "
+                                            "implausible)");
+    else
+        r->share_shown = clenc_peak_share_format(
+            rate, r->have ? r->peak.gflops : 0, r->share, sizeof r->share);
+}
+
+static void print_peak_text(const peak_report *r)
+{
+    char when[64];
+    if (r->have) {
+        format_time(r->measured_at, when, sizeof when);
+        printf("peak (probe, %s %s): %.1f GFLOP/s, %.1f GB/s\n",
+               r->remeasured ? "measured again" : "measured", when,
+               r->peak.gflops, r->peak.gbps);
+    }
+    printf("GEMM: %.1f GFLOP/s, share of peak: %s\n", r->gemm_gflops,
+           r->share);
+}
+
+static void print_json(const prof *p, const peak_report *r, const clenc_model_info *mi,
                        const clenc_device_info *di,
                        const clenc_kernel_profile *k, size_t n,
                        const clenc_profile_summary *sum, double wall_ms,
@@ -197,11 +275,27 @@ static void print_json(const prof *p, const clenc_model_info *mi,
     }
     printf("], \"timer_plausible\": %s, \"pass_ms\": %.4f, "
            "\"kernel_ms\": %.4f, \"gap_ms\": %.4f, \"wall_ms\": %.4f, "
-           "\"gflops\": %.2f}\n",
+           "\"gflops\": %.2f, \"gemm_gflops\": %.2f, \"peak\": ",
            timer_plausible(k, n, sum) ? "true" : "false",
            sum->pass_ms / sum->passes, sum->kernel_ms / sum->passes,
            sum->gap_ms / sum->passes, wall_ms / sum->passes,
-           flops / (wall_ms / sum->passes / 1e3) / 1e9);
+           flops / (wall_ms / sum->passes / 1e3) / 1e9, r->gemm_gflops);
+    if (r->have)
+        printf("{\"gflops\": %.2f, \"gbps\": %.2f, \"measured_at\": %lld, "
+               "\"remeasured\": %s}",
+               r->peak.gflops, r->peak.gbps, (long long)r->measured_at,
+               r->remeasured ? "true" : "false");
+    else
+        printf("null");
+    /* The share is a number only where it may be shown; else null, and
+     * the text says why. */
+    if (r->share_shown)
+        printf(", \"gemm_peak_share\": %.4f", r->gemm_gflops / r->peak.gflops);
+    else
+        printf(", \"gemm_peak_share\": null");
+    printf(", \"gemm_peak_share_text\": ");
+    cli_json_string(stdout, r->share);
+    printf("}\n");
 }
 
 int main(int argc, char **argv)
@@ -279,8 +373,10 @@ int main(int argc, char **argv)
                 "the shares and rates from them, are not to be trusted (the "
                 "wall time is)\n",
                 PROG, di.name, mean_kernel_ns(k, n, &sum));
+    peak_report peak;
+    peak_for(ctx, gemm_gflops(k, n), timer_plausible(k, n, &sum), &peak);
     if (p.json) {
-        print_json(&p, &mi, &di, k, n, &sum, wall, flops);
+        print_json(&p, &peak, &mi, &di, k, n, &sum, wall, flops);
     } else {
         printf("%s on %s, batch %u x seq %u, %u passes\n\n", mi.name, di.name,
                p.batch, p.seq, sum.passes);
@@ -291,6 +387,7 @@ int main(int argc, char **argv)
                sum.pass_ms / sum.passes, sum.kernel_ms / sum.passes,
                sum.gap_ms / sum.passes, wall / sum.passes,
                flops / (wall / sum.passes / 1e3) / 1e9);
+        print_peak_text(&peak);
     }
     if (p.csv) {
         FILE *f = fopen(p.csv, "w");

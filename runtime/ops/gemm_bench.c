@@ -94,3 +94,13 @@ clenc_gemm clenc_gemm_bench_gemm(const clenc_gemm_bench *b)
 {
     return b ? b->launcher.spec.gemm : CLENC_GEMM_AUTO;
 }
+
+clenc_status clenc_gemm_bench_read(clenc_gemm_bench *b, float *c)
+{
+    if (!b || !c)
+        return clenc__fail(CLENC_ERR_INVALID_ARG,
+                           "clenc_gemm_bench_read: %s is NULL",
+                           b ? "c" : "bench");
+    return clenc__buffer_download(b->launcher.queue, b->c, 0,
+                                  (size_t)b->m * b->w.n * sizeof *c, c);
+}
