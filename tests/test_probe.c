@@ -48,36 +48,37 @@ void test_peak_probes_check_their_results(void)
     ASSERT_STATUS(clenc_device_peak_get(ctx, &peak), CLENC_OK);
     CU_ASSERT(peak.gflops > 0);
     CU_ASSERT(peak.gbps > 0);
-    CU_ASSERT_EQUAL(probe_launches() - before, 2);
+    CU_ASSERT_EQUAL(probe_launches() - before, 3);
     CU_ASSERT_EQUAL(test_list_dir(cache, ".txt", NULL), 1);
 
     clenc_device_peak again = {-1, -1};
     ASSERT_STATUS(clenc_device_peak_get(ctx, &again), CLENC_OK);
-    CU_ASSERT_EQUAL(probe_launches() - before, 2);
+    CU_ASSERT_EQUAL(probe_launches() - before, 3);
     CU_ASSERT(again.gflops > 0 && again.gbps > 0);
     clenc_context_destroy(ctx);
     free(cache);
 }
 
-/* probe.cl's two kernels with their real signatures; each broken case
+/* probe.cl's three kernels with their real signatures; each broken case
  * swaps one body for a wrong one. */
-#define FMA_RIGHT                                                              \
-    "__kernel void probe_fma(__global float *out, const float a,\n"            \
+#define FMA(name, chains)                                                      \
+    "__kernel void " name "(__global float *out, const float a,\n"             \
     "                        const float b, const int iters)\n"                \
     "{\n"                                                                      \
-    "    float x[8];\n"                                                        \
-    "    for (int c = 0; c < 8; c++)\n"                                        \
+    "    float x[" chains "];\n"                                               \
+    "    for (int c = 0; c < " chains "; c++)\n"                               \
     "        x[c] = (float)get_global_id(0) + (float)c;\n"                     \
     "    for (int i = 0; i < iters; i++)\n"                                    \
-    "        for (int c = 0; c < 8; c++)\n"                                    \
+    "        for (int c = 0; c < " chains "; c++)\n"                           \
     "            x[c] = fma(x[c], a, b);\n"                                    \
     "    float s = 0.0f;\n"                                                    \
-    "    for (int c = 0; c < 8; c++)\n"                                        \
+    "    for (int c = 0; c < " chains "; c++)\n"                               \
     "        s += 16.0f * x[c];\n"                                             \
     "    out[get_global_id(0)] = s;\n"                                         \
     "}\n"
-#define FMA_WITHOUT_B                                                          \
-    "__kernel void probe_fma(__global float *out, const float a,\n"            \
+#define FMA_RIGHT FMA("probe_fma", "8") FMA("probe_fma_few", "5")
+#define FMA_WITHOUT_B(name)                                                    \
+    "__kernel void " name "(__global float *out, const float a,\n"             \
     "                        const float b, const int iters)\n"                \
     "{\n"                                                                      \
     "    float x = (float)get_global_id(0);\n"                                 \
@@ -117,7 +118,10 @@ void test_peak_wrong_probe_results_are_rejected(void)
         {FMA_RIGHT COPY_SKIPS_ITEM0,
          "probe_copy returned wrong data at element 0:"},
         {FMA_RIGHT COPY_SHIFTED, "probe_copy returned wrong data at element 0:"},
-        {FMA_WITHOUT_B COPY_RIGHT, "probe_fma returned wrong data at element"},
+        {FMA_WITHOUT_B("probe_fma") FMA("probe_fma_few", "5") COPY_RIGHT,
+         "probe_fma returned wrong data at element"},
+        {FMA("probe_fma", "8") FMA_WITHOUT_B("probe_fma_few") COPY_RIGHT,
+         "probe_fma_few returned wrong data at element"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char *dir = test_tmpdir("kernels-probe");
@@ -219,7 +223,7 @@ void test_peak_old_format_entry_is_measured_again(void)
         int64_t measured_at = -1;
         ASSERT_STATUS(clenc_device_peak_query(ctx, 0, &again, &measured_at),
                       CLENC_OK);
-        CU_ASSERT_EQUAL(probe_launches() - launches, 2);
+        CU_ASSERT_EQUAL(probe_launches() - launches, 3);
         CU_ASSERT(again.gflops > 0 && again.gflops != 250.5);
         CU_ASSERT(again.gbps > 0 && again.gbps != 30.25);
         CU_ASSERT(measured_at >= before);
@@ -256,12 +260,12 @@ void test_peak_remeasure_replaces_the_cached_entry(void)
     int64_t fresh_at = -1;
     ASSERT_STATUS(clenc_device_peak_query(ctx, 1, &fresh, &fresh_at),
                   CLENC_OK);
-    CU_ASSERT_EQUAL(probe_launches() - launches, 2);
+    CU_ASSERT_EQUAL(probe_launches() - launches, 3);
     CU_ASSERT(fresh.gflops > 0.01 && fresh.gbps > 0.01);
     CU_ASSERT(fresh_at > 1600000000);
     clenc_device_peak read = {-1, -1};
     ASSERT_STATUS(clenc_device_peak_query(ctx, 0, &read, &at), CLENC_OK);
-    CU_ASSERT_EQUAL(probe_launches() - launches, 2);
+    CU_ASSERT_EQUAL(probe_launches() - launches, 3);
     CU_ASSERT(fabs(read.gflops - fresh.gflops) <= 1e-3 * fresh.gflops);
     CU_ASSERT_EQUAL(at, fresh_at);
     clenc_context_destroy(ctx);

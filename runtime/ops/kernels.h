@@ -35,8 +35,12 @@
 #define CLENC__ATT_WG 64u
 /* GEMM, gpu family: k a step of the local-memory tiles. */
 #define CLENC__GEMM_TK 16u
-/* Independent FMA chains a probe work-item keeps. */
+/* Independent float16 FMA chains a probe work-item keeps: 8 fill 32
+ * vector registers of 16 floats (AVX-512) and hide their latency; with 16
+ * registers of 8 (AVX2, a float16 is two) 8 chains spill, so a second
+ * kernel keeps 5, and the peak is the faster of the two. */
 #define CLENC__PROBE_CHAINS 8u
+#define CLENC__PROBE_CHAINS_FEW 5u
 
 /* Tile sizes of the GEMM kernels, chosen per device by a measured search
  * (tune.c) or the defaults. */
@@ -119,7 +123,8 @@ enum {
     C(TYPE_VOCAB, CLENC__G_EMBED, s->type_vocab)                               \
     C(POOL_CLS, CLENC__G_POOL, CLENC__POOL_CLS)                                \
     C(POOL_MEAN, CLENC__G_POOL, CLENC__POOL_MEAN)                              \
-    C(PROBE_CHAINS, CLENC__G_PROBE, CLENC__PROBE_CHAINS)
+    C(PROBE_CHAINS, CLENC__G_PROBE, CLENC__PROBE_CHAINS)                       \
+    C(PROBE_CHAINS_FEW, CLENC__G_PROBE, CLENC__PROBE_CHAINS_FEW)
 
 /* -------------------------------------------------------------- kernels */
 
@@ -155,6 +160,7 @@ enum {
     K(PROBE_FMA, PROBE, "probe_fma")                                           \
     K(PROBE_COPY, PROBE, "probe_copy")
 
+    K(PROBE_FMA_FEW, PROBE, "probe_fma_few")                                   \
 typedef enum clenc__file_id {
 #define F(id, name, groups) CLENC__F_##id,
     CLENC__FILES(F)
