@@ -589,8 +589,8 @@ void test_cache_tuning_file_of_others_is_ignored(void)
     char *file = NULL;
     CU_ASSERT_FATAL(test_list_dir(dir, ".txt", &file) == 1 && file);
     /* 3x5 tiles: valid, and no candidate of the search (which keeps the
-     * default 4x4 and varies the work-group tile). */
-    static const char planted[] = "3 5 32\n";
+     * default cpu tile and varies the work-group tile), never measured. */
+    static const char planted[] = "3 5 32 1 1 0.0\n";
     static const mode_t refused[] = {0620, 0602};
     rewrite(file, planted, 0600);
     model = test_model_upload(ctx, &tm);

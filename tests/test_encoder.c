@@ -515,23 +515,56 @@ static void plant_and_reload(const clenc_options *opt, const test_model *tm,
     clenc_context_destroy(ctx);
 
     /* The own kernel and a tile planted in the files, one no search tries
-     * (the cpu family's candidates lack 5x3; the gpu family's search leaves
-     * TM x TNP at 4x4): read back, nothing measured. */
+     * (the cpu family's candidates lack 5x3 and a 2x3 work-group; the gpu
+     * family's search leaves TM x TNP at the default), with no measured
+     * rate (0: never checked again): read back, nothing measured. */
     snprintf(line, sizeof line, "%u 0 0\n", (unsigned)CLENC_GEMM_OWN);
     plant(gemm_file, line);
     char *tile_file = tuning_file(cache, "tile-");
     CU_ASSERT_FATAL(tile_file != NULL);
-    plant(tile_file, "5 3 32\n");
+    plant(tile_file, "5 3 32 2 3 0.0\n");
     model = load_tuned(opt, tm, &ctx, &info);
     CU_ASSERT_EQUAL(info.gemm, CLENC_GEMM_OWN);
     CU_ASSERT_EQUAL(model->spec.tile.gemm_tm, 5);
     CU_ASSERT_EQUAL(model->spec.tile.gemm_tnp, 3);
     CU_ASSERT_EQUAL(model->spec.tile.gemm_ts, 32);
+    CU_ASSERT(model->spec.tile.gemm_wg[0] == 2 &&
+              model->spec.tile.gemm_wg[1] == 3);
     expect_file_holds(gemm_file, line);
-    expect_file_holds(tile_file, "5 3 32\n");
+    expect_file_holds(tile_file, "5 3 32 2 3 0.0\n");
     CU_ASSERT_EQUAL(test_list_dir(cache, ".txt", NULL), 2);
     clenc_model_destroy(model);
     clenc_context_destroy(ctx);
+
+    /* A rate no machine reaches: measured again on load, slower than
+     * that, so kept. */
+    plant(tile_file, "5 3 32 2 3 99999999.0\n");
+    model = load_tuned(opt, tm, &ctx, &info);
+    CU_ASSERT(model->spec.tile.gemm_tm == 5 && model->spec.tile.gemm_tnp == 3);
+    expect_file_holds(tile_file, "5 3 32 2 3 99999999.0\n");
+    clenc_model_destroy(model);
+    clenc_context_destroy(ctx);
+
+    /* A rate far below what it reaches now (the search ran on a busy
+     * machine), and an older clenc's three numbers: both searched again,
+     * and the file rewritten with a candidate and its rate. */
+    static const char *const redo[] = {"5 3 32 2 3 0.001\n", "5 3 32\n"};
+    for (size_t i = 0; i < 2; i++) {
+        plant(tile_file, redo[i]);
+        model = load_tuned(opt, tm, &ctx, &info);
+        CU_ASSERT(model->spec.tile.gemm_tm != 5 ||
+                  model->spec.tile.gemm_tnp != 3);
+        unsigned char *text = test_read_file(tile_file, NULL);
+        unsigned v[5];
+        double rate = 0;
+        CU_ASSERT(text && sscanf((const char *)text, "%u %u %u %u %u %lf",
+                                 &v[0], &v[1], &v[2], &v[3], &v[4],
+                                 &rate) == 6);
+        CU_ASSERT(rate > 0.01);
+        free(text);
+        clenc_model_destroy(model);
+        clenc_context_destroy(ctx);
+    }
     free(tile_file);
     free(gemm_file);
 }
@@ -562,8 +595,9 @@ void test_tuning_measures_once_and_keeps_the_choice(void)
     CU_ASSERT_EQUAL(test_list_dir(cache, ".txt", NULL), files);
     const clenc__tunables chosen = model->spec.tile;
     const clenc_gemm measured = info.gemm;
-    printf("\n    chose %s, tile %ux%u", info.gemm == CLENC_GEMM_OWN ? "own" : "clblast",
-           chosen.gemm_tm, chosen.gemm_tnp);
+    printf("\n    chose %s, tile %ux%u, work-group %ux%u",
+           info.gemm == CLENC_GEMM_OWN ? "own" : "clblast", chosen.gemm_tm,
+           chosen.gemm_tnp, chosen.gemm_wg[0], chosen.gemm_wg[1]);
     /* Same answers as with tuning off. */
     int32_t ids[2 * 16], lengths[2] = {16, 9};
     for (size_t i = 0; i < 32; i++)
@@ -584,9 +618,11 @@ void test_tuning_measures_once_and_keeps_the_choice(void)
     opt.tune = CLENC_TUNE_OFF;
     ctx = test_context(&opt);
     model = test_model_upload(ctx, &tm);
-    const clenc__tunables dflt = CLENC__TUNABLES_DEFAULT;
+    const clenc__tunables dflt = clenc__tile_default(ctx);
     CU_ASSERT_EQUAL(model->spec.tile.gemm_tm, dflt.gemm_tm);
     CU_ASSERT_EQUAL(model->spec.tile.gemm_tnp, dflt.gemm_tnp);
+    CU_ASSERT(model->spec.tile.gemm_wg[0] == dflt.gemm_wg[0] &&
+              model->spec.tile.gemm_wg[1] == dflt.gemm_wg[1]);
     ASSERT_STATUS(clenc_session_create(model, 2, 16, &s), CLENC_OK);
     ASSERT_STATUS(clenc_encode(s, ids, NULL, lengths, 2, 16, CLENC_POOL_MEAN, b),
                   CLENC_OK);
@@ -601,6 +637,17 @@ void test_tuning_measures_once_and_keeps_the_choice(void)
     ASSERT_STATUS(clenc_model_create(ctx, &tm.config, &tm.weights, &bad),
                   CLENC_ERR_INVALID_ARG);
     ASSERT_ERROR_MENTIONS("CLENC_GEMM_TILE='banana'");
+    setenv("CLENC_GEMM_TILE", "6x1/0x8", 1);
+    ASSERT_STATUS(clenc_model_create(ctx, &tm.config, &tm.weights, &bad),
+                  CLENC_ERR_INVALID_ARG);
+    ASSERT_ERROR_MENTIONS("CLENC_GEMM_TILE='6x1/0x8'");
+    setenv("CLENC_GEMM_TILE", "3x1/2x4", 1);
+    ASSERT_STATUS(clenc_model_create(ctx, &tm.config, &tm.weights, &bad),
+                  CLENC_OK);
+    CU_ASSERT(bad && bad->spec.tile.gemm_tm == 3 &&
+              bad->spec.tile.gemm_tnp == 1 && bad->spec.tile.gemm_wg[0] == 2 &&
+              bad->spec.tile.gemm_wg[1] == 4);
+    clenc_model_destroy(bad);
     unsetenv("CLENC_GEMM_TILE");
     clenc_session_destroy(s);
     clenc_model_destroy(model);

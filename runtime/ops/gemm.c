@@ -132,9 +132,12 @@ static clenc_status gemm_own(clenc__launcher *L, const clenc__matrix *w,
         global[1] = ceil_div(m, t->gemm_ts) * 16;
         local[0] = local[1] = 16;
     } else {
-        global[0] = ceil_div(m, t->gemm_tm);
-        global[1] = ceil_div(panels(w->n), t->gemm_tnp);
-        local[0] = local[1] = 1;
+        /* Work-items past the edge return at once (no barriers). */
+        local[0] = t->gemm_wg[0];
+        local[1] = t->gemm_wg[1];
+        global[0] = ceil_div(ceil_div(m, t->gemm_tm), local[0]) * local[0];
+        global[1] = ceil_div(ceil_div(panels(w->n), t->gemm_tnp), local[1]) *
+                    local[1];
     }
     const clenc__work work = gemm_work(m, w, flags);
     return clenc__launch_kernel(L, CLENC__K_GEMM, 2, global, local, &work);

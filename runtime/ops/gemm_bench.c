@@ -43,7 +43,7 @@ clenc_status clenc_gemm_bench_create(clenc_context *ctx, unsigned m,
     /* A benchmark measures a given choice: the tiles of $CLENC_GEMM_TILE
      * or the defaults, the GEMM the context names (own when AUTO). */
     clenc__spec s = {.family = ctx->variant, .gemm = ctx->gemm};
-    TRY(clenc__tune_fixed(&s), out_destroy);
+    TRY(clenc__tune_fixed(ctx, &s), out_destroy);
     cl_program programs[CLENC__FILE_COUNT];
     const unsigned file = s.gemm == CLENC_GEMM_OWN ? CLENC__F_GEMM
                                                    : CLENC__F_EPILOGUE;

@@ -43,15 +43,17 @@
 #define CLENC__PROBE_CHAINS_FEW 5u
 
 /* Tile sizes of the GEMM kernels, chosen per device by a measured search
- * (tune.c) or the defaults. */
+ * (tune.c) or the defaults (clenc__tile_default). */
 typedef struct clenc__tunables {
     unsigned gemm_tm, gemm_tnp; /* cpu family: rows x PANEL-column panels */
     unsigned gemm_ts;           /* gpu family: the work-group's tile edge */
+    unsigned gemm_wg[2];        /* cpu family: work-group, in work-items
+                                 * along rows and panels (launch only) */
 } clenc__tunables;
 
-/* 4 x 4 panels: 16 float16 accumulators, the best of the shapes measured
- * (about 400 GFLOP/s at MiniLM's shapes against 290 for 8 x 1). */
-#define CLENC__TUNABLES_DEFAULT {4, 4, 64}
+/* The tiles used untuned: by the device's float vector width, the cpu
+ * family's that fit its registers (tune.c). */
+clenc__tunables clenc__tile_default(const clenc_context *ctx);
 
 /* What programs are specialised for: a kernel family, a GEMM, its tiles,
  * and the model's shape and arithmetic (zero where no model is involved:
@@ -158,9 +160,9 @@ enum {
     K(POOL, POOL, "pool")                                                      \
     K(L2NORM, POOL, "l2norm")                                                  \
     K(PROBE_FMA, PROBE, "probe_fma")                                           \
+    K(PROBE_FMA_FEW, PROBE, "probe_fma_few")                                   \
     K(PROBE_COPY, PROBE, "probe_copy")
 
-    K(PROBE_FMA_FEW, PROBE, "probe_fma_few")                                   \
 typedef enum clenc__file_id {
 #define F(id, name, groups) CLENC__F_##id,
     CLENC__FILES(F)

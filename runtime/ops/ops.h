@@ -139,6 +139,6 @@ clenc_status clenc__tune(clenc_context *ctx, unsigned hidden, unsigned ffn,
                          clenc__spec *s);
 /* What tuning off gives: $CLENC_GEMM_TILE, else the default tiles; an AUTO
  * s->gemm becomes the own kernel. */
-clenc_status clenc__tune_fixed(clenc__spec *s);
+clenc_status clenc__tune_fixed(const clenc_context *ctx, clenc__spec *s);
 
 #endif

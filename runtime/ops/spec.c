@@ -111,7 +111,6 @@ static clenc__spec reference_spec(const clenc_context *ctx)
     const clenc__spec s = {
         .family = ctx->variant,
         .gemm = CLENC_GEMM_OWN,
-        .tile = CLENC__TUNABLES_DEFAULT,
         .hidden = 384,
         .heads = 12,
         .type_vocab = 2,
@@ -132,7 +131,8 @@ clenc_status clenc_context_build_kernels(clenc_context *ctx,
     if (!ctx)
         return clenc__fail(CLENC_ERR_INVALID_ARG,
                            "clenc_context_build_kernels: ctx is NULL");
-    const clenc__spec s = reference_spec(ctx);
+    clenc__spec s = reference_spec(ctx);
+    s.tile = clenc__tile_default(ctx);
     cl_program programs[CLENC__FILE_COUNT];
     return clenc__programs_get(ctx, &s, (1u << CLENC__FILE_COUNT) - 1,
                                defines, programs, built_from_source);
