@@ -17,29 +17,36 @@
 #error "PROBE_CHAINS and PROBE_CHAINS_FEW are set by the library: build with the options clenc-compile --list prints"
 #endif
 
-#define PROBE_FMA(name, chains)                                                \
-    __kernel void name(__global float *out, const float a, const float b,      \
-                       const int iters)                                        \
-    {                                                                          \
-        float16 acc[chains];                                                   \
-        const float seed = (float)get_global_id(0);                            \
-        for (int c = 0; c < chains; c++)                                       \
-            acc[c] = (float16)(seed + (float)c);                               \
-        for (int i = 0; i < iters; i++) {                                      \
-            _Pragma("unroll") for (int c = 0; c < chains; c++)                 \
-                acc[c] = fma(acc[c], (float16)(a), (float16)(b));              \
-        }                                                                      \
-        float16 sum = acc[0];                                                  \
-        for (int c = 1; c < chains; c++)                                       \
-            sum += acc[c];                                                     \
-        out[get_global_id(0)] = sum.s0 + sum.s1 + sum.s2 + sum.s3 + sum.s4 +   \
-                                sum.s5 + sum.s6 + sum.s7 + sum.s8 + sum.s9 +   \
-                                sum.sa + sum.sb + sum.sc + sum.sd + sum.se +   \
-                                sum.sf;                                        \
-    }
+/* The body of both FMA probes, for `chains` chains: one macro, so that the
+ * two kernels cannot drift apart. */
+#define FMA_CHAINS(chains)                                                     \
+    float16 acc[chains];                                                       \
+    const float seed = (float)get_global_id(0);                                \
+    for (int c = 0; c < chains; c++)                                           \
+        acc[c] = (float16)(seed + (float)c);                                   \
+    for (int i = 0; i < iters; i++) {                                          \
+        _Pragma("unroll") for (int c = 0; c < chains; c++)                     \
+            acc[c] = fma(acc[c], (float16)(a), (float16)(b));                  \
+    }                                                                          \
+    float16 sum = acc[0];                                                      \
+    for (int c = 1; c < chains; c++)                                           \
+        sum += acc[c];                                                         \
+    out[get_global_id(0)] = sum.s0 + sum.s1 + sum.s2 + sum.s3 + sum.s4 +       \
+                            sum.s5 + sum.s6 + sum.s7 + sum.s8 + sum.s9 +       \
+                            sum.sa + sum.sb + sum.sc + sum.sd + sum.se +       \
+                            sum.sf
 
-PROBE_FMA(probe_fma, PROBE_CHAINS)
-PROBE_FMA(probe_fma_few, PROBE_CHAINS_FEW)
+__kernel void probe_fma(__global float *out, const float a, const float b,
+                        const int iters)
+{
+    FMA_CHAINS(PROBE_CHAINS);
+}
+
+__kernel void probe_fma_few(__global float *out, const float a,
+                            const float b, const int iters)
+{
+    FMA_CHAINS(PROBE_CHAINS_FEW);
+}
 
 __kernel void probe_copy(__global const float4 *in, __global float4 *out)
 {
