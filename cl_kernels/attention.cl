@@ -12,14 +12,23 @@
  * softmax(q·kᵀ / sqrt(HEAD_DIM)) · v with the max subtracted, computed in
  * blocks of ATT_KB keys with a running max and sum (the "online" softmax):
  * no seq x seq buffer anywhere, one exp per score.
- * cpu family: a work-item takes ATT_QB queries of one (sequence, head),
- *   one per lane of a float16 vector: each key row is read once for 16
- *   queries, every multiply-add is 16 wide, and no work-group loop needs
- *   vectorising (PoCL did not, for a work-item per query: 7 GFLOP/s).
- *   ATT_KB 128 keys a softmax block, ATT_KU 8 keys a step: 220-228 GFLOP/s
- *   on MiniLM at batch 32 x seq 128 (clenc-prof, 2 cores of an AMD EPYC,
- *   PoCL 3.1). global = (ceil(max_len / ATT_QB), batch * HEADS),
- *   local = (1, 1).
+ * cpu family: a work-item takes ATT_QB (16) queries of one (sequence,
+ *   head), one per lane of a float16 vector (PoCL vectorised no work-group
+ *   loop of a work-item per query: 7 GFLOP/s). Q·Kᵀ and P·V are small
+ *   GEMMs with gemm.cl's register tile: ATT_KU (6) keys, or value columns,
+ *   broadcast times one float16 of queries, 12 accumulators of the 16 ymm
+ *   registers of AVX2 (a float16 is two). The queries are transposed into
+ *   lanes, and the result back, 8 x 8 in registers. The exp is a
+ *   polynomial exp2 on scores in log2 units. ATT_KB 128 keys a softmax
+ *   block. clenc-prof, MiniLM, 2 shared cores of an AMD EPYC (Zen 2),
+ *   PoCL 3.1, medians of runs interleaved with the kernel before (queries
+ *   and accumulators, 2 x HEAD_DIM float16, all live and spilled; PoCL's
+ *   exp): batch 32 x seq 128 46.8 GFLOP/s against 30.6, 56% of the GEMM's
+ *   rate in the same runs (85, on a busy machine); batch 8 x seq 512 54.9
+ *   against 36.0, 64%; batch 1 x seq 128 61.1 against 39.3, 70%.
+ *   Prefetches with clang's __builtin_prefetch where the compiler is clang
+ *   (PoCL's and the other LLVM-based CPU drivers'), else OpenCL's prefetch.
+ *   global = (ceil(max_len / ATT_QB), batch * HEADS), local = (1, 1).
  * gpu family: a work-item per query; the work-group stages ATT_KB (16) keys
  *   and values in local memory. A correctness baseline: it has not been
  *   tuned on a GPU yet. global = (max_len rounded up to ATT_WG,
@@ -36,10 +45,255 @@
 #if ATT_QB != 16
 #error "ATT_QB: the cpu family keeps one query in each lane of a float16"
 #endif
+/* A prefetch: clang's, which LLVM turns into the CPU's prefetch
+ * instruction; elsewhere OpenCL's own, which a driver may ignore. */
+#if defined(__clang__)
+#define ATT_PREFETCH(p, write) __builtin_prefetch((p), (write))
+#else
+#define ATT_PREFETCH(p, write) prefetch((p), 1)
+#endif
 
 #define QKV_STRIDE (3 * HIDDEN)
 
 #if !VARIANT_GPU
+
+/* The two products are small GEMMs with the register tile of gemm.cl's cpu
+ * path: ATT_KU broadcast rows times one float16 of 16 queries, 2 * ATT_KU
+ * ymm accumulators on AVX2 (a float16 is two), the others for the
+ * operands. Keeping all HEAD_DIM accumulators live instead (2 * HEAD_DIM
+ * vectors) spilled every one of them: ~300 stack accesses per 512 FMAs,
+ * 55-65 GFLOP/s. Rows are constant offsets from one walking pointer (see
+ * gemm.cl: per-row indices became lane-by-lane extracts). n < ATT_KU
+ * (the tails) repeats the last row, which keeps loads in bounds, and
+ * stores only the first n. */
+
+/* s[u] = q · k_u for keys u < n at kp + u rows; qt: the queries
+ * transposed, one float16 per dimension. */
+__attribute__((always_inline)) inline void
+att_scores(const float16 *qt, __global const float *kp, const int n,
+           float16 *s, float16 *block_max)
+{
+    float16 t[ATT_KU];
+#pragma unroll
+    for (int u = 0; u < ATT_KU; u++)
+        t[u] = (float16)(0.0f);
+#pragma unroll
+    for (int d = 0; d < HEAD_DIM; d++, kp++) {
+        const float16 qd = qt[d];
+#pragma unroll
+        for (int u = 0; u < ATT_KU; u++)
+            t[u] = fma((float16)(kp[min(u, n - 1) * QKV_STRIDE]), qd, t[u]);
+    }
+    float16 m = *block_max;
+#pragma unroll
+    for (int u = 0; u < ATT_KU; u++)
+        if (u < n) {
+            s[u] = t[u];
+            m = fmax(m, t[u]);
+        }
+    *block_max = m;
+}
+
+/* acc[u] += Σ_j p[j] · v_j[u] over nb keys, for value columns u < n at
+ * vp + u; acc: one float16 of queries per column. */
+__attribute__((always_inline)) inline void
+att_values(float16 *acc, const float16 *p, __global const float *vp,
+           const int nb, const int n)
+{
+    float16 a[ATT_KU];
+#pragma unroll
+    for (int u = 0; u < ATT_KU; u++)
+        a[u] = acc[min(u, n - 1)];
+    for (int j = 0; j < nb; j++, vp += QKV_STRIDE) {
+        const float16 pj = p[j];
+#pragma unroll
+        for (int u = 0; u < ATT_KU; u++)
+            a[u] = fma((float16)(vp[min(u, n - 1)]), pj, a[u]);
+    }
+#pragma unroll
+    for (int u = 0; u < ATT_KU; u++)
+        if (u < n)
+            acc[u] = a[u];
+}
+
+/* 2^x for x <= 0 (scores minus their maximum), within 1.7e-7 relative:
+ * Cephes' exp2f polynomial on f = x - n, n the nearest integer, times 2^n
+ * built in the exponent's bits; below -126 it returns 2^-126, nothing
+ * beside a maximum's 1. Adding 1.5 * 2^23 rounds to an integer (and
+ * leaves it in the low bits): PoCL's rint and exp took 50 instructions a
+ * vector between them (checks for overflow, denormals, each rounding
+ * mode), 25% of this kernel's time. NaN stays NaN (x < -126 is false). */
+__attribute__((always_inline)) inline float16 att_exp2(float16 x)
+{
+    const float magic = 12582912.0f; /* 1.5 * 2^23 */
+    x = x < -126.0f ? (float16)(-126.0f) : x;
+    const float16 t = x + magic;
+    const float16 f = x - (t - magic);
+    float16 p = fma(f, 1.535336188319500e-4f, 1.339887440266574e-3f);
+    p = fma(p, f, 9.618437357674640e-3f);
+    p = fma(p, f, 5.550332471162809e-2f);
+    p = fma(p, f, 2.402264791363012e-1f);
+    p = fma(p, f, 6.931472028550421e-1f);
+    p = fma(p, f, 1.0f);
+    return p * as_float16((as_int16(t) - (as_int(magic) - 127)) << 23);
+}
+
+/* m[i][k] becomes m[k][i]: the queries' rows into lanes and back, in
+ * registers (unpack, shuffle and 128-bit lane moves, as on AVX); element
+ * by element it was 512 single-float stores a work-item, 5% of the time. */
+__attribute__((always_inline)) inline void att_transpose8(float8 *m)
+{
+    float8 a[8], b[8];
+#pragma unroll
+    for (int i = 0; i < 8; i += 2) {
+        a[i] = shuffle2(m[i], m[i + 1], (uint8)(0, 8, 1, 9, 4, 12, 5, 13));
+        a[i + 1] = shuffle2(m[i], m[i + 1], (uint8)(2, 10, 3, 11, 6, 14, 7, 15));
+    }
+#pragma unroll
+    for (int i = 0; i < 8; i += 4) {
+        b[i] = shuffle2(a[i], a[i + 2], (uint8)(0, 1, 8, 9, 4, 5, 12, 13));
+        b[i + 1] = shuffle2(a[i], a[i + 2], (uint8)(2, 3, 10, 11, 6, 7, 14, 15));
+        b[i + 2] = shuffle2(a[i + 1], a[i + 3], (uint8)(0, 1, 8, 9, 4, 5, 12, 13));
+        b[i + 3] = shuffle2(a[i + 1], a[i + 3], (uint8)(2, 3, 10, 11, 6, 7, 14, 15));
+    }
+#pragma unroll
+    for (int k = 0; k < 4; k++) {
+        m[k] = shuffle2(b[k], b[k + 4], (uint8)(0, 1, 2, 3, 8, 9, 10, 11));
+        m[k + 4] = shuffle2(b[k], b[k + 4], (uint8)(4, 5, 6, 7, 12, 13, 14, 15));
+    }
+}
+
+/* qt[d]: dimension d of queries q0 .. q0 + ATT_QB - 1 of the sequence at
+ * row start, head h, one a lane, in log2 units: exp(x) = exp2(x · log2 e),
+ * folded into the scale. Lanes past the sequence repeat its last query
+ * (loads stay in bounds) and are never stored. */
+__attribute__((always_inline)) inline void
+att_load_queries(__global const float *qkv, __global float *out,
+                 const int start, const int len, const int h, const int q0,
+                 float16 *qt)
+{
+    const float scale = M_LOG2E_F / sqrt((float)HEAD_DIM);
+    float *qf = (float *)qt;
+    /* The block's query and output rows are touched once each, by this
+     * work-item only, and came from memory one after the other: 11% and
+     * 8% of the time (perf), against 4% and 4% asking for all of them
+     * first. */
+    for (int r = 0; r < ATT_QB; r++) {
+        const size_t row = start + min(q0 + r, len - 1);
+        for (int d = 0; d < HEAD_DIM; d += 16) {
+            ATT_PREFETCH(qkv + row * QKV_STRIDE + h * HEAD_DIM + d, 0);
+            ATT_PREFETCH(out + row * HIDDEN + h * HEAD_DIM + d, 1);
+        }
+    }
+    for (int g = 0; g < ATT_QB; g += 8) {
+        __global const float *qrow[8];
+#pragma unroll
+        for (int i = 0; i < 8; i++)
+            qrow[i] = qkv + (size_t)(start + min(q0 + g + i, len - 1)) *
+                                QKV_STRIDE + h * HEAD_DIM;
+        int d = 0;
+        for (; d + 8 <= HEAD_DIM; d += 8) {
+            float8 m[8];
+#pragma unroll
+            for (int i = 0; i < 8; i++)
+                m[i] = vload8(0, qrow[i] + d) * scale;
+            att_transpose8(m);
+#pragma unroll
+            for (int k = 0; k < 8; k++)
+                vstore8(m[k], 0, qf + (d + k) * ATT_QB + g);
+        }
+        for (; d < HEAD_DIM; d++)
+#pragma unroll
+            for (int i = 0; i < 8; i++)
+                qf[d * ATT_QB + g + i] = qrow[i][d] * scale;
+    }
+}
+
+/* The first n (<= ATT_QB) queries' results, acc[d] one a lane, into rows
+ * start + q0 ... of out, head h. */
+__attribute__((always_inline)) inline void
+att_store(const float16 *acc, __global float *out, const int start,
+          const int h, const int q0, const int n)
+{
+    for (int g = 0; g < n; g += 8) {
+        __global float *o = out + (size_t)(start + q0 + g) * HIDDEN + h * HEAD_DIM;
+        int d = 0;
+        for (; d + 8 <= HEAD_DIM; d += 8) {
+            float8 m[8];
+#pragma unroll
+            for (int k = 0; k < 8; k++)
+                m[k] = g ? acc[d + k].hi : acc[d + k].lo;
+            att_transpose8(m);
+            for (int i = 0; i < min(8, n - g); i++)
+                vstore8(m[i], 0, o + (size_t)i * HIDDEN + d);
+        }
+        for (; d < HEAD_DIM; d++) {
+            float lanes[ATT_QB];
+            vstore16(acc[d], 0, lanes);
+            for (int i = 0; i < min(8, n - g); i++)
+                o[(size_t)i * HIDDEN + d] = lanes[g + i];
+        }
+    }
+}
+
+/* Queries q0 .. q0 + ATT_QB - 1 (those below len) of the sequence at row
+ * start, head h. */
+__attribute__((always_inline)) inline void
+att_queries(__global const float *qkv, __global float *out, const int start,
+            const int len, const int h, const int q0)
+{
+    float16 qt[HEAD_DIM], acc[HEAD_DIM];
+    att_load_queries(qkv, out, start, len, h, q0, qt);
+    for (int d = 0; d < HEAD_DIM; d++)
+        acc[d] = (float16)(0.0f);
+    __global const float *kbase =
+        qkv + (size_t)start * QKV_STRIDE + HIDDEN + h * HEAD_DIM;
+    __global const float *vbase = kbase + HIDDEN;
+    float16 run_max = (float16)(-INFINITY), run_sum = (float16)(0.0f);
+    for (int j0 = 0; j0 < len; j0 += ATT_KB) {
+        const int nb = min(ATT_KB, len - j0);
+        __global const float *kp = kbase + (size_t)j0 * QKV_STRIDE;
+        float16 s[ATT_KB];
+        float16 block_max = run_max;
+        int j = 0;
+        for (; j + ATT_KU <= nb; j += ATT_KU) {
+            /* The next tile's keys: the first query block of a head finds
+             * them in no cache. Rows past the sequence are only prefetched
+             * (a prefetch never faults), never read. */
+#pragma unroll
+            for (int u = ATT_KU; u < 2 * ATT_KU; u++)
+#pragma unroll
+                for (int d = 0; d < HEAD_DIM; d += 16)
+                    ATT_PREFETCH(kp + (size_t)(j + u) * QKV_STRIDE + d, 0);
+            att_scores(qt, kp + (size_t)j * QKV_STRIDE, ATT_KU, s + j,
+                       &block_max);
+        }
+        if (j < nb)
+            att_scores(qt, kp + (size_t)j * QKV_STRIDE, nb - j, s + j,
+                       &block_max);
+        /* At the start it multiplies zeros (2^-126 for exp(-inf)); afterwards
+         * it rescales what was summed under the old maximum. */
+        const float16 corr = att_exp2(run_max - block_max);
+        run_sum *= corr;
+        for (int d = 0; d < HEAD_DIM; d++)
+            acc[d] *= corr;
+        for (j = 0; j < nb; j++) {
+            s[j] = att_exp2(s[j] - block_max);
+            run_sum += s[j];
+        }
+        __global const float *vp = vbase + (size_t)j0 * QKV_STRIDE;
+        int d0 = 0;
+        for (; d0 + ATT_KU <= HEAD_DIM; d0 += ATT_KU)
+            att_values(acc + d0, s, vp + d0, nb, ATT_KU);
+        if (d0 < HEAD_DIM)
+            att_values(acc + d0, s, vp + d0, nb, HEAD_DIM - d0);
+        run_max = block_max;
+    }
+    const float16 inv = 1.0f / run_sum;
+    for (int d = 0; d < HEAD_DIM; d++)
+        acc[d] *= inv;
+    att_store(acc, out, start, h, q0, min(ATT_QB, len - q0));
+}
 
 __kernel void attention(__global const float *qkv,
                         __global const int *offsets, __global float *out)
@@ -47,110 +301,8 @@ __kernel void attention(__global const float *qkv,
     const int q0 = get_global_id(0) * ATT_QB;
     const int b = get_global_id(1) / HEADS, h = get_global_id(1) % HEADS;
     const int start = offsets[b], len = offsets[b + 1] - start;
-    if (q0 >= len)
-        return;
-    const float scale = 1.0f / sqrt((float)HEAD_DIM);
-    /* Lane r holds query q0 + r; lanes past the sequence repeat its last
-     * query (loads stay in bounds) and are not stored. */
-    float16 q[HEAD_DIM], acc[HEAD_DIM];
-    {
-        float rows[ATT_QB][HEAD_DIM];
-        for (int r = 0; r < ATT_QB; r++) {
-            __global const float *qrow =
-                qkv + (size_t)(start + min(q0 + r, len - 1)) * QKV_STRIDE +
-                h * HEAD_DIM;
-            for (int d = 0; d < HEAD_DIM; d++)
-                rows[r][d] = qrow[d] * scale;
-        }
-        for (int d = 0; d < HEAD_DIM; d++) {
-            float lanes[ATT_QB];
-            for (int r = 0; r < ATT_QB; r++)
-                lanes[r] = rows[r][d];
-            q[d] = vload16(0, lanes);
-            acc[d] = (float16)(0.0f);
-        }
-    }
-    __global const float *kbase =
-        qkv + (size_t)start * QKV_STRIDE + HIDDEN + h * HEAD_DIM;
-    __global const float *vbase = kbase + HIDDEN;
-    float16 run_max = (float16)(-INFINITY), run_sum = (float16)(0.0f);
-    for (int j0 = 0; j0 < len; j0 += ATT_KB) {
-        const int nb = min(ATT_KB, len - j0);
-        float16 s[ATT_KB];
-        float16 block_max = run_max;
-        int j = 0;
-        for (; j + ATT_KU <= nb; j += ATT_KU) {
-            __global const float *k0 = kbase + (size_t)(j0 + j) * QKV_STRIDE;
-            float16 dk[ATT_KU];
-#pragma unroll
-            for (int u = 0; u < ATT_KU; u++)
-                dk[u] = (float16)(0.0f);
-#pragma unroll
-            for (int d = 0; d < HEAD_DIM; d++) {
-                const float16 qd = q[d];
-#pragma unroll
-                for (int u = 0; u < ATT_KU; u++)
-                    dk[u] = fma(qd, (float16)(k0[u * QKV_STRIDE + d]), dk[u]);
-            }
-#pragma unroll
-            for (int u = 0; u < ATT_KU; u++) {
-                s[j + u] = dk[u];
-                block_max = fmax(block_max, dk[u]);
-            }
-        }
-        for (; j < nb; j++) {
-            __global const float *k = kbase + (size_t)(j0 + j) * QKV_STRIDE;
-            float16 dot = (float16)(0.0f);
-#pragma unroll
-            for (int d = 0; d < HEAD_DIM; d++)
-                dot = fma(q[d], (float16)(k[d]), dot);
-            s[j] = dot;
-            block_max = fmax(block_max, dot);
-        }
-        /* exp(-inf) = 0 clears the empty start; afterwards it rescales what
-         * was summed under the old maximum. */
-        const float16 corr = exp(run_max - block_max);
-        run_sum *= corr;
-#pragma unroll
-        for (int d = 0; d < HEAD_DIM; d++)
-            acc[d] *= corr;
-        for (j = 0; j + ATT_KU <= nb; j += ATT_KU) {
-            __global const float *v0 = vbase + (size_t)(j0 + j) * QKV_STRIDE;
-            float16 p[ATT_KU];
-#pragma unroll
-            for (int u = 0; u < ATT_KU; u++) {
-                p[u] = exp(s[j + u] - block_max);
-                run_sum += p[u];
-            }
-#pragma unroll
-            for (int d = 0; d < HEAD_DIM; d++) {
-                float16 a = acc[d];
-#pragma unroll
-                for (int u = 0; u < ATT_KU; u++)
-                    a = fma(p[u], (float16)(v0[u * QKV_STRIDE + d]), a);
-                acc[d] = a;
-            }
-        }
-        for (; j < nb; j++) {
-            __global const float *v = vbase + (size_t)(j0 + j) * QKV_STRIDE;
-            const float16 p = exp(s[j] - block_max);
-            run_sum += p;
-#pragma unroll
-            for (int d = 0; d < HEAD_DIM; d++)
-                acc[d] = fma(p, (float16)(v[d]), acc[d]);
-        }
-        run_max = block_max;
-    }
-    const float16 inv = 1.0f / run_sum;
-    float rows[HEAD_DIM][ATT_QB];
-    for (int d = 0; d < HEAD_DIM; d++)
-        vstore16(acc[d] * inv, 0, rows[d]);
-    const int n = min(ATT_QB, len - q0);
-    for (int r = 0; r < n; r++) {
-        __global float *o = out + (size_t)(start + q0 + r) * HIDDEN + h * HEAD_DIM;
-        for (int d = 0; d < HEAD_DIM; d++)
-            o[d] = rows[d][r];
-    }
+    if (q0 < len)
+        att_queries(qkv, out, start, len, h, q0);
 }
 
 #else /* VARIANT_GPU */

@@ -95,6 +95,7 @@
     TEST(ops, test_epilogue_matches_reference)                                \
     TEST(ops, test_attention_matches_reference)                               \
     TEST(ops, test_attention_mask_ignores_other_sequences)                    \
+    TEST(ops, test_attention_tile_edges_match_reference)                      \
     TEST(ops, test_layernorm_matches_reference_in_and_out_of_place)           \
     TEST(ops, test_embed_every_position_kind)                                 \
     TEST(ops, test_pool_cls_mean_and_l2norm)

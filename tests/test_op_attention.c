@@ -19,6 +19,26 @@ void test_attention_matches_reference(void)
             oprig_check_attention(&configs[i], (clenc_variant)v, lengths, 5);
 }
 
+/* The edges of the cpu family's tiles: 16 queries a work-item (17: one
+ * past; 127: one short), 6 keys or value columns a register tile (key
+ * tails of 1 and 5, a 129th key alone in its softmax block of 128), 8 x 8
+ * transposes of the queries (head sizes 20 and 12: value-column tails of 2
+ * and none, and columns past the last 8 moved one by one), and 512 keys,
+ * four whole blocks. */
+void test_attention_tile_edges_match_reference(void)
+{
+    static const int32_t lengths[] = {17, 127, 129, 512};
+    static const unsigned shapes[][2] = {{384, 12}, {40, 2}, {36, 3}};
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        clenc_config c;
+        oprig_tiny_config(&c);
+        c.hidden = shapes[i][0];
+        c.heads = shapes[i][1];
+        for (int v = CLENC_VARIANT_CPU; v <= CLENC_VARIANT_GPU; v++)
+            oprig_check_attention(&c, (clenc_variant)v, lengths, 4);
+    }
+}
+
 /* Changing one sequence's keys and values leaves the others untouched: the
  * mask is each sequence's own span. */
 void test_attention_mask_ignores_other_sequences(void)

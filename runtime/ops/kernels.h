@@ -21,10 +21,10 @@
 #define CLENC__POOL_MEAN 1
 /* Attention, cpu family: queries a work-item takes, one a lane of float16. */
 #define CLENC__ATT_QB 16u
-/* Keys a step of the cpu family's loops: 8 beat 4 by 8-10% on MiniLM
- * (clenc-prof, batch 32 x seq 128, 2 cores of an AMD EPYC, PoCL 3.1); 16
- * spills the keys' sums. */
-#define CLENC__ATT_KU 8u
+/* Rows of the cpu family's register tile: keys of Q·Kᵀ, value columns of
+ * P·V, each times a float16 of queries: 6 take 12 of AVX2's 16 vector
+ * registers (a float16 is two), as the GEMM's 6 x 1 tile; 8 would spill. */
+#define CLENC__ATT_KU 6u
 /* Keys a softmax block. cpu: a block's scores live in private memory, and
  * larger blocks rescale the accumulators less often (16 -> 128 took
  * MiniLM's attention from 124 to 205 GFLOP/s, same machine); gpu: staged
