@@ -36,11 +36,17 @@ void test_gemm_own_gpu_matches_reference(void)
     gemm_suite(&c, CLENC_VARIANT_GPU, CLENC_GEMM_OWN, ms + 2, 2);
 }
 
-/* Every tile shape the tuner may pick computes the same product. */
+/* Every tile shape the tuner may pick computes the same product: the
+ * tiles of tune.c's lists (narrow and wide vectors, fast and thorough),
+ * odd ones the override allows, and each work-group it searches, with a
+ * few that divide nothing. */
 void test_gemm_every_tile_shape_matches_reference(void)
 {
-    static const char *const tiles[] = {"8x1", "6x2", "4x3", "3x4", "2x8",
-                                        "16x1", "5x3"};
+    static const char *const tiles[] = {
+        "6x1",  "4x1",      "2x2",      "5x1",      "3x1",     "8x1",
+        "3x2",  "4x4",      "8x2",      "6x3",      "6x4",     "8x3",
+        "4x3",  "12x2",     "16x1",     "5x3",      "2x8",     "6x1/1x1",
+        "6x1/1x4", "6x1/4x4", "6x1/8x1", "6x1/1x16", "5x3/3x5", "4x4/7x1"};
     static const unsigned ms[] = {1, 65, 300};
     clenc_config c;
     oprig_tiny_config(&c);

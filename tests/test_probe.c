@@ -328,7 +328,7 @@ void test_prof_measures_the_peak_again_when_the_gemm_ran_above_it(void)
     clenc_context_destroy(ctx);
     char *file = NULL;
     CU_ASSERT_FATAL(test_list_dir(cache, ".txt", &file) == 1 && file);
-    plant(file, "0.001 0.001 1600000000\n");
+    plant(file, "1e-09 1e-09 1600000000\n");
     char *tool = test_tool("clenc-prof");
     char env_cache[4096];
     snprintf(env_cache, sizeof env_cache, "CLENC_CACHE_DIR=%s", cache);
@@ -338,9 +338,24 @@ void test_prof_measures_the_peak_again_when_the_gemm_ran_above_it(void)
     char *const env[] = {env_cache, NULL};
     char *out = NULL, *err = NULL;
     CU_ASSERT_EQUAL_FATAL(test_run(argv, env, &out, &err), 0);
-    CU_ASSERT(err && strstr(err, "measuring the peak again"));
     json_t *prof = json_loads(out, 0, NULL);
     CU_ASSERT_FATAL(prof != NULL);
+    const char *said =
+        json_string_value(json_object_get(prof, "gemm_peak_share_text"));
+    if (said && strstr(said, "device timer is implausible")) {
+        /* Rusticl 22.3's profiling events report no kernel time: no rate
+         * to compare with the peak. PoCL's do (and --strict fails a skip). */
+        test_skip("clenc-prof measuring the peak again",
+                  "the device's profiling timer reports no kernel time");
+        json_decref(prof);
+        free(out);
+        free(err);
+        free(tool);
+        free(file);
+        free(cache);
+        return;
+    }
+    CU_ASSERT(err && strstr(err, "measuring the peak again"));
     json_t *p = json_object_get(prof, "peak");
     CU_ASSERT(json_is_true(json_object_get(p, "remeasured")));
     const double gflops = json_number_value(json_object_get(p, "gflops"));

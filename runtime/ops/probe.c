@@ -314,7 +314,7 @@ static clenc_status peak_query(const char *fn, clenc_context *ctx,
             goto out_free_path;
         at = (int64_t)time(NULL);
         char line[96];
-        int n = snprintf(line, sizeof line, "%.3f %.3f %" PRId64 "\n",
+        int n = snprintf(line, sizeof line, "%.9g %.9g %" PRId64 "\n",
                          peak.gflops, peak.gbps, at);
         if (path && clenc__cache_folder_ready(ctx) == CLENC_OK)
             (void)clenc__file_write_atomic(path, line, (size_t)n);

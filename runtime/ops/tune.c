@@ -298,7 +298,7 @@ clenc_status clenc__tune(clenc_context *ctx, unsigned hidden, unsigned ffn,
         spec->tile = clenc__tile_default(ctx);
         st = search_tiles(&t, mode, ms, nm, &rate);
         const clenc__tunables *c = &spec->tile;
-        snprintf(line, sizeof line, "%u %u %u %u %u %.1f\n", c->gemm_tm,
+        snprintf(line, sizeof line, "%u %u %u %u %u %.6g\n", c->gemm_tm,
                  c->gemm_tnp, c->gemm_ts, c->gemm_wg[0], c->gemm_wg[1], rate);
         if (st == CLENC_OK)
             state_write(&t, path, line);
