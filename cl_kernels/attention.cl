@@ -26,8 +26,8 @@
  *   exp): batch 32 x seq 128 46.8 GFLOP/s against 30.6, 56% of the GEMM's
  *   rate in the same runs (85, on a busy machine); batch 8 x seq 512 54.9
  *   against 36.0, 64%; batch 1 x seq 128 61.1 against 39.3, 70%.
- *   Prefetches with clang's __builtin_prefetch where the compiler is clang
- *   (PoCL's and the other LLVM-based CPU drivers'), else OpenCL's prefetch.
+ *   Prefetches with clang's __builtin_prefetch on PoCL, else with OpenCL's
+ *   prefetch.
  *   global = (ceil(max_len / ATT_QB), batch * HEADS), local = (1, 1).
  * gpu family: a work-item per query; the work-group stages ATT_KB (16) keys
  *   and values in local memory. A correctness baseline: it has not been
@@ -45,9 +45,12 @@
 #if ATT_QB != 16
 #error "ATT_QB: the cpu family keeps one query in each lane of a float16"
 #endif
-/* A prefetch: clang's, which LLVM turns into the CPU's prefetch
- * instruction; elsewhere OpenCL's own, which a driver may ignore. */
-#if defined(__clang__)
+/* A prefetch: on PoCL (which defines POCL_DEVICE_ADDRESS_BITS for every
+ * build) clang's, which its LLVM backend turns into the CPU's prefetch
+ * instruction: 10% of attention's time here. Elsewhere OpenCL's own, which a
+ * driver may ignore: Oclgrind 21.10 and Rusticl's SPIR-V writer reject the
+ * llvm.prefetch intrinsic that clang's builtin becomes. */
+#if defined(__clang__) && defined(POCL_DEVICE_ADDRESS_BITS)
 #define ATT_PREFETCH(p, write) __builtin_prefetch((p), (write))
 #else
 #define ATT_PREFETCH(p, write) prefetch((p), 1)
@@ -116,10 +119,11 @@ att_values(float16 *acc, const float16 *p, __global const float *vp,
             acc[u] = a[u];
 }
 
-/* 2^x for x <= 0 (scores minus their maximum), within 1.7e-7 relative:
- * Cephes' exp2f polynomial on f = x - n, n the nearest integer, times 2^n
- * built in the exponent's bits; below -126 it returns 2^-126, nothing
- * beside a maximum's 1. Adding 1.5 * 2^23 rounds to an integer (and
+/* 2^x for x <= 0 (scores minus their maximum), within 2e-7 relative: a
+ * polynomial in f = x - n, n the nearest integer (fitted by
+ * build-aux/fit_exp2.py; P(0) = 1, so a block's maximum gives exactly 1),
+ * times 2^n built in the exponent's bits; below -126 it returns 2^-126,
+ * nothing beside a maximum's 1. Adding 1.5 * 2^23 rounds to an integer (and
  * leaves it in the low bits): PoCL's rint and exp took 50 instructions a
  * vector between them (checks for overflow, denormals, each rounding
  * mode), 25% of this kernel's time. NaN stays NaN (x < -126 is false). */
@@ -129,11 +133,11 @@ __attribute__((always_inline)) inline float16 att_exp2(float16 x)
     x = x < -126.0f ? (float16)(-126.0f) : x;
     const float16 t = x + magic;
     const float16 f = x - (t - magic);
-    float16 p = fma(f, 1.535336188319500e-4f, 1.339887440266574e-3f);
-    p = fma(p, f, 9.618437357674640e-3f);
-    p = fma(p, f, 5.550332471162809e-2f);
-    p = fma(p, f, 2.402264791363012e-1f);
-    p = fma(p, f, 6.931472028550421e-1f);
+    float16 p = fma(f, 1.535335905e-04f, 1.339887502e-03f);
+    p = fma(p, f, 9.618436918e-03f);
+    p = fma(p, f, 5.550332367e-02f);
+    p = fma(p, f, 2.402264774e-01f);
+    p = fma(p, f, 6.931471825e-01f);
     p = fma(p, f, 1.0f);
     return p * as_float16((as_int16(t) - (as_int(magic) - 127)) << 23);
 }
@@ -222,7 +226,7 @@ att_store(const float16 *acc, __global float *out, const int start,
             float8 m[8];
 #pragma unroll
             for (int k = 0; k < 8; k++)
-                m[k] = g ? acc[d + k].hi : acc[d + k].lo;
+                m[k] = vload8(0, (const float *)&acc[d + k] + g);
             att_transpose8(m);
             for (int i = 0; i < min(8, n - g); i++)
                 vstore8(m[i], 0, o + (size_t)i * HIDDEN + d);

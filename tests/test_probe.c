@@ -36,6 +36,17 @@ static unsigned long probe_launches(void)
     return sum;
 }
 
+/* A context on `cache` whose peak has been measured once: the cache's one
+ * entry in *file (malloc'd). */
+static clenc_context *context_measured(const char *cache, char **file)
+{
+    clenc_context *ctx = context_with(cache, NULL);
+    clenc_device_peak peak = {-1, -1};
+    ASSERT_STATUS(clenc_device_peak_get(ctx, &peak), CLENC_OK);
+    CU_ASSERT_FATAL(test_list_dir(cache, ".txt", file) == 1 && *file);
+    return ctx;
+}
+
 /* The embedded probes, measured in a fresh cache, pass their own checks
  * of what they computed (runtime/probe.c); the figures land in the cache
  * and the next call reads them instead of measuring again. */
@@ -210,11 +221,8 @@ void test_peak_old_format_entry_is_measured_again(void)
         "250.5 30.25\n", "250.5 30.25 0\n", "250.5 30.25 1600000000 7\n",
         "250.5 30.25 1600000000", "250.5 30.25 16000x\n"};
     char *cache = test_tmpdir("peak-cache");
-    clenc_context *ctx = context_with(cache, NULL);
-    clenc_device_peak peak = {-1, -1};
-    ASSERT_STATUS(clenc_device_peak_get(ctx, &peak), CLENC_OK);
     char *file = NULL;
-    CU_ASSERT_FATAL(test_list_dir(cache, ".txt", &file) == 1 && file);
+    clenc_context *ctx = context_measured(cache, &file);
     for (size_t i = 0; i < sizeof entries / sizeof entries[0]; i++) {
         plant(file, entries[i]);
         const unsigned long launches = probe_launches();
@@ -243,11 +251,9 @@ void test_peak_old_format_entry_is_measured_again(void)
 void test_peak_remeasure_replaces_the_cached_entry(void)
 {
     char *cache = test_tmpdir("peak-cache");
-    clenc_context *ctx = context_with(cache, NULL);
-    clenc_device_peak peak = {-1, -1};
-    ASSERT_STATUS(clenc_device_peak_get(ctx, &peak), CLENC_OK);
     char *file = NULL;
-    CU_ASSERT_FATAL(test_list_dir(cache, ".txt", &file) == 1 && file);
+    clenc_context *ctx = context_measured(cache, &file);
+    clenc_device_peak peak = {-1, -1};
     /* Far below anything a device measures: 1 MFLOP/s, 1 MB/s. */
     plant(file, "0.001 0.001 1600000000\n");
     const unsigned long launches = probe_launches();
