@@ -163,15 +163,32 @@ BENCH_ARGS ?=
 bench: deps
 	@$(MAKE) --no-print-directory deps DEB_PACKAGES='$(BENCH_DEB_PACKAGES)'
 	@tools/fetch-model.sh $(MODEL)
-	@$(MAKE) --no-print-directory all $(B)/bin/clenc-bench-gemm
+	@$(MAKE) --no-print-directory all $(B)/bin/clenc-bench-gemm bench-venv
+	$(BENCH_VENV)/bin/python tools/bench_peers.py --lib $(B)/libclenc.so \
+	  --gemm-bench $(B)/bin/clenc-bench-gemm --onnx $(B)/bench/minilm.onnx \
+	  --out $(B)/bench.json $(BENCH_ARGS)
+
+.PHONY: bench-venv accuracy
+bench-venv:
 	@test -x $(BENCH_VENV)/bin/python || python3 -m venv $(BENCH_VENV)
 	@test $(BENCH_VENV)/.installed -nt tools/requirements-bench.txt || \
 	  { echo "installing the benchmark's peers into $(BENCH_VENV) (PyPI; torch is large)"; \
 	    $(BENCH_VENV)/bin/python -m pip install -q -r tools/requirements-bench.txt && \
 	    touch $(BENCH_VENV)/.installed; }
-	$(BENCH_VENV)/bin/python tools/bench_peers.py --lib $(B)/libclenc.so \
-	  --gemm-bench $(B)/bin/clenc-bench-gemm --onnx $(B)/bench/minilm.onnx \
-	  --out $(B)/bench.json $(BENCH_ARGS)
+
+# `make accuracy`: clenc's fp32, fp16 and int8 and ONNX Runtime's int8
+# against sentence-transformers' fp32 on the parity texts and twenty more
+# (tools/precision_accuracy.py): a Markdown table on stdout and
+# $(B)/accuracy.json; fails when a floor of the reduced precisions is broken
+# or a precision cannot be measured (ACCURACY_ARGS=--precisions fp32,fp16
+# leaves one out). Shares the venv and the ONNX export with `make bench`.
+ACCURACY_ARGS ?=
+
+accuracy: deps
+	@tools/fetch-model.sh $(MODEL)
+	@$(MAKE) --no-print-directory all bench-venv
+	$(BENCH_VENV)/bin/python tools/precision_accuracy.py --lib $(B)/libclenc.so \
+	  --onnx $(B)/bench/minilm.onnx --out $(B)/accuracy.json $(ACCURACY_ARGS)
 
 deps:
 	@missing=""; \
@@ -330,6 +347,10 @@ $(foreach t,$(FUZZ_TARGETS),$(eval $(call FUZZ_TARGET,$(t))))
 OCLGRIND_FLAGS  := --check-api --data-races --uninitialized \
                    --build-options -cl-opt-disable
 OCLGRIND_REPORT := '^[[:space:]]+Kernel: |Oclgrind|OCLGRIND'
+# Beside the impl suite: the half-activation path, both families, against
+# the reference rounding as the device does (Oclgrind simulates half; no
+# device here has cl_khr_fp16). About 2 minutes here.
+OCLGRIND_TESTS  := precision/test_precision_fp16_compute_matches_rounded_reference
 RUSTICL_ENV     := RUSTICL_ENABLE=llvmpipe CLENC_DEVICE=llvmpipe \
                    CLENC_VARIANT=gpu
 
@@ -347,7 +368,7 @@ oclgrind-deps:
 test-oclgrind: deps oclgrind-deps
 	@$(MAKE) --no-print-directory all $(TEST_BIN)
 	@log=$(B)/oclgrind.log; start=$$(date +%s); \
-	oclgrind $(OCLGRIND_FLAGS) $(TEST_BIN) impl 2>$$log; rc=$$?; \
+	oclgrind $(OCLGRIND_FLAGS) $(TEST_BIN) impl $(OCLGRIND_TESTS) 2>$$log; rc=$$?; \
 	cat $$log >&2; \
 	echo "test-oclgrind: $$(($$(date +%s) - start)) s under Oclgrind"; \
 	if grep -qE $(OCLGRIND_REPORT) $$log; then \

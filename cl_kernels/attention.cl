@@ -34,8 +34,10 @@
  *   tuned on a GPU yet. global = (max_len rounded up to ATT_WG,
  *   batch * HEADS), local = (ATT_WG, 1).
  * Launch: runtime/ops/attention.c.
+ * qkv and out hold float, or half with HALF_COMPUTE (store.h); every sum
+ * is float.
  * Constants: VARIANT_GPU, HIDDEN, HEADS, HEAD_DIM, ATT_KB, ATT_QB (cpu),
- *   ATT_KU (cpu), ATT_WG (gpu).
+ *   ATT_KU (cpu), ATT_WG (gpu), HALF_COMPUTE.
  */
 #if !defined(VARIANT_GPU) || !defined(HIDDEN) || !defined(HEADS) ||         \
     !defined(HEAD_DIM) || !defined(ATT_KB) ||                                \
@@ -58,6 +60,8 @@
 
 #define QKV_STRIDE (3 * HIDDEN)
 
+#include "store.h"
+
 #if !VARIANT_GPU
 
 /* The two products are small GEMMs with the register tile of gemm.cl's cpu
@@ -73,7 +77,7 @@
 /* s[u] = q · k_u for keys u < n at kp + u rows; qt: the queries
  * transposed, one float16 per dimension. */
 __attribute__((always_inline)) inline void
-att_scores(const float16 *qt, __global const float *kp, const int n,
+att_scores(const float16 *qt, __global const act_t *kp, const int n,
            float16 *s, float16 *block_max)
 {
     float16 t[ATT_KU];
@@ -85,7 +89,8 @@ att_scores(const float16 *qt, __global const float *kp, const int n,
         const float16 qd = qt[d];
 #pragma unroll
         for (int u = 0; u < ATT_KU; u++)
-            t[u] = fma((float16)(kp[min(u, n - 1) * QKV_STRIDE]), qd, t[u]);
+            t[u] = fma((float16)(ACT_LOAD(min(u, n - 1) * QKV_STRIDE, kp)), qd,
+                       t[u]);
     }
     float16 m = *block_max;
 #pragma unroll
@@ -100,7 +105,7 @@ att_scores(const float16 *qt, __global const float *kp, const int n,
 /* acc[u] += Σ_j p[j] · v_j[u] over nb keys, for value columns u < n at
  * vp + u; acc: one float16 of queries per column. */
 __attribute__((always_inline)) inline void
-att_values(float16 *acc, const float16 *p, __global const float *vp,
+att_values(float16 *acc, const float16 *p, __global const act_t *vp,
            const int nb, const int n)
 {
     float16 a[ATT_KU];
@@ -111,7 +116,7 @@ att_values(float16 *acc, const float16 *p, __global const float *vp,
         const float16 pj = p[j];
 #pragma unroll
         for (int u = 0; u < ATT_KU; u++)
-            a[u] = fma((float16)(vp[min(u, n - 1)]), pj, a[u]);
+            a[u] = fma((float16)(ACT_LOAD(min(u, n - 1), vp)), pj, a[u]);
     }
 #pragma unroll
     for (int u = 0; u < ATT_KU; u++)
@@ -172,7 +177,7 @@ __attribute__((always_inline)) inline void att_transpose8(float8 *m)
  * folded into the scale. Lanes past the sequence repeat its last query
  * (loads stay in bounds) and are never stored. */
 __attribute__((always_inline)) inline void
-att_load_queries(__global const float *qkv, __global float *out,
+att_load_queries(__global const act_t *qkv, __global act_t *out,
                  const int start, const int len, const int h, const int q0,
                  float16 *qt)
 {
@@ -190,7 +195,7 @@ att_load_queries(__global const float *qkv, __global float *out,
         }
     }
     for (int g = 0; g < ATT_QB; g += 8) {
-        __global const float *qrow[8];
+        __global const act_t *qrow[8];
 #pragma unroll
         for (int i = 0; i < 8; i++)
             qrow[i] = qkv + (size_t)(start + min(q0 + g + i, len - 1)) *
@@ -200,7 +205,7 @@ att_load_queries(__global const float *qkv, __global float *out,
             float8 m[8];
 #pragma unroll
             for (int i = 0; i < 8; i++)
-                m[i] = vload8(0, qrow[i] + d) * scale;
+                m[i] = ACT_LOAD8(0, qrow[i] + d) * scale;
             att_transpose8(m);
 #pragma unroll
             for (int k = 0; k < 8; k++)
@@ -209,18 +214,19 @@ att_load_queries(__global const float *qkv, __global float *out,
         for (; d < HEAD_DIM; d++)
 #pragma unroll
             for (int i = 0; i < 8; i++)
-                qf[d * ATT_QB + g + i] = qrow[i][d] * scale;
+                qf[d * ATT_QB + g + i] = ACT_LOAD(d, qrow[i]) * scale;
     }
 }
 
 /* The first n (<= ATT_QB) queries' results, acc[d] one a lane, into rows
  * start + q0 ... of out, head h. */
 __attribute__((always_inline)) inline void
-att_store(const float16 *acc, __global float *out, const int start,
+att_store(const float16 *acc, __global act_t *out, const int start,
           const int h, const int q0, const int n)
 {
     for (int g = 0; g < n; g += 8) {
-        __global float *o = out + (size_t)(start + q0 + g) * HIDDEN + h * HEAD_DIM;
+        __global act_t *o =
+            out + (size_t)(start + q0 + g) * HIDDEN + h * HEAD_DIM;
         int d = 0;
         for (; d + 8 <= HEAD_DIM; d += 8) {
             float8 m[8];
@@ -229,13 +235,13 @@ att_store(const float16 *acc, __global float *out, const int start,
                 m[k] = vload8(0, (const float *)&acc[d + k] + g);
             att_transpose8(m);
             for (int i = 0; i < min(8, n - g); i++)
-                vstore8(m[i], 0, o + (size_t)i * HIDDEN + d);
+                ACT_STORE8(m[i], 0, o + (size_t)i * HIDDEN + d);
         }
         for (; d < HEAD_DIM; d++) {
             float lanes[ATT_QB];
             vstore16(acc[d], 0, lanes);
             for (int i = 0; i < min(8, n - g); i++)
-                o[(size_t)i * HIDDEN + d] = lanes[g + i];
+                ACT_STORE(lanes[g + i], (size_t)i * HIDDEN + d, o);
         }
     }
 }
@@ -243,20 +249,20 @@ att_store(const float16 *acc, __global float *out, const int start,
 /* Queries q0 .. q0 + ATT_QB - 1 (those below len) of the sequence at row
  * start, head h. */
 __attribute__((always_inline)) inline void
-att_queries(__global const float *qkv, __global float *out, const int start,
+att_queries(__global const act_t *qkv, __global act_t *out, const int start,
             const int len, const int h, const int q0)
 {
     float16 qt[HEAD_DIM], acc[HEAD_DIM];
     att_load_queries(qkv, out, start, len, h, q0, qt);
     for (int d = 0; d < HEAD_DIM; d++)
         acc[d] = (float16)(0.0f);
-    __global const float *kbase =
+    __global const act_t *kbase =
         qkv + (size_t)start * QKV_STRIDE + HIDDEN + h * HEAD_DIM;
-    __global const float *vbase = kbase + HIDDEN;
+    __global const act_t *vbase = kbase + HIDDEN;
     float16 run_max = (float16)(-INFINITY), run_sum = (float16)(0.0f);
     for (int j0 = 0; j0 < len; j0 += ATT_KB) {
         const int nb = min(ATT_KB, len - j0);
-        __global const float *kp = kbase + (size_t)j0 * QKV_STRIDE;
+        __global const act_t *kp = kbase + (size_t)j0 * QKV_STRIDE;
         float16 s[ATT_KB];
         float16 block_max = run_max;
         int j = 0;
@@ -285,7 +291,7 @@ att_queries(__global const float *qkv, __global float *out, const int start,
             s[j] = att_exp2(s[j] - block_max);
             run_sum += s[j];
         }
-        __global const float *vp = vbase + (size_t)j0 * QKV_STRIDE;
+        __global const act_t *vp = vbase + (size_t)j0 * QKV_STRIDE;
         int d0 = 0;
         for (; d0 + ATT_KU <= HEAD_DIM; d0 += ATT_KU)
             att_values(acc + d0, s, vp + d0, nb, ATT_KU);
@@ -299,8 +305,8 @@ att_queries(__global const float *qkv, __global float *out, const int start,
     att_store(acc, out, start, h, q0, min(ATT_QB, len - q0));
 }
 
-__kernel void attention(__global const float *qkv,
-                        __global const int *offsets, __global float *out)
+__kernel void attention(__global const act_t *qkv,
+                        __global const int *offsets, __global act_t *out)
 {
     const int q0 = get_global_id(0) * ATT_QB;
     const int b = get_global_id(1) / HEADS, h = get_global_id(1) % HEADS;
@@ -311,8 +317,8 @@ __kernel void attention(__global const float *qkv,
 
 #else /* VARIANT_GPU */
 
-__kernel void attention(__global const float *qkv,
-                        __global const int *offsets, __global float *out)
+__kernel void attention(__global const act_t *qkv,
+                        __global const int *offsets, __global act_t *out)
 {
     const int qi = get_global_id(0);
     const int b = get_global_id(1) / HEADS, h = get_global_id(1) % HEADS;
@@ -324,15 +330,15 @@ __kernel void attention(__global const float *qkv,
     const int active = qi < len;
     const float scale = 1.0f / sqrt((float)HEAD_DIM);
     float q[HEAD_DIM], acc[HEAD_DIM];
-    __global const float *qrow =
+    __global const act_t *qrow =
         qkv + (size_t)(start + (active ? qi : 0)) * QKV_STRIDE + h * HEAD_DIM;
     for (int d = 0; d < HEAD_DIM; d++) {
-        q[d] = qrow[d] * scale;
+        q[d] = ACT_LOAD(d, qrow) * scale;
         acc[d] = 0.0f;
     }
-    __global const float *kbase =
+    __global const act_t *kbase =
         qkv + (size_t)start * QKV_STRIDE + HIDDEN + h * HEAD_DIM;
-    __global const float *vbase = kbase + HIDDEN;
+    __global const act_t *vbase = kbase + HIDDEN;
     float run_max = -INFINITY, run_sum = 0.0f;
     for (int j0 = 0; j0 < len; j0 += ATT_KB) {
         const int nb = min(ATT_KB, len - j0);
@@ -340,8 +346,8 @@ __kernel void attention(__global const float *qkv,
         for (int e = get_local_id(0); e < nb * HEAD_DIM;
              e += get_local_size(0)) {
             const size_t row = (size_t)(j0 + e / HEAD_DIM) * QKV_STRIDE;
-            ks[e / HEAD_DIM][e % HEAD_DIM] = kbase[row + e % HEAD_DIM];
-            vs[e / HEAD_DIM][e % HEAD_DIM] = vbase[row + e % HEAD_DIM];
+            ks[e / HEAD_DIM][e % HEAD_DIM] = ACT_LOAD(row + e % HEAD_DIM, kbase);
+            vs[e / HEAD_DIM][e % HEAD_DIM] = ACT_LOAD(row + e % HEAD_DIM, vbase);
         }
         barrier(CLK_LOCAL_MEM_FENCE);
         float s[ATT_KB];
@@ -369,10 +375,10 @@ __kernel void attention(__global const float *qkv,
     }
     if (!active)
         return;
-    __global float *o = out + (size_t)(start + qi) * HIDDEN + h * HEAD_DIM;
+    __global act_t *o = out + (size_t)(start + qi) * HIDDEN + h * HEAD_DIM;
     const float inv = 1.0f / run_sum;
     for (int d = 0; d < HEAD_DIM; d++)
-        o[d] = acc[d] * inv;
+        ACT_STORE(acc[d] * inv, d, o);
 }
 
 #endif

@@ -7,9 +7,13 @@
  * POSITIONS is POS_LEARNED (the table pos[positions[t]]), POS_SINUSOIDAL
  * (computed here, interleaved as in the paper: PE(p, 2i) =
  * sin(p / 10000^(2i/HIDDEN)), PE(p, 2i+1) = cos(same angle)) or POS_NONE.
+ * Tables by PRECISION: float (PREC_FP32); half, read with vload_half
+ * (PREC_FP16); at PREC_INT8 the word table is char with one float scale a
+ * row (word_scales), the position and type tables half.
  * Launch (runtime/ops/embed.c): as layernorm.cl, a row per work-item (cpu)
  * or per work-group of ROW_WG (gpu).
  * Constants: VARIANT_GPU, HIDDEN, ROW_WG (rows.h), LN_EPS (norm.h),
+ * PRECISION, PREC_FP32, PREC_INT8,
  * POSITIONS, POS_LEARNED, POS_SINUSOIDAL, POS_NONE, EMBED_SCALE, EMBED_NORM,
  * TYPE_VOCAB.
  */
@@ -19,6 +23,24 @@
     !defined(POS_SINUSOIDAL) || !defined(POS_NONE) ||                       \
     !defined(EMBED_SCALE) || !defined(EMBED_NORM) || !defined(TYPE_VOCAB)
 #error "POSITIONS, POS_LEARNED, POS_SINUSOIDAL, POS_NONE, EMBED_SCALE, EMBED_NORM and TYPE_VOCAB are set by the library: build with the options clenc-compile --list prints"
+#endif
+
+#if !defined(PRECISION) || !defined(PREC_FP32) || !defined(PREC_INT8)
+#error "PRECISION, PREC_FP32 and PREC_INT8 are set by the library"
+#endif
+#if PRECISION == PREC_FP32
+typedef float table_t;
+#define LOAD_T(i, p) ((p)[i])
+#else
+typedef half table_t;
+#define LOAD_T(i, p) vload_half((i), (p))
+#endif
+#if PRECISION == PREC_INT8
+typedef char word_t;
+#define LOAD_WORD(i, p) ((float)(p)[i])
+#else
+typedef table_t word_t;
+#define LOAD_WORD(i, p) LOAD_T(i, p)
 #endif
 
 #if POSITIONS == POS_SINUSOIDAL
@@ -43,9 +65,11 @@ inline float sinusoid(int p, int i)
 
 __kernel void embed(__global const int *ids, __global const int *type_ids,
                     __global const int *positions,
-                    __global const float *word, __global const float *pos,
-                    __global const float *types, __global const float *gamma,
-                    __global const float *beta, __global float *out,
+                    __global const word_t *word,
+                    __global const float *word_scales,
+                    __global const table_t *pos,
+                    __global const table_t *types, __global const float *gamma,
+                    __global const float *beta, __global act_t *out,
                     const int tokens)
 {
 #if VARIANT_GPU && EMBED_NORM
@@ -58,24 +82,29 @@ __kernel void embed(__global const int *ids, __global const int *type_ids,
 #endif
     if (t >= tokens)
         return;
-    __global const float *w = word + (size_t)ids[t] * HIDDEN;
-    __global float *y = out + (size_t)t * HIDDEN;
+    __global const word_t *w = word + (size_t)ids[t] * HIDDEN;
+    __global act_t *y = out + (size_t)t * HIDDEN;
     const int p = positions[t];
+#if PRECISION == PREC_INT8
+    const float row_scale = word_scales[ids[t]];
+#else
+    const float row_scale = 1.0f;
+#endif
     const float scale = EMBED_SCALE ? sqrt((float)HIDDEN) : 1.0f;
 #if TYPE_VOCAB > 0
-    __global const float *ty = types + (size_t)type_ids[t] * HIDDEN;
+    __global const table_t *ty = types + (size_t)type_ids[t] * HIDDEN;
 #endif
     for (int i = ROW_FIRST; i < HIDDEN; i += ROW_STEP) {
-        float e = w[i] * scale;
+        float e = LOAD_WORD(i, w) * row_scale * scale;
 #if POSITIONS == POS_LEARNED
-        e += pos[(size_t)p * HIDDEN + i];
+        e += LOAD_T((size_t)p * HIDDEN + i, pos);
 #elif POSITIONS == POS_SINUSOIDAL
         e += sinusoid(p, i);
 #endif
 #if TYPE_VOCAB > 0
-        e += ty[i];
+        e += LOAD_T(i, ty);
 #endif
-        y[i] = e;
+        ACT_STORE(e, i, y);
     }
 #if EMBED_NORM
 #if VARIANT_GPU

@@ -1,7 +1,9 @@
 /* gemm.cl — clenc's own GEMM with a fused epilogue: out = act?(a · wᵀ + bias) + residual, over weights packed in panels.
  *
  * a:        [m][k] row-major (activations, packed tokens).
- * w:        the weight matrix [n][k] (PyTorch's Linear layout) packed at
+ * w:        the weight matrix [n][k] (PyTorch's Linear layout), float, or
+ *           half when PRECISION is PREC_FP16 (read into float with
+ *           vload_half, core OpenCL: half the bytes, float arithmetic), packed at
  *           model load into panels of PANEL output columns: element
  *           (col, kk) lives at w[(col / PANEL) * k * PANEL + kk * PANEL +
  *           col % PANEL]; the last panel is zero-padded. A panel is one
@@ -26,26 +28,42 @@
  *   GPU yet. global = (ceil(n / GEMM_TS) * 16, ceil(m / GEMM_TS) * 16),
  *   local = (16, 16).
  * Launch: runtime/ops/gemm.c, which also packs the panels.
- * Constants: VARIANT_GPU, ACT (activation.h), EPI_BIAS, EPI_ACT,
+ * a, residual and out hold float, or half with HALF_COMPUTE (store.h).
+ * Constants: VARIANT_GPU, PRECISION, PREC_FP16, HALF_COMPUTE, ACT
+ *   (activation.h), EPI_BIAS, EPI_ACT,
  *   EPI_RESIDUAL, PANEL (16: the cpu family's float16), GEMM_TM, GEMM_TNP
  *   (cpu), GEMM_TS, GEMM_TK (gpu).
  */
 #include "activation.h"
+#include "store.h"
 
 #if !defined(VARIANT_GPU) || !defined(EPI_BIAS) || !defined(EPI_ACT) ||      \
     !defined(EPI_RESIDUAL) || !defined(PANEL) || !defined(GEMM_TM) ||       \
     !defined(GEMM_TNP) || !defined(GEMM_TS) || !defined(GEMM_TK)
 #error "VARIANT_GPU, EPI_BIAS, EPI_ACT, EPI_RESIDUAL, PANEL, GEMM_TM, GEMM_TNP, GEMM_TS and GEMM_TK are set by the library: build with the options clenc-compile --list prints"
 #endif
+#if !defined(PRECISION) || !defined(PREC_FP16)
+#error "PRECISION and PREC_FP16 are set by the library"
+#endif
+#if PRECISION == PREC_FP16
+typedef half weight_t;
+#define LOAD_PANEL(i, p) vload_half16((i), (p))
+#define LOAD_W(i, p) vload_half((i), (p))
+#else
+typedef float weight_t;
+#define LOAD_PANEL(i, p) vload16((i), (p))
+#define LOAD_W(i, p) ((p)[i])
+#endif
+
 #if PANEL != 16
 #error "PANEL: the cpu family loads a panel row as one float16"
 #endif
 
 #if !VARIANT_GPU
 
-__kernel void gemm(__global const float *a, __global const float *w,
-                   __global const float *bias, __global const float *residual,
-                   __global float *out, const int m, const int n, const int k,
+__kernel void gemm(__global const act_t *a, __global const weight_t *w,
+                   __global const float *bias, __global const act_t *residual,
+                   __global act_t *out, const int m, const int n, const int k,
                    const int flags)
 {
     const int row0 = get_global_id(0) * GEMM_TM;
@@ -60,9 +78,9 @@ __kernel void gemm(__global const float *a, __global const float *w,
      * LLVM's SLP vectorizer and extracted lane by lane, 34 instructions a
      * step for 12 FMAs at 6 x 1 against 24 this way (PoCL 3.1, AVX2). */
     const int first = min(row0, m - 1);
-    __global const float *ap = a + (size_t)first * k;
+    __global const act_t *ap = a + (size_t)first * k;
     int off[GEMM_TM];
-    __global const float *wp[GEMM_TNP];
+    __global const weight_t *wp[GEMM_TNP];
     float16 acc[GEMM_TM][GEMM_TNP];
 #pragma unroll
     for (int r = 0; r < GEMM_TM; r++)
@@ -78,10 +96,10 @@ __kernel void gemm(__global const float *a, __global const float *w,
         float16 b[GEMM_TNP];
 #pragma unroll
         for (int p = 0; p < GEMM_TNP; p++)
-            b[p] = vload16(kk, wp[p]);
+            b[p] = LOAD_PANEL(kk, wp[p]);
 #pragma unroll
         for (int r = 0; r < GEMM_TM; r++) {
-            const float16 av = (float16)(ap[off[r]]);
+            const float16 av = (float16)(ACT_LOAD(off[r], ap));
 #pragma unroll
             for (int p = 0; p < GEMM_TNP; p++)
                 acc[r][p] = fma(av, b[p], acc[r][p]);
@@ -106,14 +124,16 @@ __kernel void gemm(__global const float *a, __global const float *w,
             const size_t at = (size_t)row * n + col0;
             if (full) {
                 if (flags & EPI_RESIDUAL)
-                    v += vload16(0, residual + at);
-                vstore16(v, 0, out + at);
+                    v += ACT_LOAD16(0, residual + at);
+                ACT_STORE16(v, 0, out + at);
             } else {
                 float vals[PANEL];
                 vstore16(v, 0, vals);
                 for (int c = 0; c < n - col0; c++)
-                    out[at + c] =
-                        vals[c] + ((flags & EPI_RESIDUAL) ? residual[at + c] : 0.0f);
+                    ACT_STORE(vals[c] + ((flags & EPI_RESIDUAL)
+                                             ? ACT_LOAD(at + c, residual)
+                                             : 0.0f),
+                              at + c, out);
             }
         }
     }
@@ -124,9 +144,9 @@ __kernel void gemm(__global const float *a, __global const float *w,
 #define GEMM_WPT (GEMM_TS / 16)
 
 __kernel __attribute__((reqd_work_group_size(16, 16, 1))) void
-gemm(__global const float *a, __global const float *w,
-     __global const float *bias, __global const float *residual,
-     __global float *out, const int m, const int n, const int k,
+gemm(__global const act_t *a, __global const weight_t *w,
+     __global const float *bias, __global const act_t *residual,
+     __global act_t *out, const int m, const int n, const int k,
      const int flags)
 {
     __local float as[GEMM_TK][GEMM_TS];
@@ -143,12 +163,14 @@ gemm(__global const float *a, __global const float *w,
         for (int e = tid; e < GEMM_TS * GEMM_TK; e += 256) {
             const int r = e / GEMM_TK, c = e % GEMM_TK;
             const int row = row0 + r, kk = kt + c;
-            as[c][r] = (row < m && kk < k) ? a[(size_t)row * k + kk] : 0.0f;
+            as[c][r] = (row < m && kk < k) ? ACT_LOAD((size_t)row * k + kk, a)
+                                           : 0.0f;
             const int kb = e / GEMM_TS, cc = e % GEMM_TS;
             const int col = col0 + cc, kw = kt + kb;
             bs[kb][cc] = (col < npad && kw < k)
-                             ? w[(size_t)(col / PANEL) * k * PANEL +
-                                 (size_t)kw * PANEL + col % PANEL]
+                             ? LOAD_W((size_t)(col / PANEL) * k * PANEL +
+                                          (size_t)kw * PANEL + col % PANEL,
+                                      w)
                              : 0.0f;
         }
         barrier(CLK_LOCAL_MEM_FENCE);
@@ -173,8 +195,8 @@ gemm(__global const float *a, __global const float *w,
                 v = ACTIVATE(v);
             const size_t at = (size_t)row * n + col;
             if (flags & EPI_RESIDUAL)
-                v += residual[at];
-            out[at] = v;
+                v += ACT_LOAD(at, residual);
+            ACT_STORE(v, at, out);
         }
     }
 }

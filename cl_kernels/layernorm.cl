@@ -9,7 +9,7 @@
  */
 #include "norm.h"
 
-__kernel void layernorm(__global const float *in, __global float *out,
+__kernel void layernorm(__global const act_t *in, __global act_t *out,
                         __global const float *gamma,
                         __global const float *beta, const int rows)
 {
@@ -21,15 +21,15 @@ __kernel void layernorm(__global const float *in, __global float *out,
 #endif
     if (r >= rows)
         return; /* uniform across a gpu work-group: whole groups leave */
-    __global const float *x = in + (size_t)r * HIDDEN;
-    __global float *y = out + (size_t)r * HIDDEN;
+    __global const act_t *x = in + (size_t)r * HIDDEN;
+    __global act_t *y = out + (size_t)r * HIDDEN;
     if (x != y) {
 #if !VARIANT_GPU && HIDDEN % 16 == 0
         for (int i = 0; i < HIDDEN / 16; i++)
-            vstore16(vload16(i, x), i, y);
+            ACT_STORE16(ACT_LOAD16(i, x), i, y);
 #else
         for (int i = ROW_FIRST; i < HIDDEN; i += ROW_STEP)
-            y[i] = x[i];
+            ACT_STORE(ACT_LOAD(i, x), i, y);
 #endif
     }
 #if VARIANT_GPU

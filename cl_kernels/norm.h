@@ -3,6 +3,7 @@
 #define CLENC_NORM_H
 
 #include "rows.h"
+#include "store.h"
 
 #if !defined(LN_EPS)
 #error "LN_EPS is set by the library: build with the options clenc-compile --list prints"
@@ -23,61 +24,64 @@
  * sums, one for the pivot. */
 #define ROW_SCRATCH (ROW_WG + 1)
 
-inline void row_layernorm(__global float *y, __global const float *gamma,
+inline void row_layernorm(__global act_t *y, __global const float *gamma,
                           __global const float *beta, __local float *scratch)
 {
     if (get_local_id(0) == 0)
-        scratch[ROW_WG] = y[0];
+        scratch[ROW_WG] = ACT_LOAD(0, y);
     barrier(CLK_LOCAL_MEM_FENCE);
     const float pivot = scratch[ROW_WG];
     float s = 0.0f;
     for (int i = ROW_FIRST; i < HIDDEN; i += ROW_STEP)
-        s += y[i] - pivot;
+        s += ACT_LOAD(i, y) - pivot;
     const float shift = ROW_SUM(s) / HIDDEN; /* mean - pivot */
     float v = 0.0f;
     for (int i = ROW_FIRST; i < HIDDEN; i += ROW_STEP) {
-        const float d = (y[i] - pivot) - shift;
+        const float d = (ACT_LOAD(i, y) - pivot) - shift;
         v += d * d;
     }
     const float inv = 1.0f / sqrt(ROW_SUM(v) / HIDDEN + LN_EPS);
     for (int i = ROW_FIRST; i < HIDDEN; i += ROW_STEP)
-        y[i] = ((y[i] - pivot) - shift) * inv * gamma[i] + beta[i];
+        ACT_STORE(((ACT_LOAD(i, y) - pivot) - shift) * inv * gamma[i] + beta[i],
+                  i, y);
 }
 #else
 /* A work-item owns the row: 16 floats at a time where the row allows
  * (PoCL left the scalar loops scalar: 8 GB/s). */
-inline void row_layernorm(__global float *y, __global const float *gamma,
+inline void row_layernorm(__global act_t *y, __global const float *gamma,
                           __global const float *beta)
 {
-    const float pivot = y[0];
+    const float pivot = ACT_LOAD(0, y);
 #if HIDDEN % 16 == 0
     float16 s16 = (float16)(0.0f);
     for (int i = 0; i < HIDDEN / 16; i++)
-        s16 += vload16(i, y) - pivot;
+        s16 += ACT_LOAD16(i, y) - pivot;
     const float shift = sum16(s16) / HIDDEN;
     float16 v16 = (float16)(0.0f);
     for (int i = 0; i < HIDDEN / 16; i++) {
-        const float16 d = (vload16(i, y) - pivot) - shift;
+        const float16 d = (ACT_LOAD16(i, y) - pivot) - shift;
         v16 = fma(d, d, v16);
     }
     const float inv = 1.0f / sqrt(sum16(v16) / HIDDEN + LN_EPS);
     for (int i = 0; i < HIDDEN / 16; i++)
-        vstore16(((vload16(i, y) - pivot) - shift) * inv * vload16(i, gamma) +
-                     vload16(i, beta),
-                 i, y);
+        ACT_STORE16(((ACT_LOAD16(i, y) - pivot) - shift) * inv *
+                            vload16(i, gamma) +
+                        vload16(i, beta),
+                    i, y);
 #else
     float s = 0.0f;
     for (int i = 0; i < HIDDEN; i++)
-        s += y[i] - pivot;
+        s += ACT_LOAD(i, y) - pivot;
     const float shift = s / HIDDEN;
     float v = 0.0f;
     for (int i = 0; i < HIDDEN; i++) {
-        const float d = (y[i] - pivot) - shift;
+        const float d = (ACT_LOAD(i, y) - pivot) - shift;
         v += d * d;
     }
     const float inv = 1.0f / sqrt(v / HIDDEN + LN_EPS);
     for (int i = 0; i < HIDDEN; i++)
-        y[i] = ((y[i] - pivot) - shift) * inv * gamma[i] + beta[i];
+        ACT_STORE(((ACT_LOAD(i, y) - pivot) - shift) * inv * gamma[i] + beta[i],
+                  i, y);
 #endif
 }
 #endif

@@ -13,13 +13,14 @@
  * Constants: VARIANT_GPU, HIDDEN, ROW_WG (rows.h), POOL_CLS, POOL_MEAN.
  */
 #include "rows.h"
+#include "store.h"
 
 #if !defined(POOL_CLS) || !defined(POOL_MEAN)
 #error "POOL_CLS and POOL_MEAN are set by the library: build with the options clenc-compile --list prints"
 #endif
 
-__kernel void pool(__global const float *x, __global const int *offsets,
-                   __global float *out, const int batch, const int mode)
+__kernel void pool(__global const act_t *x, __global const int *offsets,
+                   __global act_t *out, const int batch, const int mode)
 {
     const int i = get_global_id(0);
     if (i >= batch * HIDDEN)
@@ -27,16 +28,16 @@ __kernel void pool(__global const float *x, __global const int *offsets,
     const int b = i / HIDDEN, c = i % HIDDEN;
     const int start = offsets[b], end = offsets[b + 1];
     if (mode == POOL_CLS) {
-        out[i] = x[(size_t)start * HIDDEN + c];
+        ACT_STORE(ACT_LOAD((size_t)start * HIDDEN + c, x), i, out);
         return;
     }
     float s = 0.0f;
     for (int t = start; t < end; t++)
-        s += x[(size_t)t * HIDDEN + c];
-    out[i] = s / (float)(end - start);
+        s += ACT_LOAD((size_t)t * HIDDEN + c, x);
+    ACT_STORE(s / (float)(end - start), i, out);
 }
 
-__kernel void l2norm(__global float *x, const int rows)
+__kernel void l2norm(__global act_t *x, const int rows)
 {
 #if VARIANT_GPU
     __local float scratch[ROW_WG];
@@ -46,22 +47,24 @@ __kernel void l2norm(__global float *x, const int rows)
 #endif
     if (r >= rows)
         return;
-    __global float *y = x + (size_t)r * HIDDEN;
+    __global act_t *y = x + (size_t)r * HIDDEN;
 #if !VARIANT_GPU && HIDDEN % 16 == 0
     float16 s16 = (float16)(0.0f);
     for (int i = 0; i < HIDDEN / 16; i++) {
-        const float16 v = vload16(i, y);
+        const float16 v = ACT_LOAD16(i, y);
         s16 = fma(v, v, s16);
     }
     const float inv = 1.0f / fmax(sqrt(sum16(s16)), 1e-12f);
     for (int i = 0; i < HIDDEN / 16; i++)
-        vstore16(vload16(i, y) * inv, i, y);
+        ACT_STORE16(ACT_LOAD16(i, y) * inv, i, y);
 #else
     float s = 0.0f;
-    for (int i = ROW_FIRST; i < HIDDEN; i += ROW_STEP)
-        s += y[i] * y[i];
+    for (int i = ROW_FIRST; i < HIDDEN; i += ROW_STEP) {
+        const float v = ACT_LOAD(i, y);
+        s += v * v;
+    }
     const float inv = 1.0f / fmax(sqrt(ROW_SUM(s)), 1e-12f);
     for (int i = ROW_FIRST; i < HIDDEN; i += ROW_STEP)
-        y[i] *= inv;
+        ACT_STORE(ACT_LOAD(i, y) * inv, i, y);
 #endif
 }

@@ -17,7 +17,7 @@ extern "C" {
 #endif
 
 #define CLENC_VERSION_MAJOR 0
-#define CLENC_VERSION_MINOR 2
+#define CLENC_VERSION_MINOR 3
 #define CLENC_VERSION_PATCH 0
 #define CLENC_VERSION_HEX                                                      \
     ((CLENC_VERSION_MAJOR << 16) | (CLENC_VERSION_MINOR << 8) |               \
@@ -192,6 +192,34 @@ typedef enum clenc_variant {
     CLENC_VARIANT_GPU = 2   /* work-group tiling in local memory */
 } clenc_variant;
 
+/* The arithmetic of a model's weights and kernels (README.md, "Precision").
+ * FP16 stores the weights as half; where the device has cl_khr_fp16 (or
+ * $CLENC_FP16_COMPUTE=force) it also computes in half, else it reads the
+ * halves into float. INT8 quantises the weights at load (one scale per
+ * output channel; the word embeddings one per row) and the activations on
+ * the device before each GEMM (one scale per token row), multiplies in
+ * integers and accumulates in 32 bits; attention, softmax and LayerNorm
+ * stay float. */
+typedef enum clenc_precision {
+    CLENC_PRECISION_DEFAULT = 0, /* the context's: option, $CLENC_PRECISION,
+                                  * else fp32 */
+    CLENC_PRECISION_FP32 = 1,
+    CLENC_PRECISION_FP16 = 2,
+    CLENC_PRECISION_INT8 = 3
+} clenc_precision;
+
+/* Whether an FP16 model also holds its activations in half (README.md,
+ * "Precision"): GEMM inputs half, products summed in float. */
+typedef enum clenc_fp16_compute {
+    CLENC_FP16_COMPUTE_AUTO = 0,  /* $CLENC_FP16_COMPUTE, else where the
+                                   * device has cl_khr_fp16 */
+    CLENC_FP16_COMPUTE_FORCE = 1, /* on any device (Oclgrind, tests) */
+    CLENC_FP16_COMPUTE_OFF = 2    /* half weights, float activations */
+} clenc_fp16_compute;
+
+/* "fp32", "fp16", "int8" ("default" for DEFAULT, NULL for others). */
+CLENC_API const char *clenc_precision_name(clenc_precision precision);
+
 typedef struct clenc_options {
     /* A device spec as for clenc_device_find(); NULL: $CLENC_DEVICE, then the
      * best device. */
@@ -218,6 +246,15 @@ typedef struct clenc_options {
      * context: chosen by a short measurement on first use, persisted in the
      * cache folder; $CLENC_GEMM_TILE ("TMxTNP", e.g. 4x4) fixes them. */
     clenc_tune tune;
+    /* clenc 0.2's trailing padding: a 0.2 caller's bytes here are
+     * indeterminate, so the library never reads this field. */
+    int pad_0_2;
+    /* Precision of models loaded on this context that do not choose their
+     * own (clenc_config.precision, clenc_model_load_as). DEFAULT:
+     * $CLENC_PRECISION ("fp32", "fp16", "int8"), else fp32. */
+    clenc_precision precision;
+    /* FP16 models' activations: see clenc_fp16_compute. */
+    clenc_fp16_compute fp16_compute;
 } clenc_options;
 
 /* Defaults: best device, embedded kernels, cache on, sources allowed,
@@ -399,6 +436,7 @@ typedef struct clenc_config {
     int final_norm;      /* LayerNorm after the last layer (pre-LN models) */
     float eps;           /* LayerNorm epsilon */
     clenc_pooling pooling; /* default pooling, NORMALIZE or'ed in or not */
+    clenc_precision precision; /* DEFAULT: the context's */
 } clenc_config;
 
 /* BERT family defaults: learned positions, token types (2), erf GELU,
@@ -455,6 +493,11 @@ typedef struct clenc_model_info {
     int has_tokenizer;      /* 0: the model takes token ids only */
     unsigned max_text_tokens; /* texts are truncated to this many tokens */
     char name[256];         /* the model folder's name */
+    clenc_precision precision; /* never DEFAULT */
+    /* FP16 only: 1 when activations and GEMM inputs are half (the device
+     * has cl_khr_fp16, or fp16_compute FORCE); 0 when the weights' halves
+     * are read into float activations. */
+    int fp16_compute;
 } clenc_model_info;
 
 /* Validates the configuration (CLENC_ERR_INVALID_ARG naming the field),
@@ -495,6 +538,12 @@ CLENC_API clenc_status clenc_model_info_get_sized(const clenc_model *model,
  * is unmapped when this returns. Any thread. */
 CLENC_API clenc_status clenc_model_load(clenc_context *ctx, const char *path,
                                         clenc_model **out);
+/* The same at a precision of the caller's choosing (DEFAULT: the
+ * context's), so one context may hold an fp32 and an int8 model. */
+CLENC_API clenc_status clenc_model_load_as(clenc_context *ctx,
+                                           const char *path,
+                                           clenc_precision precision,
+                                           clenc_model **out);
 
 /* WordPiece-tokenizes text (and text_pair, may be NULL) exactly as Hugging
  * Face's BertTokenizerFast: [CLS] text [SEP] (pair [SEP]), truncated to

@@ -183,9 +183,17 @@ static int check_gemm(oprig *r, const gemm_case *g, unsigned m,
     double *res = oprig_random(&rng, (size_t)m * n, -1, 1);
     double *ref = malloc(sizeof *ref * m * n);
     double *scale = malloc(sizeof *scale * m * n);
-    CU_ASSERT_FATAL(ref && scale);
-    ref_gemm(a, g->w, g->bias, res, g->flags, r->tm.config.activation, m, n, k,
+    /* fp16 weights: the reference multiplies what the device holds. */
+    const int half = r->model->spec.precision == CLENC_PRECISION_FP16;
+    float *w = malloc(sizeof *w * n * k);
+    CU_ASSERT_FATAL(ref && scale && w);
+    if (half)
+        ref_round_half(g->w, (size_t)n * k, w);
+    else
+        memcpy(w, g->w, sizeof *w * n * k);
+    ref_gemm(a, w, g->bias, res, g->flags, r->tm.config.activation, m, n, k,
              ref, scale);
+    free(w);
     cl_mem da = oprig_put(r, a, (size_t)m * k);
     cl_mem dres = oprig_put(r, res, (size_t)m * n);
     cl_mem dout = g->alias ? dres : oprig_put_nan(r, (size_t)m * n);
@@ -198,8 +206,9 @@ static int check_gemm(oprig *r, const gemm_case *g, unsigned m,
         ASSERT_STATUS(st, CLENC_OK);
         double *got = oprig_get(r, dout, (size_t)m * n);
         char what[96];
-        snprintf(what, sizeof what, "gemm %s m=%u n=%u k=%u %s/%s", g->name,
-                 m, n, k, clblast ? "clblast" : "own", oprig_family(r));
+        snprintf(what, sizeof what, "gemm %s m=%u n=%u k=%u %s/%s%s",
+                 g->name, m, n, k, clblast ? "clblast" : "own",
+                 oprig_family(r), half ? " fp16" : "");
         oprig_check_close(what, got, ref, scale, (size_t)m * n, 1e-3);
         free(got);
         /* The records say which implementation actually ran, on what. */
@@ -363,6 +372,31 @@ void oprig_check_layernorm(oprig *r, const unsigned *rows, size_t row_count)
     }
 }
 
+/* The embedding tables as the device holds them at the model's precision:
+ * fp16 tables rounded to half; the rest as they are. owned[] receives the
+ * copies (free them). */
+static clenc_weights tables_seen(const oprig *r, float *owned[3])
+{
+    const clenc_config *c = &r->tm.config;
+    clenc_weights w = r->tm.weights;
+    if (r->model->spec.precision != CLENC_PRECISION_FP16)
+        return w;
+    const float **tables[3] = {&w.word_embeddings, &w.position_embeddings,
+                               &w.type_embeddings};
+    const size_t rows[3] = {c->vocab_size, c->max_positions,
+                            c->type_vocab_size};
+    for (int i = 0; i < 3; i++) {
+        if (!*tables[i])
+            continue;
+        const size_t count = rows[i] * c->hidden;
+        owned[i] = malloc(count * sizeof *owned[i]);
+        CU_ASSERT_FATAL(owned[i] != NULL);
+        ref_round_half(*tables[i], count, owned[i]);
+        *tables[i] = owned[i];
+    }
+    return w;
+}
+
 static void check_embed(oprig *r, size_t tokens)
 {
     const clenc_config *c = &r->tm.config;
@@ -379,7 +413,11 @@ static void check_embed(oprig *r, size_t tokens)
     }
     double *ref = malloc(sizeof *ref * tokens * h);
     CU_ASSERT_FATAL(ref != NULL);
-    ref_embed(c, &r->tm.weights, ids, types, pos, tokens, ref);
+    float *owned[3] = {NULL, NULL, NULL};
+    const clenc_weights seen = tables_seen(r, owned);
+    ref_embed(c, &seen, ids, types, pos, tokens, ref);
+    for (int i = 0; i < 3; i++)
+        free(owned[i]);
     cl_mem di = oprig_put_ints(r, ids, tokens);
     cl_mem dt = oprig_put_ints(r, types, tokens);
     cl_mem dp = oprig_put_ints(r, pos, tokens);
@@ -389,9 +427,10 @@ static void check_embed(oprig *r, size_t tokens)
     double *got = oprig_get(r, dout, tokens * h);
     char what[96];
     snprintf(what, sizeof what,
-             "embed hidden=%zu positions=%d scale=%d norm=%d types=%u %s", h,
-             (int)c->positions, c->scale_embedding, c->embedding_norm,
-             c->type_vocab_size, oprig_family(r));
+             "embed hidden=%zu positions=%d scale=%d norm=%d types=%u %s %s",
+             h, (int)c->positions, c->scale_embedding, c->embedding_norm,
+             c->type_vocab_size, oprig_family(r),
+             clenc_precision_name(r->model->spec.precision));
     oprig_check_close(what, got, ref, NULL, tokens * h, 1.0);
     CU_ASSERT_EQUAL(oprig_last_launch(r)->kernel, CLENC__K_EMBED);
     clenc__buffer_release(r->ctx, di);

@@ -9,6 +9,26 @@
 #define M_PI 3.14159265358979323846
 #endif
 
+void ref_round_half(const float *in, size_t count, float *out)
+{
+    for (size_t i = 0; i < count; i++)
+        out[i] = (float)(_Float16)in[i];
+}
+
+static int half_activations;
+
+void ref_set_half_activations(int on)
+{
+    half_activations = on;
+}
+
+/* Where a device computing in fp16 stores an op's output (store.h). */
+static void round_acts(double *x, size_t count)
+{
+    for (size_t i = 0; half_activations && i < count; i++)
+        x[i] = (double)(_Float16)x[i];
+}
+
 double ref_activate(clenc_activation act, double x)
 {
     switch (act) {
@@ -47,6 +67,109 @@ void ref_gemm(const double *a, const float *w, const float *bias,
             out[i * n + j] = sum;
             if (scale)
                 scale[i * n + j] = size;
+        }
+}
+
+/* Each float rounding of the rule is a double operation rounded to float:
+ * products of two floats are exact in double, and a quotient rounded to
+ * double and then to float is the correctly rounded float quotient (53 >=
+ * 2 x 24 + 2 bits). */
+void ref_q8_rows(const float *x, size_t rows, size_t cols, int8_t *q,
+                 float *scale)
+{
+    const float inv_qmax = (float)(1.0 / 127.0);
+    for (size_t r = 0; r < rows; r++) {
+        double amax = 0;
+        int finite = 1;
+        for (size_t c = 0; c < cols; c++) {
+            const double v = x[r * cols + c];
+            if (!isfinite(v))
+                finite = 0;
+            else if (fabs(v) > amax)
+                amax = fabs(v);
+        }
+        memset(q + r * cols, 0, cols);
+        if (!finite) {
+            scale[r] = NAN;
+            continue;
+        }
+        if (amax < ldexp(1.0, -64)) {
+            scale[r] = 0.0f;
+            continue;
+        }
+        scale[r] = (float)(amax * inv_qmax);
+        const float inv = (float)(127.0 / amax);
+        for (size_t c = 0; c < cols; c++) {
+            const float t = (float)((double)x[r * cols + c] * inv);
+            double n = nearbyint(t);
+            n = n > 127 ? 127 : n < -127 ? -127 : n;
+            q[r * cols + c] = (int8_t)n;
+        }
+    }
+}
+
+void ref_q8_act_rows(const float *x, size_t rows, size_t cols, int8_t *q,
+                     float *info)
+{
+    float *rest = malloc(cols * sizeof *rest);
+    for (size_t r = 0; r < rows; r++) {
+        const float *row = x + r * cols;
+        double amax = 0;
+        size_t c = 0;
+        for (size_t i = 0; i < cols; i++)
+            if (fabs((double)row[i]) > amax) {
+                amax = fabs((double)row[i]);
+                c = i;
+            }
+        /* The rest: the row with its outlier at 0, then the plain rule. */
+        memcpy(rest, row, cols * sizeof *rest);
+        rest[c] = 0.0f;
+        ref_q8_rows(rest, 1, cols, q + r * cols, &info[4 * r]);
+        int32_t bits = (int32_t)c;
+        memcpy(&info[4 * r + 2], &bits, sizeof bits);
+        info[4 * r + 1] =
+            isfinite(amax) && amax >= ldexp(1.0, -64) ? row[c] : 0.0f;
+        info[4 * r + 3] = 0.0f;
+        if (isnan(info[4 * r]) || !isfinite(amax)) /* poisoned, as quant.cl */
+            info[4 * r] = NAN;
+    }
+    free(rest);
+}
+
+void ref_qgemm(const int8_t *qa, const float *sa, const int8_t *qw,
+               const float *sw, const float *bias, const double *residual,
+               unsigned flags, clenc_activation act, size_t m, size_t n,
+               size_t k, int64_t *acc, double *out, double *scale)
+{
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j < n; j++) {
+            int64_t sum = 0, size = 0;
+            for (size_t kk = 0; kk < k; kk++) {
+                const int64_t p = (int64_t)qa[i * k + kk] * qw[j * k + kk];
+                sum += p;
+                size += p < 0 ? -p : p;
+            }
+            int32_t col;
+            memcpy(&col, &sa[4 * i + 2], sizeof col);
+            const double o = (double)sa[4 * i + 1] * qw[j * k + (size_t)col];
+            const double s = (double)sa[4 * i] * sw[j];
+            double v = (double)sum * s + o * sw[j],
+                   mag = (double)size * s + fabs(o * sw[j]);
+            if (flags & 1) {
+                v += bias[j];
+                mag += fabs(bias[j]);
+            }
+            if (flags & 2)
+                v = ref_activate(act, v);
+            if (flags & 4) {
+                v += residual[i * n + j];
+                mag += fabs(residual[i * n + j]);
+            }
+            if (acc)
+                acc[i * n + j] = sum;
+            out[i * n + j] = v;
+            if (scale)
+                scale[i * n + j] = mag;
         }
 }
 
@@ -145,9 +268,12 @@ void ref_embed(const clenc_config *c, const clenc_weights *w,
                                         i];
             row[i] = e;
         }
-        if (c->embedding_norm)
+        round_acts(row, h);
+        if (c->embedding_norm) {
             ref_layernorm(row, w->embedding_norm_weight,
                           w->embedding_norm_bias, 1, h, c->eps, row);
+            round_acts(row, h);
+        }
     }
 }
 
@@ -202,40 +328,51 @@ static void block(const clenc_config *c, const clenc_layer_weights *l,
     double *ctx = malloc(sizeof *ctx * t * h);
 
     /* Attention block. */
-    if (pre)
+    if (pre) {
         ref_layernorm(x, l->norm1_weight, l->norm1_bias, t, h, c->eps, in);
-    else
+        round_acts(in, t * h);
+    } else
         memcpy(in, x, sizeof *in * t * h);
     const float *w[3] = {l->q_weight, l->k_weight, l->v_weight};
     const float *b[3] = {l->q_bias, l->k_bias, l->v_bias};
     for (int p = 0; p < 3; p++) {
         double *part = linear(in, w[p], b[p], NULL, 0, c->activation, t, h, h);
+        round_acts(part, t * h);
         for (size_t r = 0; r < t; r++)
             memcpy(qkv + r * 3 * h + p * h, part + r * h, sizeof *part * h);
         free(part);
     }
     ref_attention(qkv, offsets, batch, h, c->heads, ctx);
+    round_acts(ctx, t * h);
     double *sum = linear(ctx, l->o_weight, l->o_bias, x, 4, c->activation, t,
                          h, h);
+    round_acts(sum, t * h);
     if (pre)
         memcpy(x, sum, sizeof *x * t * h);
-    else
+    else {
         ref_layernorm(sum, l->norm1_weight, l->norm1_bias, t, h, c->eps, x);
+        round_acts(x, t * h);
+    }
     free(sum);
 
     /* Feed-forward block. */
-    if (pre)
+    if (pre) {
         ref_layernorm(x, l->norm2_weight, l->norm2_bias, t, h, c->eps, in);
-    else
+        round_acts(in, t * h);
+    } else
         memcpy(in, x, sizeof *in * t * h);
     double *mid = linear(in, l->ffn_up_weight, l->ffn_up_bias, NULL, 2,
                          c->activation, t, f, h);
+    round_acts(mid, t * f);
     sum = linear(mid, l->ffn_down_weight, l->ffn_down_bias, x, 4,
                  c->activation, t, h, f);
+    round_acts(sum, t * h);
     if (pre)
         memcpy(x, sum, sizeof *x * t * h);
-    else
+    else {
         ref_layernorm(sum, l->norm2_weight, l->norm2_bias, t, h, c->eps, x);
+        round_acts(x, t * h);
+    }
     free(sum);
     free(mid);
     free(ctx);
@@ -267,9 +404,11 @@ void ref_encoder(const clenc_config *c, const clenc_weights *w,
     ref_embed(c, w, pids, ptypes, pos, t, out);
     for (unsigned l = 0; l < c->layers; l++)
         block(c, &w->layers[l], offsets, batch, t, out);
-    if (c->final_norm)
+    if (c->final_norm) {
         ref_layernorm(out, w->final_norm_weight, w->final_norm_bias, t,
                       c->hidden, c->eps, out);
+        round_acts(out, t * c->hidden);
+    }
     free(pos);
     free(ptypes);
     free(pids);

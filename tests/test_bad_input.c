@@ -761,11 +761,11 @@ static clenc_status r_context_options_newer(void)
 {
     struct {
         clenc_options opt;
-        int precision; /* a later release's field, set */
+        int future; /* a later release's field, set */
     } newer;
     memset(&newer, 0, sizeof newer);
     test_options(&newer.opt);
-    newer.precision = 2;
+    newer.future = 2;
     clenc_context *c = NULL;
     clenc_status st = clenc_context_create_sized(&newer.opt, sizeof newer, &c);
     clenc_context_destroy(c);
@@ -911,9 +911,9 @@ static const row table[] = {
     {"clenc_profile_reset: NULL session", CLENC_ERR_INVALID_ARG, "session is NULL", r_profile_null},
     {"clenc_options_init: NULL", CLENC_ERR_INVALID_ARG, "opt is NULL", r_options_init_null},
     {"clenc_config_init_vanilla: NULL", CLENC_ERR_INVALID_ARG, "config is NULL", r_config_init_null},
-    {"clenc_device_find_sized: a 4-byte clenc_device_info", CLENC_ERR_INVALID_ARG, "clenc_device_info is 4 bytes, but this library (0.2.0) needs at least 768", r_device_find_size_4},
+    {"clenc_device_find_sized: a 4-byte clenc_device_info", CLENC_ERR_INVALID_ARG, "needs at least 768 (its size in clenc 0.2.0)", r_device_find_size_4},
     {"clenc_context_create_sized: options of 2^64 - 1 bytes", CLENC_ERR_INVALID_ARG, "clenc_options is 18446744073709551615 bytes", r_context_options_size_max},
-    {"clenc_context_create_sized: a newer clenc_options, new field set", CLENC_ERR_UNSUPPORTED, "clenc_options: byte 56 of the caller's 64 is set", r_context_options_newer},
+    {"clenc_context_create_sized: a newer clenc_options, new field set", CLENC_ERR_UNSUPPORTED, "clenc_options: byte 64 of the caller's 72 is set", r_context_options_newer},
     {"clenc_model_create_sized: layer stride 0", CLENC_ERR_INVALID_ARG, "clenc_layer_weights is 0 bytes", r_create_layer_size_0},
     {"clenc_model_info_get_sized: size 100000 (a count?)", CLENC_ERR_INVALID_ARG, "a count or capacity passed as its size", r_info_size_count},
     {"clenc_context_programs_sized: element size 1", CLENC_ERR_INVALID_ARG, "clenc_program_info is 1 bytes", r_programs_size_1},

@@ -108,10 +108,15 @@ static const struct {
     clenc_variant variant;
     clenc_gemm gemm;
     const char *name;
-} paths[] = {{CLENC_VARIANT_CPU, CLENC_GEMM_OWN, "cpu/own"},
-             {CLENC_VARIANT_GPU, CLENC_GEMM_OWN, "gpu/own"},
-             {CLENC_VARIANT_CPU, CLENC_GEMM_CLBLAST, "cpu/clblast"},
-             {CLENC_VARIANT_GPU, CLENC_GEMM_CLBLAST, "gpu/clblast"}};
+    clenc_precision precision;
+} paths[] = {{CLENC_VARIANT_CPU, CLENC_GEMM_OWN, "cpu/own", CLENC_PRECISION_FP32},
+             {CLENC_VARIANT_GPU, CLENC_GEMM_OWN, "gpu/own", CLENC_PRECISION_FP32},
+             {CLENC_VARIANT_CPU, CLENC_GEMM_CLBLAST, "cpu/clblast",
+              CLENC_PRECISION_FP32},
+             {CLENC_VARIANT_GPU, CLENC_GEMM_CLBLAST, "gpu/clblast",
+              CLENC_PRECISION_FP32},
+             {CLENC_VARIANT_CPU, CLENC_GEMM_OWN, "cpu/int8", CLENC_PRECISION_INT8},
+             {CLENC_VARIANT_GPU, CLENC_GEMM_OWN, "gpu/int8", CLENC_PRECISION_INT8}};
 #define PATHS (sizeof paths / sizeof paths[0])
 
 /* Launches of one path, from the sessions' records: per kernel of the
@@ -140,6 +145,10 @@ static void tally_add(tally *t, const clenc_session *s, clenc_variant v)
  * alike, on an AMD EPYC with PoCL 3.1 (Rusticl 1.01e-6, Oclgrind 7.7e-7);
  * about four times that. */
 #define ENCODE_ATOL 4e-6
+/* The int8 paths against the same fp32 reference: what quantising the
+ * weights and activations costs at this size, measured 2.0e-2 in both
+ * families (same machine); about four times that. */
+#define ENCODE_INT8_ATOL 8e-2
 
 /* Two small encodes of one path: every token's state against the
  * reference, then mean pooling normalised, so that every kernel the path
@@ -158,7 +167,9 @@ static void encode_path(size_t p, const test_model *tm, const double *ref,
     float *got = malloc(BATCH * SEQ * h * sizeof *got);
     CU_ASSERT_FATAL(got != NULL);
     clenc_context *ctx = test_context_for(paths[p].variant, paths[p].gemm);
-    clenc_model *model = test_model_upload(ctx, tm);
+    test_model at = *tm; /* the path's precision, the same weights */
+    at.config.precision = paths[p].precision;
+    clenc_model *model = test_model_upload(ctx, &at);
     clenc_session *s = NULL;
     ASSERT_STATUS(clenc_session_create(model, BATCH, SEQ, &s), CLENC_OK);
     CU_ASSERT_FATAL(s != NULL);
@@ -202,7 +213,9 @@ static void encode_path(size_t p, const test_model *tm, const double *ref,
         printf("\n    %-12s every token against the reference: max abs "
                "diff %.3g",
                paths[p].name, worst);
-        CU_ASSERT(worst <= ENCODE_ATOL);
+        CU_ASSERT(worst <= (paths[p].precision == CLENC_PRECISION_INT8
+                                ? ENCODE_INT8_ATOL
+                                : ENCODE_ATOL));
         CU_ASSERT_EQUAL(padding_not_zero, 0);
     }
     clenc_session_destroy(s);
@@ -212,7 +225,8 @@ static void encode_path(size_t p, const test_model *tm, const double *ref,
 }
 
 /* Each kernel of the runtime's table ran, on this implementation, in the
- * launch records of real encodes: both families, both GEMMs. The
+ * launch records of real encodes: both families, both GEMMs, fp32 and
+ * int8 (quant.cl and qgemm.cl run only there). The
  * epilogue kernel runs only behind CLBlast; where CLBlast fails, that is
  * said and the other kernels are still checked. */
 void test_every_kernel_of_the_table_ran(void)
@@ -278,7 +292,13 @@ void test_every_kernel_of_the_table_ran(void)
     /* The own GEMM kernel ran in the own paths only, CLBlast in its own. */
     for (size_t p = 0; p < PATHS; p++) {
         const int own = paths[p].gemm == CLENC_GEMM_OWN;
-        if (own) {
+        if (paths[p].precision == CLENC_PRECISION_INT8) {
+            /* Every GEMM quantised its input, then multiplied in integers. */
+            CU_ASSERT_EQUAL(t[p].kernel[CLENC__K_GEMM], 0);
+            CU_ASSERT(t[p].kernel[CLENC__K_QGEMM] > 0);
+            CU_ASSERT_EQUAL(t[p].kernel[CLENC__K_QUANTIZE],
+                            t[p].kernel[CLENC__K_QGEMM]);
+        } else if (own) {
             CU_ASSERT(t[p].kernel[CLENC__K_GEMM] > 0);
             CU_ASSERT_EQUAL(t[p].clblast, 0);
             CU_ASSERT_EQUAL(t[p].kernel[CLENC__K_EPILOGUE], 0);

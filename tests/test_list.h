@@ -7,6 +7,7 @@
     TESTS_SAFETENSORS(TEST)                                                    \
     TESTS_OPS(TEST)                                                            \
     TESTS_ENCODER(TEST)                                                        \
+    TESTS_PRECISION(TEST)                                                      \
     TESTS_TOKENIZER(TEST)                                                      \
     TESTS_MODELS(TEST)                                                         \
     TESTS_TOOLS(TEST)                                                          \
@@ -90,8 +91,14 @@
 #define TESTS_OPS(TEST)                                                        \
     TEST(ops, test_gemm_own_cpu_matches_reference)                            \
     TEST(ops, test_gemm_own_gpu_matches_reference)                            \
+    TEST(ops, test_gemm_fp16_weights_match_reference)                         \
     TEST(ops, test_gemm_every_tile_shape_matches_reference)                   \
     TEST(ops, test_gemm_clblast_matches_reference)                            \
+    TEST(ops, test_qgemm_quantize_matches_reference)                          \
+    TEST(ops, test_qgemm_accumulators_are_exact)                              \
+    TEST(ops, test_qgemm_every_flag_matches_reference)                        \
+    TEST(ops, test_qgemm_every_path_and_tile_matches_reference)               \
+    TEST(ops, test_qgemm_refuses_missing_scratch)                             \
     TEST(ops, test_epilogue_matches_reference)                                \
     TEST(ops, test_attention_matches_reference)                               \
     TEST(ops, test_attention_mask_ignores_other_sequences)                    \
@@ -99,6 +106,17 @@
     TEST(ops, test_layernorm_matches_reference_in_and_out_of_place)           \
     TEST(ops, test_embed_every_position_kind)                                 \
     TEST(ops, test_pool_cls_mean_and_l2norm)
+
+#define TESTS_PRECISION(TEST)                                                  \
+    TEST(precision, test_half_conversion_matches_the_compiler)                \
+    TEST(precision, test_precision_chosen_by_config_option_and_environment)   \
+    TEST(precision, test_precision_fp16_refuses_a_weight_beyond_half)         \
+    TEST(precision, test_precision_reduced_with_clblast_is_unsupported)       \
+    TEST(precision, test_precision_weight_bytes_shrink)                       \
+    TEST(precision, test_precision_fp16_pass_matches_reference)               \
+    TEST(precision, test_precision_fixtures_at_fp16)                          \
+    TEST(precision, test_precision_fp16_compute_matches_rounded_reference)    \
+    TEST(precision, test_precision_fixtures_with_fp16_compute)
 
 #define TESTS_ENCODER(TEST)                                                    \
     TEST(encoder, test_encoder_bert_matches_pytorch)                          \
@@ -142,7 +160,8 @@
     TEST(models, test_load_pooling_path_outside_folder_refused)               \
     TEST(models, test_minilm_token_ids_match_reference)                       \
     TEST(models, test_minilm_embeddings_match_sentence_transformers)          \
-    TEST(models, test_minilm_pairs_cls_and_token_states_match)
+    TEST(models, test_minilm_pairs_cls_and_token_states_match)                \
+    TEST(models, test_minilm_reduced_precision_stays_close)
 
 #define TESTS_TOOLS(TEST)                                                      \
     TEST(tools, test_run_json_holds_tokens_and_embeddings)                    \

@@ -1,4 +1,4 @@
-/* test_minilm.c — parity with sentence-transformers on all-MiniLM-L6-v2: token ids, pooled embeddings, CLS and token states. */
+/* test_minilm.c — parity with sentence-transformers on all-MiniLM-L6-v2: token ids, pooled embeddings, CLS and token states, and the same texts at fp16 and int8. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -244,5 +244,85 @@ void test_minilm_pairs_cls_and_token_states_match(void)
     }
     free(out);
     clenc_session_destroy(s);
+    parity_close(&p);
+}
+
+/* The single texts at fp16 and int8 against sentence-transformers' fp32
+ * embeddings: the issue's floors (min cosine 0.99999 for fp16 storage,
+ * 0.99 for int8), and bounds about four times what was measured (AMD EPYC,
+ * PoCL 3.1): fp16 max abs diff 1.34e-4, min cosine 0.999999558; fp16
+ * computing in half (forced) 2.65e-4, 0.999998809; int8 2.76e-2,
+ * 0.994492 (the floor is the bound that matters there). tools/precision_accuracy.py measures the rest (ranks,
+ * ONNX Runtime's int8 on the same texts). */
+void test_minilm_reduced_precision_stays_close(void)
+{
+    static const struct {
+        clenc_precision precision;
+        int half_compute;
+        double floor, atol;
+    } reduced[] = {{CLENC_PRECISION_FP16, 0, 0.99999, 5e-4},
+                   {CLENC_PRECISION_FP16, 1, 0.9999, 1e-3},
+                   {CLENC_PRECISION_INT8, 0, 0.99, 0.08}};
+    parity p;
+    parity_open(&p);
+    const char **texts = malloc(p.count * sizeof *texts);
+    size_t *index = malloc(p.count * sizeof *index), n = 0;
+    float *got = malloc(p.count * H * sizeof *got);
+    CU_ASSERT_FATAL(texts && index && got);
+    for (size_t i = 0; i < p.count; i++) {
+        const char *pair, *text = text_of(&p, i, &pair);
+        if (!pair) {
+            index[n] = i;
+            texts[n++] = text;
+        }
+    }
+    for (size_t r = 0; r < sizeof reduced / sizeof reduced[0]; r++) {
+        clenc_model *model = NULL;
+        clenc_context *ctx = p.ctx;
+        if (reduced[r].half_compute) {
+            clenc_options opt;
+            test_options(&opt);
+            opt.fp16_compute = CLENC_FP16_COMPUTE_FORCE;
+            ctx = test_context(&opt);
+        }
+        ASSERT_STATUS(clenc_model_load_as(ctx, MODEL_DIR,
+                                          reduced[r].precision, &model),
+                      CLENC_OK);
+        clenc_model_info info;
+        ASSERT_STATUS(clenc_model_info_get(model, &info), CLENC_OK);
+        CU_ASSERT_EQUAL(info.precision, reduced[r].precision);
+        CU_ASSERT_EQUAL(info.fp16_compute, reduced[r].half_compute);
+        clenc_session *s = NULL;
+        ASSERT_STATUS(clenc_session_create(model, 8, 256, &s), CLENC_OK);
+        test_nan_floats(got, p.count * H);
+        ASSERT_STATUS(clenc_embed_text(s, texts, n, got), CLENC_OK);
+        double worst = 0, min_cos = 1;
+        for (size_t i = 0; i < n; i++) {
+            const float *a = got + i * H, *b = p.embeddings + index[i] * H;
+            double ab = 0, aa = 0, bb = 0;
+            for (size_t k = 0; k < H; k++) {
+                worst = test_worst(worst, fabs((double)a[k] - b[k]));
+                ab += (double)a[k] * b[k];
+                aa += (double)a[k] * a[k];
+                bb += (double)b[k] * b[k];
+            }
+            const double cos = ab / sqrt(aa * bb);
+            if (!(cos >= min_cos))
+                min_cos = cos;
+        }
+        printf("\n    %zu texts at %s%s: max abs diff %.3g, min cosine %.9f",
+               n, clenc_precision_name(reduced[r].precision),
+               reduced[r].half_compute ? " (half compute)" : "", worst,
+               min_cos);
+        CU_ASSERT(min_cos >= reduced[r].floor);
+        CU_ASSERT(worst <= reduced[r].atol);
+        clenc_session_destroy(s);
+        clenc_model_destroy(model);
+        if (ctx != p.ctx)
+            clenc_context_destroy(ctx);
+    }
+    free(texts);
+    free(index);
+    free(got);
     parity_close(&p);
 }

@@ -36,6 +36,23 @@ void test_gemm_own_gpu_matches_reference(void)
     gemm_suite(&c, CLENC_VARIANT_GPU, CLENC_GEMM_OWN, ms + 2, 2);
 }
 
+/* fp16 weights, read as halves into float: against the reference over
+ * the same weights rounded to half (ref_round_half), both families, at
+ * the fp32 tolerance: the product itself is float. */
+void test_gemm_fp16_weights_match_reference(void)
+{
+    static const unsigned ms[] = {1, 7, 65, 300};
+    clenc_config c;
+    for (int v = CLENC_VARIANT_CPU; v <= CLENC_VARIANT_GPU; v++) {
+        oprig_tiny_config(&c);
+        c.precision = CLENC_PRECISION_FP16;
+        gemm_suite(&c, (clenc_variant)v, CLENC_GEMM_OWN, ms, 4);
+        oprig_minilm_config(&c);
+        c.precision = CLENC_PRECISION_FP16;
+        gemm_suite(&c, (clenc_variant)v, CLENC_GEMM_OWN, ms + 1, 2);
+    }
+}
+
 /* Every tile shape the tuner may pick computes the same product: the
  * tiles of tune.c's lists (narrow and wide vectors, fast and thorough),
  * odd ones the override allows, and each work-group it searches, with a

@@ -1,4 +1,4 @@
-# bench_engines.py — the peers of bench_peers.py: PyTorch, ONNX Runtime on the transformer-optimised export, OpenVINO, and MLAS's GEMM.
+# bench_engines.py — the peers of bench_peers.py: PyTorch, ONNX Runtime on the transformer-optimised export (fp32 and int8), OpenVINO, and MLAS's GEMM.
 """The peer engines of tools/bench_peers.py (see its docstring for the method).
 
 - PyTorch runs the transformers model as a user would (its default attention).
@@ -7,9 +7,12 @@
   fuses (the SDPA path traces to a graph it does not fuse). ONNX Runtime runs
   the optimised graph; the bench refuses to time it when the fusions are
   missing. OpenVINO compiles the plain export: its own frontend fuses.
+- ONNX Runtime int8 is its dynamic quantisation (quantize_dynamic) of that
+  same optimised graph, as its users deploy BERT models on CPUs: per-channel
+  s8 weights, u8 activations quantised per tensor at run time.
 - MLAS is ONNX Runtime running one MatMul with a constant weight.
 """
-import collections, json, os, statistics, sys, time, warnings
+import collections, hashlib, json, os, statistics, sys, time, warnings
 
 import numpy as np
 
@@ -125,6 +128,98 @@ def ort_session(path, threads):
     so.intra_op_num_threads = threads
     so.inter_op_num_threads = 1
     return ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
+
+
+# ------------------------------------------------------- ONNX Runtime int8
+INT8_QUANTISED = {"QAttention": 1, "MatMulInteger": 3}  # per layer: QKV; attention out, FFN up, down
+
+
+def cpu_flags():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def ort_int8_settings(reduce_range=None):
+    """The quantize_dynamic settings of the ORT int8 peer. reduce_range
+    (7-bit weights) is what ONNX Runtime's quantisation guide prescribes for
+    its u8 x s8 kernels on AVX2/AVX-512 CPUs without VNNI, whose vpmaddubsw
+    saturates 16-bit pair sums of full-range values; with VNNI (vpdpbusd
+    accumulates in 32 bits) it only costs accuracy. None: that rule on this
+    CPU's flags."""
+    vnni = bool(cpu_flags() & {"avx512_vnni", "avx_vnni", "amx_int8"})
+    if reduce_range is None:
+        reduce_range = not vnni
+    return {"per_channel": True, "weight_type": "QInt8", "reduce_range": bool(reduce_range),
+            "activations": "QUInt8, one scale and zero point per tensor, computed at run time "
+                           "(DynamicQuantizeLinear)",
+            "cpu_vnni": vnni,
+            "pre_process": "quant_pre_process (symbolic and ONNX shape inference, ORT's basic "
+                           "optimisation): quantize_dynamic cannot type the outputs of the "
+                           "optimiser's contrib ops (Attention, ...) without it"}
+
+
+def int8_path(opt_path, settings):
+    tail = ".int8-rr.onnx" if settings["reduce_range"] else ".int8.onnx"
+    return os.path.splitext(opt_path)[0] + tail
+
+
+def file_sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def quantize_int8(opt_path, settings, layers):
+    """ONNX Runtime's quantize_dynamic on the optimised graph opt_path (after
+    quant_pre_process), cached beside it (int8_path) and redone when the
+    optimised graph's content, the settings or onnxruntime's version differ
+    from the record beside the file. Returns its path, the quantised op
+    counts, and what is missing from a fully quantised graph (a message each)."""
+    import onnx, onnxruntime
+    from onnxruntime.quantization import QuantType, quant_pre_process, quantize_dynamic
+    path = int8_path(opt_path, settings)
+    recipe = dict(settings, onnxruntime=onnxruntime.__version__, source=os.path.basename(opt_path),
+                  source_sha256=file_sha256(opt_path))
+    stamp = path + ".json"
+    try:
+        with open(stamp) as f:
+            fresh = json.load(f) == recipe and os.path.exists(path)
+    except (OSError, ValueError):
+        fresh = False
+    if fresh:
+        log(f"onnxruntime int8: using cached {path}")
+    else:
+        log(f"onnxruntime int8: quant_pre_process + quantize_dynamic(per_channel=True, "
+            f"weight_type=QInt8, reduce_range={settings['reduce_range']}) -> {path}")
+        pre, tmp = path + ".pre.onnx", path + ".tmp"
+        try:
+            quant_pre_process(opt_path, pre)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                quantize_dynamic(pre, tmp, per_channel=True, weight_type=QuantType.QInt8,
+                                 reduce_range=settings["reduce_range"])
+            os.replace(tmp, path)
+        finally:
+            for leftover in (pre, tmp):
+                if os.path.exists(leftover):
+                    os.remove(leftover)
+        with open(stamp, "w") as f:
+            json.dump(recipe, f)
+    ops = collections.Counter(n.op_type for n in onnx.load(path).graph.node)
+    missing = [f"{op}: {ops[op]} in the graph, a fully quantised {layers}-layer BERT has {n * layers}"
+               for op, n in INT8_QUANTISED.items() if ops[op] != n * layers]
+    missing += [f"{ops[op]} float {op} left" for op in ("MatMul", "Attention") if ops[op]]
+    counts = {op: ops[op] for op in ("QAttention", "MatMulInteger", "DynamicQuantizeLinear",
+                                     "QEmbedLayerNormalization", "EmbedLayerNormalization") if ops[op]}
+    return path, counts, missing
 
 
 # ------------------------------------------------------------- OpenVINO

@@ -1,8 +1,9 @@
-# bench_peers.py — times clenc against ONNX Runtime, OpenVINO and PyTorch on CPU (all-MiniLM-L6-v2), and its GEMM against OpenBLAS, oneDNN and MLAS, for `make bench`; writes build/bench.json.
+# bench_peers.py — times clenc against ONNX Runtime, OpenVINO and PyTorch on CPU (all-MiniLM-L6-v2), its fp16 and int8 against its fp32 and ONNX Runtime's int8, and its GEMM against OpenBLAS, oneDNN and MLAS, for `make bench`; writes build/bench.json.
 """Peer benchmark of `make bench`.
 
 usage: python tools/bench_peers.py [--model DIR] [--lib SO] [--threads T]
-           [--runs N] [--warmup N] [--cells a,b,...] [--quick]
+           [--runs N] [--warmup N] [--cells a,b,...|none] [--quick]
+           [--precision-cells a,b,...|none] [--precisions fp16,int8]
            [--gemm-bench PROG] [--gemm-m LIST] [--onnx FILE] [--out FILE]
 
 The same model runs on four engines with T threads each, all returning
@@ -36,6 +37,20 @@ peers the batch padded to the longest with an attention mask). For the mixed
 cell clenc also runs a uniform batch of about the same token count (32 x
 round(tokens / 32)); extra.cells.mixed_8_128 records time(mixed)/time(uniform).
 
+Precision cells (issue 14), timed after those in the same way on the same
+ids: b1_s16 clenc fp16 against clenc fp32; b1_s128 clenc fp32, fp16 and
+int8, ONNX Runtime fp32 and int8; b32_s128 clenc fp32 and int8, ONNX Runtime
+fp32 and int8. clenc loads one model per precision in its one context
+(clenc_model_load_as). ONNX Runtime int8 is quantize_dynamic (per-channel s8
+weights, u8 activations per tensor, reduce_range only on a CPU without VNNI,
+as ONNX Runtime's guide says) of the optimised graph after quant_pre_process,
+cached as build/bench/minilm.opt.int8.onnx. An engine that cannot run (a
+precision the library refuses, a graph not fully quantised) is reported
+NOT MEASURED with its reason, on stdout and as a warning, and the others are
+still timed. Each reduced-precision output is compared with its engine's
+fp32 (min cosine, max |diff|): a check on random ids, not the accuracy,
+which tools/precision_accuracy.py measures on real texts.
+
 The GEMM table comes from `PROG --json --threads T` (default
 build/bin/clenc-bench-gemm: clenc, OpenBLAS on its CPU's kernels, oneDNN),
 plus MLAS timed here the same way (ONNX Runtime running one MatMul with a
@@ -44,14 +59,15 @@ Without that program "gemm" is [].
 
 Progress goes to stderr, the tables to stdout. Exit status 1 when the
 engines' outputs disagree by more than 1e-4 (or MLAS's GEMM result is wrong),
-2 when ONNX Runtime's graph is not fully fused.
+2 when ONNX Runtime's graph is not fully fused; 1 too when a reduced-precision
+output is not finite.
 """
 import argparse, ctypes, json, os, platform, statistics, subprocess, sys, time, zlib
 
 import numpy as np
 
 sys.dont_write_bytecode = True  # no tools/__pycache__ in the tree
-from clenc_ctypes import ClencDeviceInfo, ClencOptions  # tools/, the script's folder
+from clenc_ctypes import ClencDeviceInfo, ClencModelInfo, ClencOptions  # tools/, the script's folder
 import bench_engines as peers
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -63,6 +79,7 @@ TOLERANCE = 1e-4
 SETTLE_S = 0.1  # pause before each timed run, so that other engines' threads stop spinning
 REWARM_S = 0.2  # then untimed runs of the engine for this long, so that it runs hot
 POOL_MEAN_NORMALIZE = 0x1 | 0x100  # CLENC_POOL_MEAN | CLENC_POOL_NORMALIZE
+PRECISIONS = {"fp32": 1, "fp16": 2, "int8": 3}  # clenc_precision
 PEERS = ("onnxruntime", "openvino", "pytorch")
 ENGINES = ("clenc",) + PEERS
 OV_ENGINES = {"openvino_" + h.lower(): h for h in peers.OpenVino.HINTS}
@@ -74,9 +91,10 @@ def log(msg):
 
 # ----------------------------------------------------------------- clenc
 class Clenc:
-    """libclenc.so through ctypes: one context, one model, one session per shape."""
+    """libclenc.so through ctypes: one context holding one model per precision
+    (clenc_model_load_as), each with one session per shape."""
 
-    def __init__(self, lib_path, model_dir, hidden):
+    def __init__(self, lib_path, model_dir, hidden, precisions=("fp32",)):
         P, I, U = ctypes.c_void_p, ctypes.c_int, ctypes.c_uint
         self.lib = lib = ctypes.CDLL(lib_path)
         S, Z = ctypes.c_char_p, ctypes.c_size_t
@@ -95,12 +113,18 @@ class Clenc:
                 ("clenc_encode", I, [P, P, P, P, U, U, I, P])]:  # ids, type_ids, lengths, B, S, pooling, out
             fn = getattr(lib, name)
             fn.restype, fn.argtypes = res, args
+        # Older libraries have no precisions: they load fp32 only.
+        for name, res, args in [("clenc_model_load_as", I, [P, S, I, P]),
+                                ("clenc_model_info_get_sized", I, [P, P, Z])]:
+            fn = getattr(lib, name, None)
+            if fn is not None:
+                fn.restype, fn.argtypes = res, args
         self.hidden = hidden
         self.version = lib.clenc_version().decode()
         opt = ClencOptions()
         self._check(lib.clenc_options_init_sized(ctypes.byref(opt), ctypes.sizeof(opt)),
                     "clenc_options_init_sized")
-        self.ctx, self.model, self.session = P(), P(), P()
+        self.ctx = P()
         self._check(lib.clenc_context_create_sized(ctypes.byref(opt), ctypes.sizeof(opt),
                                                    ctypes.byref(self.ctx)),
                     "clenc_context_create_sized")
@@ -108,36 +132,78 @@ class Clenc:
         self._check(lib.clenc_context_device_sized(self.ctx, ctypes.byref(self.device),
                                                    ctypes.sizeof(self.device)),
                     "clenc_context_device_sized")
-        self._check(lib.clenc_model_load(self.ctx, model_dir.encode(), ctypes.byref(self.model)),
-                    "clenc_model_load")
-        self.shape = None
+        # Per precision: the model, its session and the session's shape; a
+        # precision the library refused has its reason in errors instead.
+        self.models, self.sessions, self.info, self.errors = {}, {}, {}, {}
+        for precision in precisions:
+            try:
+                self.models[precision] = self._load(model_dir, precision)
+            except RuntimeError as err:
+                if precision == "fp32":
+                    raise
+                self.errors[precision] = str(err)
+                log(f"clenc {precision}: cannot load: {err}")
+                continue
+            self.sessions[precision] = (None, P())
+            self.info[precision] = self._model_info(self.models[precision])
 
     def _check(self, status, what):
         if status != 0:
             raise RuntimeError(f"{what}: {self.lib.clenc_status_name(status).decode()}: "
                                f"{self.lib.clenc_last_error().decode(errors='replace')}")
 
-    def use_session(self, batch, seq):
-        if self.shape == (batch, seq):
-            return
-        self.lib.clenc_session_destroy(self.session)
-        self.session, self.shape = ctypes.c_void_p(), None
-        self._check(self.lib.clenc_session_create(self.model, batch, seq,
-                                                  ctypes.byref(self.session)),
-                    "clenc_session_create")
-        self.shape = (batch, seq)
+    def _load(self, model_dir, precision):
+        model = ctypes.c_void_p()
+        load_as = getattr(self.lib, "clenc_model_load_as", None)
+        if load_as is None:
+            if precision != "fp32":
+                raise RuntimeError(f"{self.version} has no clenc_model_load_as: fp32 only")
+            self._check(self.lib.clenc_model_load(self.ctx, model_dir.encode(), ctypes.byref(model)),
+                        "clenc_model_load")
+        else:
+            self._check(load_as(self.ctx, model_dir.encode(), PRECISIONS[precision],
+                                ctypes.byref(model)), f"clenc_model_load_as({precision})")
+        return model
 
-    def encode(self, ids, lengths):
+    def _model_info(self, model):
+        """weight_bytes, the precision the model reports and (fp16) whether it
+        computes in half; {} from a library without them."""
+        get = getattr(self.lib, "clenc_model_info_get_sized", None)
+        if get is None:
+            return {}
+        info = ClencModelInfo()
+        self._check(get(model, ctypes.byref(info), ctypes.sizeof(info)), "clenc_model_info_get_sized")
+        names = {v: k for k, v in PRECISIONS.items()}
+        return {"weight_bytes": info.weight_bytes, "precision": names.get(info.precision, info.precision),
+                "fp16_compute": bool(info.fp16_compute)}
+
+    def use_session(self, batch, seq, precision="fp32"):
+        shape, session = self.sessions[precision]
+        if shape == (batch, seq):
+            return
+        self.lib.clenc_session_destroy(session)
+        session = ctypes.c_void_p()
+        self.sessions[precision] = (None, session)
+        self._check(self.lib.clenc_session_create(self.models[precision], batch, seq,
+                                                  ctypes.byref(session)),
+                    f"clenc_session_create ({precision})")
+        self.sessions[precision] = ((batch, seq), session)
+
+    def encode(self, ids, lengths, precision="fp32", type_ids=None):
         batch, seq = ids.shape
         out = np.empty((batch, self.hidden), dtype=np.float32)
-        self._check(self.lib.clenc_encode(self.session, ids.ctypes.data, None, lengths.ctypes.data,
-                                          batch, seq, POOL_MEAN_NORMALIZE, out.ctypes.data),
-                    "clenc_encode")
+        types = None if type_ids is None else type_ids.ctypes.data
+        self._check(self.lib.clenc_encode(self.sessions[precision][1], ids.ctypes.data, types,
+                                          lengths.ctypes.data, batch, seq, POOL_MEAN_NORMALIZE,
+                                          out.ctypes.data),
+                    f"clenc_encode ({precision})")
         return out
 
     def close(self):
-        self.lib.clenc_session_destroy(self.session)
-        self.lib.clenc_model_destroy(self.model)
+        for _, session in self.sessions.values():
+            self.lib.clenc_session_destroy(session)
+        for model in self.models.values():
+            self.lib.clenc_model_destroy(model)
         self.lib.clenc_context_destroy(self.ctx)
 
 
@@ -170,24 +236,43 @@ def stats(batch, times):
             "latency_ms_min": min(times) * 1e3, "latency_ms_max": max(times) * 1e3}
 
 
-def time_interleaved(engines, warmup, runs):
-    """Per engine: the times of its timed runs, and its last output."""
+def time_interleaved(engines, warmup, runs, failed=None):
+    """Per engine: the times of its timed runs, and its last output. With a
+    dict `failed`, an engine that raises is dropped from the runs and its
+    error kept there (the precision cells: an engine that cannot run is
+    reported, not timed); without, the error propagates."""
+    engines = dict(engines)
+
+    def call(e):
+        try:
+            return engines[e]()
+        except Exception as err:  # noqa: BLE001 (ctypes, onnxruntime: any failure is reported)
+            if failed is None:
+                raise
+            failed[e] = f"{type(err).__name__}: {err}"
+            log(f"  {e}: failed, left out of this cell: {failed[e]}")
+            del engines[e]
+            return None
     for _ in range(warmup):
-        for fn in engines.values():
-            fn()
+        for e in list(engines):
+            call(e)
     times, outs = {e: [] for e in engines}, {}
     for r in range(runs):
-        for e, fn in engines.items():
+        for e in list(engines):
             time.sleep(SETTLE_S)
             t0 = time.perf_counter()
-            fn()
-            while time.perf_counter() - t0 < REWARM_S:
-                fn()
+            call(e)
+            while e in engines and time.perf_counter() - t0 < REWARM_S:
+                call(e)
+            if e not in engines:
+                continue
             t0 = time.perf_counter()
-            outs[e] = fn()
-            times[e].append(time.perf_counter() - t0)
+            out = call(e)
+            if e in engines:
+                outs[e] = out
+                times[e].append(time.perf_counter() - t0)
         log(f"  run {r + 1}/{runs}: " + ", ".join(f"{e} {times[e][-1] * 1e3:.1f} ms" for e in engines))
-    return times, outs
+    return {e: t for e, t in times.items() if e in engines}, outs
 
 
 def run_cell(name, clenc, ort_sess, ov, torch_model, warmup, runs):
@@ -239,6 +324,128 @@ def run_cell(name, clenc, ort_sess, ov, torch_model, warmup, runs):
         extra["clenc_time_ratio_mixed_over_uniform"] = (
             cell["clenc"]["latency_ms"] / extra["uniform_equivalent"]["clenc"]["latency_ms"])
     return cell, extra
+
+
+# ------------------------------------------------------------ precision
+# Reduced precision (issue 14), in the same run as the fp32 cells and on the
+# same ids: per cell, its engines timed interleaved as above. "clenc" and
+# "onnxruntime" are the fp32 engines, timed again here so that every ratio
+# comes from one interleaved series.
+PRECISION_CELLS = {
+    "b1_s16": ("clenc", "clenc_fp16"),
+    "b1_s128": ("clenc", "clenc_fp16", "clenc_int8", "onnxruntime", "onnxruntime_int8"),
+    "b32_s128": ("clenc", "clenc_int8", "onnxruntime", "onnxruntime_int8"),
+}
+# Speed ratios reported per cell (first over second, in sequences/s), where both ran.
+PRECISION_RATIOS = (("clenc_fp16", "clenc"), ("clenc_int8", "clenc"),
+                    ("clenc_int8", "onnxruntime_int8"), ("onnxruntime_int8", "onnxruntime"))
+# Each reduced-precision engine's output is compared with its own fp32.
+FP32_OF = {"clenc_fp16": "clenc", "clenc_int8": "clenc", "onnxruntime_int8": "onnxruntime"}
+
+
+def engine_precision(e):
+    return e.rsplit("_", 1)[1] if e.endswith(("_fp16", "_int8")) else "fp32"
+
+
+def engine_label(e):
+    """clenc_int8 -> "clenc int8", clenc -> "clenc fp32"."""
+    return e.split("_")[0] + " " + engine_precision(e)
+
+
+def run_precision_cell(name, clenc, ort_sess, ort_int8, precisions, warmup, runs):
+    """ort_int8: (session, None) or (None, why there is none). Engines of a
+    precision not in `precisions` are left out; one that cannot run is in the
+    cell's not_measured with its reason."""
+    ids, lengths, mask = make_cell(name)
+    batch, seq = ids.shape
+    ids64, mask64 = ids.astype(np.int64), mask.astype(np.int64)
+    feed = dict(zip(peers.ONNX_INPUTS, (ids64, mask64, np.zeros_like(ids64))))
+    engines, not_measured = {}, {}
+    for e in PRECISION_CELLS[name]:
+        p = engine_precision(e)
+        if p != "fp32" and p not in precisions:
+            continue
+        if e.startswith("clenc"):
+            if p in clenc.errors:
+                not_measured[e] = clenc.errors[p]
+                continue
+            try:
+                clenc.use_session(batch, seq, p)
+            except RuntimeError as err:
+                not_measured[e] = str(err)
+                continue
+            engines[e] = lambda p=p: clenc.encode(ids, lengths, p)
+        elif e == "onnxruntime":
+            engines[e] = lambda: ort_sess.run(None, feed)[0]
+        elif ort_int8[0] is None:
+            not_measured[e] = ort_int8[1]
+        else:
+            engines[e] = lambda: ort_int8[0].run(None, feed)[0]
+    log(f"precision {name}: batch {batch}, seq {seq}; {', '.join(engines)}; "
+        f"{warmup} warm-up + {runs} timed runs per engine")
+    for e, why in not_measured.items():
+        log(f"  {e}: NOT MEASURED: {why}")
+    times, outs = time_interleaved(engines, warmup, runs, failed=not_measured)
+    cell = {"name": name, "batch": batch, "seq": seq,
+            "engines": {e: stats(batch, t) for e, t in times.items()},
+            "not_measured": not_measured, "ratio": {}, "vs_fp32": {}}
+    for a, b in PRECISION_RATIOS:
+        if a in times and b in times:
+            cell["ratio"][f"{a}/{b}"] = (cell["engines"][a]["sequences_per_s"] /
+                                         cell["engines"][b]["sequences_per_s"])
+    for e, ref in FP32_OF.items():
+        if e in outs and ref in outs:
+            x, r = outs[e].astype(np.float64), outs[ref].astype(np.float64)
+            cos = (x * r).sum(1) / (np.linalg.norm(x, axis=1) * np.linalg.norm(r, axis=1))
+            cell["vs_fp32"][e] = {"max_abs_diff": float(np.abs(x - r).max()),
+                                  "min_cosine": float(cos.min())}
+    return cell
+
+
+def print_precision(doc):
+    pr = doc.get("precision")
+    if not pr or not pr["cells"]:
+        return
+    s = pr["settings"]
+    print(f"\nReduced precision (median of {doc['extra']['runs']} interleaved runs, {doc['threads']} threads; "
+          f"random ids as above, so the cosines are a check, not the accuracy: see tools/precision_accuracy.py)")
+    for p, info in s["clenc"].items():
+        if "error" in info:
+            print(f"clenc {p}: not loaded: {info['error']}")
+        elif info:
+            mode = ("; fp16 compute (half activations)" if info.get("fp16_compute") else
+                    "; weights stored as half, computed in float" if p == "fp16" else "")
+            ratio = f" ({info['weight_bytes_vs_fp32']:.3f} x fp32)" if "weight_bytes_vs_fp32" in info else ""
+            print(f"clenc {p}: weight bytes {info['weight_bytes']}{ratio}{mode}")
+    q = s.get("onnxruntime_int8", {})
+    if "error" in q:
+        print(f"onnxruntime int8: none: {q['error']}")
+    elif q:
+        ops = ", ".join(f"{op} {n}" for op, n in q["ops"].items())
+        print(f"onnxruntime int8: quantize_dynamic(per_channel=True, weight_type=QInt8, "
+              f"reduce_range={q['reduce_range']}) on the optimised graph after quant_pre_process "
+              f"({ops}); activations u8 per tensor; CPU VNNI {'yes' if q['cpu_vnni'] else 'no'}")
+    print(f"{'cell':<9} {'batch':>5} {'seq':>4}  {'engine':<17} {'median ms':>9}  {'[min – max]':<19} "
+          f"{'seq/s':>8}  {'vs fp32: min cos':>16}  {'max |Δ|':>8}")
+    for cell in pr["cells"]:
+        first = True
+        for e in PRECISION_CELLS[cell["name"]]:
+            head = f"{cell['name']:<9} {cell['batch']:>5} {cell['seq']:>4}" if first else " " * 20
+            label = engine_label(e)
+            if e in cell["engines"]:
+                st, v = cell["engines"][e], cell["vs_fp32"].get(e)
+                agree = f"{v['min_cosine']:16.7f}  {v['max_abs_diff']:8.1e}" if v else ""
+                print(f"{head}  {label:<17} {st['latency_ms']:9.2f}  [{st['latency_ms_min']:7.2f} – "
+                      f"{st['latency_ms_max']:7.2f}] {st['sequences_per_s']:8.1f}  {agree}".rstrip())
+            elif e in cell["not_measured"]:
+                print(f"{head}  {label:<17} NOT MEASURED: {cell['not_measured'][e]}")
+            else:
+                continue
+            first = False
+        for pair, x in cell["ratio"].items():
+            a, b = (engine_label(t) for t in pair.split("/"))
+            print(f"{'':20}  {a} over {b}: {x:.2f}x")
+    print("a over b = a's sequences/s over b's (above 1: a is faster)")
 
 
 # ----------------------------------------------------------------- gemm
@@ -311,6 +518,8 @@ def print_header(doc, extra):
 
 
 def print_cells(doc, extra):
+    if not doc["cells"]:
+        return
     print(f"{'cell':<12} {'batch':>5} {'seq':>4}  {'engine':<13} {'median ms':>9}  {'[min – max]':<19}"
           f" {'seq/s':>8}  {'clenc ×':>7}  {'max |Δ| vs clenc':>16}  {'clenc × best peer':>17}")
     for cell in doc["cells"]:
@@ -376,7 +585,14 @@ def parse_args():
     add("--threads", type=int, default=os.cpu_count(), help="threads of every engine (all cores)")
     add("--runs", type=int, default=7, help="timed runs per engine and cell (7)")
     add("--warmup", type=int, default=2, help="warm-up runs per engine and cell (2)")
-    add("--cells", default=",".join(CELLS), help="comma list of cells (all): " + ", ".join(CELLS))
+    add("--cells", default=",".join(CELLS),
+        help="comma list of cells (all), or none: " + ", ".join(CELLS))
+    add("--precision-cells", default=",".join(PRECISION_CELLS),
+        help="comma list of reduced-precision cells (all), or none: " + ", ".join(
+            f"{c} ({' '.join(e for e in es if e.endswith(('_fp16', '_int8')))})"
+            for c, es in PRECISION_CELLS.items()))
+    add("--precisions", default="fp16,int8",
+        help="reduced precisions of those cells (fp16,int8); the fp32 engines are always there")
     add("--quick", action="store_true",
         help="for testing: runs=3, warmup=1, GEMM runs 3 and --gemm-m 16,512 unless given")
     add("--gemm-bench", default=here("build/bin/clenc-bench-gemm"),
@@ -390,10 +606,22 @@ def parse_args():
     if args.quick:
         args.runs, args.warmup, args.gemm_runs = 3, 1, 3
         args.gemm_m = args.gemm_m or "16,512"
-    args.cells = [c.strip() for c in args.cells.split(",") if c.strip()]
+    def names(text):
+        return [] if text.strip() == "none" else [c.strip() for c in text.split(",") if c.strip()]
+    args.cells, args.precision_cells = names(args.cells), names(args.precision_cells)
+    args.precisions = names(args.precisions)
     unknown = [c for c in args.cells if c not in CELLS]
-    if unknown or not args.cells:
-        ap.error(f"unknown cells {unknown}; the cells are {', '.join(CELLS)}")
+    if unknown or not (args.cells or args.precision_cells):
+        ap.error(f"unknown cells {unknown}; the cells are {', '.join(CELLS)} (or none, "
+                 "with precision cells)")
+    unknown = [c for c in args.precision_cells if c not in PRECISION_CELLS]
+    if unknown:
+        ap.error(f"unknown precision cells {unknown}; they are {', '.join(PRECISION_CELLS)}")
+    unknown = [p for p in args.precisions if p not in ("fp16", "int8")]
+    if unknown:
+        ap.error(f"unknown precisions {unknown}; they are fp16, int8")
+    if not args.precisions:
+        args.precision_cells = []
     if args.runs < 1 or args.warmup < 0 or args.threads < 1:
         ap.error("--runs and --threads must be at least 1, --warmup at least 0")
     if not os.path.exists(args.lib):
@@ -425,10 +653,28 @@ def main():
         log("error: not timing an unfused graph (see bench_engines.export_onnx / optimize_onnx)")
         return 2
 
-    log(f"clenc: loading {args.lib} and {args.model}")
-    clenc = Clenc(args.lib, args.model, config["hidden_size"])
+    precisions = args.precisions if args.precision_cells else []
+    log(f"clenc: loading {args.lib} and {args.model} ({', '.join(['fp32'] + precisions)})")
+    clenc = Clenc(args.lib, args.model, config["hidden_size"], ["fp32"] + precisions)
     log(f"clenc: {clenc.version} on {clenc.device.name.decode()} "
         f"({clenc.device.compute_units} compute units)")
+    ort_int8, int8_settings = (None, "not asked for (--precisions)"), {}
+    if "int8" in precisions:
+        int8_settings = peers.ort_int8_settings()
+        try:
+            q_path, q_ops, q_missing = peers.quantize_int8(opt_path, int8_settings,
+                                                           config["num_hidden_layers"])
+            int8_settings.update(graph=os.path.relpath(q_path, ROOT), ops=q_ops)
+            if q_missing:
+                ort_int8 = (None, "not timing a graph that is not fully quantised: " + "; ".join(q_missing))
+            else:
+                ort_int8 = (peers.ort_session(q_path, T), None)
+                log(f"onnxruntime int8: {q_path}: {q_ops}")
+        except Exception as err:  # noqa: BLE001 (onnxruntime.quantization raises many kinds)
+            ort_int8 = (None, f"quantize_dynamic failed: {type(err).__name__}: {err}")
+        if ort_int8[0] is None:
+            int8_settings["error"] = ort_int8[1]
+            log(f"onnxruntime int8: {ort_int8[1]}")
     log(f"pytorch: loading {args.model} with transformers {transformers.__version__}")
     wrapper = peers.make_wrapper(args.model)
     ort_sess = peers.ort_session(opt_path, T)
@@ -466,6 +712,20 @@ def main():
         doc["cells"].append(cell)
         doc["settings"]["openvino"]["hint_per_cell"][name] = cell["openvino_hint"]
         extra["cells"][name] = cell_extra
+    if args.precision_cells:
+        fp32_bytes = clenc.info["fp32"].get("weight_bytes")
+        clenc_settings = {}
+        for p in ["fp32"] + precisions:
+            info = dict(clenc.info.get(p, {"error": clenc.errors.get(p)}))
+            if fp32_bytes and info.get("weight_bytes"):
+                info["weight_bytes_vs_fp32"] = info["weight_bytes"] / fp32_bytes
+            clenc_settings[p] = info
+        doc["precision"] = {"settings": {"clenc": clenc_settings, "precisions": precisions}, "cells": []}
+        if "int8" in precisions:
+            doc["precision"]["settings"]["onnxruntime_int8"] = int8_settings
+        for name in args.precision_cells:
+            doc["precision"]["cells"].append(run_precision_cell(
+                name, clenc, ort_sess, ort_int8, precisions, args.warmup, args.runs))
     clenc.close()
 
     g = run_gemm_bench(args.gemm_bench, T, args.gemm_runs, args.gemm_m)
@@ -478,6 +738,7 @@ def main():
 
     print_header(doc, extra)
     print_cells(doc, extra)
+    print_precision(doc)
     print_gemm(doc, g)
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out, "w") as f:
@@ -491,7 +752,15 @@ def main():
     wrong = [r for r in doc["gemm"] if not r["mlas_ok"]]
     for r in wrong:
         log(f"error: gemm m {r['m']} n {r['n']} k {r['k']}: MLAS's result differs from the float64 reference")
-    return 1 if bad or wrong else 0
+    pcells = doc.get("precision", {}).get("cells", [])
+    for c in pcells:
+        for e, why in c["not_measured"].items():
+            log(f"warning: precision cell {c['name']}: {e} not measured: {why}")
+    broken = [(c["name"], e) for c in pcells for e, v in c["vs_fp32"].items()
+              if not np.isfinite(v["min_cosine"])]
+    for c, e in broken:
+        log(f"error: precision cell {c}: {e}'s output is not finite")
+    return 1 if bad or wrong or broken else 0
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@
 
 static const char usage[] =
     "usage: " PROG " --model DIR [--device SPEC] [--batch LIST] [--seq LIST]\n"
-    "                   [--runs N] [--warmup N] [--json]\n"
+    "                   [--runs N] [--warmup N] [--precision P] [--json]\n"
     "\n"
     "Encodes random token ids over a grid of batch x sequence sizes and\n"
     "reports per cell: median and p90 latency, sequences/s, tokens/s,\n"
@@ -28,6 +28,7 @@ static const char usage[] =
     "  --seq LIST      e.g. 16,128 (default)\n"
     "  --runs N        timed runs per cell (default 10)\n"
     "  --warmup N      untimed runs per cell (default 2)\n"
+    "  --precision P   fp32 (default) | fp16 | int8 (as CLENC_PRECISION)\n"
     "  --json          one JSON object on stdout instead of the table\n"
     "  --help, --version\n";
 
@@ -48,6 +49,7 @@ static int parse(int argc, char **argv, bench *b)
 {
     int missing = 0;
     const char *batch = "1,8,32", *seq = "16,128", *runs = "10", *warm = "2";
+    const char *precision = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         cli_help_or_version(a, PROG, usage);
@@ -60,7 +62,9 @@ static int parse(int argc, char **argv, bench *b)
                    cli_option(argc, argv, &i, "--batch", &batch, &missing) ||
                    cli_option(argc, argv, &i, "--seq", &seq, &missing) ||
                    cli_option(argc, argv, &i, "--runs", &runs, &missing) ||
-                   cli_option(argc, argv, &i, "--warmup", &warm, &missing)) {
+                   cli_option(argc, argv, &i, "--warmup", &warm, &missing) ||
+                   cli_option(argc, argv, &i, "--precision", &precision,
+                              &missing)) {
             if (missing)
                 return cli_usage_error(PROG, "%s needs a value", a);
         } else {
@@ -69,6 +73,12 @@ static int parse(int argc, char **argv, bench *b)
     }
     if (!b->model_path)
         return cli_usage_error(PROG, "--model DIR is required");
+    clenc_precision chosen;
+    if (cli_precision(PROG, precision, &chosen))
+        return 2;
+    /* As the variable, so that the --first-result child gets it too. */
+    if (precision)
+        setenv("CLENC_PRECISION", precision, 1);
     b->nb = cli_parse_list(batch, b->batches, MAX_LIST, 4096);
     b->ns = cli_parse_list(seq, b->seqs, MAX_LIST, 1u << 16);
     if (!b->nb || !b->ns)
@@ -230,6 +240,9 @@ static void print_results(const bench *b, const clenc_model_info *mi,
         cli_json_string(stdout, mi->name);
         printf(", \"device\": ");
         cli_json_string(stdout, di->name);
+        printf(", \"precision\": \"%s\", \"fp16_compute\": %s",
+               clenc_precision_name(mi->precision),
+               mi->fp16_compute ? "true" : "false");
         printf(", \"peak\": {\"gflops\": %.2f, \"gbps\": %.2f, "
                "\"measured_at\": %lld}, "
                "\"first_result_ms\": {\"cold\": %.2f, \"warm\": %.2f}, "
@@ -262,8 +275,10 @@ static void print_results(const bench *b, const clenc_model_info *mi,
     if (!gmtime_r(&at, &tm) ||
         !strftime(when, sizeof when, "%Y-%m-%d %H:%M UTC", &tm))
         snprintf(when, sizeof when, "at an unknown time");
-    printf("%s on %s\npeak (probe, measured %s): %.1f GFLOP/s, %.1f GB/s\n\n",
-           mi->name, di->name, when, peak->gflops, peak->gbps);
+    printf("%s on %s, %s\npeak (probe, measured %s): %.1f GFLOP/s, %.1f "
+           "GB/s\n\n",
+           mi->name, di->name, cli_precision_text(mi), when, peak->gflops,
+           peak->gbps);
     printf("%6s %6s %11s %11s %12s %12s %9s %7s\n", "batch", "seq",
            "median ms", "p90 ms", "sequences/s", "tokens/s", "GFLOP/s",
            "peak");

@@ -8,16 +8,19 @@
 #define PROG "clenc-compile"
 
 static const char usage[] =
-    "usage: " PROG " --model DIR [--device SPEC] [--list] -o FILE\n"
+    "usage: " PROG " --model DIR [--device SPEC] [--precision P] [--list]\n"
+    "                     -o FILE\n"
     "\n"
     "Builds every kernel the model needs, specialised for it, on the chosen\n"
     "device and writes them into a program container (README.md, \"The\n"
     "program container\"). 'clenc-run --binary FILE' and options.binary load\n"
     "it with no compiler at run time, on the same device, driver and clenc\n"
-    "version, for models of the same shape.\n"
+    "version, for models of the same shape and precision.\n"
     "\n"
     "  --model DIR     model folder\n"
     "  --device SPEC   gpu | accelerator | cpu | P:D | part of a name\n"
+    "  --precision P   fp32 (default) | fp16 | int8: the programs differ, so a\n"
+    "                  container (an FPGA image) holds one precision\n"
     "  -o FILE         the container to write (atomically)\n"
     "  --list          also print each program's kernel file and exact build\n"
     "                  options: what a vendor's offline compiler must be given\n"
@@ -25,7 +28,8 @@ static const char usage[] =
 
 int main(int argc, char **argv)
 {
-    const char *model_path = NULL, *device = NULL, *out = NULL;
+    const char *model_path = NULL, *device = NULL, *out = NULL,
+               *precision = NULL;
     int missing = 0, list = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -36,7 +40,9 @@ int main(int argc, char **argv)
                               &missing) ||
                    cli_option(argc, argv, &i, "--device", &device, &missing) ||
                    cli_option(argc, argv, &i, "-o", &out, &missing) ||
-                   cli_option(argc, argv, &i, "--output", &out, &missing)) {
+                   cli_option(argc, argv, &i, "--output", &out, &missing) ||
+                   cli_option(argc, argv, &i, "--precision", &precision,
+                              &missing)) {
             if (missing)
                 return cli_usage_error(PROG, "%s needs a value", a);
         } else {
@@ -48,6 +54,8 @@ int main(int argc, char **argv)
     clenc_options opt;
     clenc_options_init(&opt);
     opt.device = device;
+    if (cli_precision(PROG, precision, &opt.precision))
+        return 2;
     clenc_context *ctx = NULL;
     clenc_model *model = NULL;
     clenc_device_info di;
@@ -64,8 +72,10 @@ int main(int argc, char **argv)
         clenc_context_destroy(ctx);
         return rc;
     }
-    printf("wrote %s: the kernels of %s for '%s' (driver %s, clenc %s)\n", out,
-           mi.name, di.name, di.driver_version, clenc_version());
+    printf("wrote %s: the kernels of %s at %s for '%s' (driver %s, clenc "
+           "%s)\n",
+           out, mi.name, clenc_precision_name(mi.precision), di.name,
+           di.driver_version, clenc_version());
     clenc_program_info programs[32];
     size_t n = 0;
     if (list && clenc_context_programs(ctx, programs, 32, &n) == CLENC_OK)

@@ -11,7 +11,8 @@
 
 static const char usage[] =
     "usage: " PROG " --model DIR [--device SPEC] [--batch B] [--seq S]\n"
-    "                  [--runs N] [--csv FILE] [--trace FILE] [--json]\n"
+    "                  [--runs N] [--precision P] [--csv FILE] [--trace FILE]\n"
+    "                  [--json]\n"
     "\n"
     "Encodes random token ids with queue profiling on and prints, per kernel:\n"
     "calls, total ms, share of the pass, mean us, achieved GFLOP/s and GB/s,\n"
@@ -22,6 +23,7 @@ static const char usage[] =
     "\n"
     "  --batch B, --seq S  batch shape (default 8 x 128)\n"
     "  --runs N            profiled passes after one warm-up (default 5)\n"
+    "  --precision P       fp32 (default) | fp16 | int8 (as CLENC_PRECISION)\n"
     "  --csv FILE          the table as CSV\n"
     "  --trace FILE        Chrome trace-event JSON (Perfetto, chrome://tracing):\n"
     "                      one event per kernel launch on a queue track, the\n"
@@ -31,6 +33,7 @@ static const char usage[] =
 
 typedef struct prof {
     const char *model_path, *device, *csv, *trace;
+    clenc_precision precision;
     unsigned batch, seq, runs;
     int json;
 } prof;
@@ -54,7 +57,7 @@ typedef struct run_log {
 static int parse(int argc, char **argv, prof *p)
 {
     int missing = 0;
-    const char *batch = "8", *seq = "128", *runs = "5";
+    const char *batch = "8", *seq = "128", *runs = "5", *precision = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         cli_help_or_version(a, PROG, usage);
@@ -69,6 +72,8 @@ static int parse(int argc, char **argv, prof *p)
                    cli_option(argc, argv, &i, "--runs", &runs, &missing) ||
                    cli_option(argc, argv, &i, "--csv", &p->csv, &missing) ||
                    cli_option(argc, argv, &i, "--trace", &p->trace,
+                              &missing) ||
+                   cli_option(argc, argv, &i, "--precision", &precision,
                               &missing)) {
             if (missing)
                 return cli_usage_error(PROG, "%s needs a value", a);
@@ -78,6 +83,8 @@ static int parse(int argc, char **argv, prof *p)
     }
     if (!p->model_path)
         return cli_usage_error(PROG, "--model DIR is required");
+    if (cli_precision(PROG, precision, &p->precision))
+        return 2;
     if (cli_parse_list(batch, &p->batch, 1, 4096) != 1 ||
         cli_parse_list(seq, &p->seq, 1, 1u << 16) != 1 ||
         cli_parse_list(runs, &p->runs, 1, 100000) != 1)
@@ -258,6 +265,9 @@ static void print_json(const prof *p, const peak_report *r, const clenc_model_in
 {
     printf("{\"model\": ");
     cli_json_string(stdout, mi->name);
+    printf(", \"precision\": \"%s\", \"fp16_compute\": %s",
+           clenc_precision_name(mi->precision),
+           mi->fp16_compute ? "true" : "false");
     printf(", \"device\": ");
     cli_json_string(stdout, di->name);
     printf(", \"batch\": %u, \"seq\": %u, \"runs\": %u, \"kernels\": [",
@@ -309,6 +319,7 @@ int main(int argc, char **argv)
     clenc_options_init(&opt);
     opt.device = p.device;
     opt.profiling = 1;
+    opt.precision = p.precision;
     clenc_context *ctx = NULL;
     clenc_model *model = NULL;
     clenc_session *s = NULL;
@@ -378,7 +389,8 @@ int main(int argc, char **argv)
     if (p.json) {
         print_json(&p, &peak, &mi, &di, k, n, &sum, wall, flops);
     } else {
-        printf("%s on %s, batch %u x seq %u, %u passes\n\n", mi.name, di.name,
+        printf("%s on %s, %s, batch %u x seq %u, %u passes\n\n", mi.name,
+               di.name, cli_precision_text(&mi),
                p.batch, p.seq, sum.passes);
         print_table(stdout, k, n, &sum, 0);
         printf("\nper pass: %.2f ms on the device (kernels %.2f ms, idle "

@@ -21,6 +21,7 @@ static const char usage[] =
     "  --model DIR         model folder (config.json, model.safetensors, ...)\n"
     "  --device SPEC       gpu | accelerator | cpu | P:D | part of a name\n"
     "  --binary FILE       take kernels from a program container, compile none\n"
+    "  --precision P       fp32 (default) | fp16 | int8 (README: \"Precision\")\n"
     "  --pooling P         mean | cls | none (every token); default: the model's\n"
     "  --normalize, --no-normalize\n"
     "                      L2-normalise vectors or not; default: the model's\n"
@@ -36,7 +37,7 @@ static const char usage[] =
     "  --help, --version\n"
     "\n"
     "Environment: CLENC_DEVICE, CLENC_CACHE_DIR, CLENC_KERNEL_DIR, CLENC_GEMM,\n"
-    "CLENC_VARIANT.\n";
+    "CLENC_VARIANT, CLENC_PRECISION.\n";
 
 /* A text embedded: its token ids (for --json) and where its floats are in
  * `vectors`: one vector, or one per real token with --pooling none. */
@@ -47,6 +48,7 @@ typedef struct done_text {
 
 typedef struct run {
     const char *model_path, *device, *binary, *input;
+    clenc_precision precision;
     int json, similarity, ids_mode, normalize; /* normalize: -1 default */
     int pool;                                  /* -1: default */
     unsigned batch;
@@ -72,7 +74,7 @@ typedef struct run {
 static int parse_args(int argc, char **argv, run *r, int *first_text)
 {
     int missing = 0;
-    const char *pool = NULL, *batch = NULL, *max_seq = NULL;
+    const char *pool = NULL, *batch = NULL, *max_seq = NULL, *precision = NULL;
     r->normalize = -1;
     r->pool = -1;
     r->batch = 32;
@@ -99,6 +101,8 @@ static int parse_args(int argc, char **argv, run *r, int *first_text)
                               &missing) ||
                    cli_option(argc, argv, &i, "--binary", &r->binary,
                               &missing) ||
+                   cli_option(argc, argv, &i, "--precision", &precision,
+                              &missing) ||
                    cli_option(argc, argv, &i, "--input", &r->input,
                               &missing) ||
                    cli_option(argc, argv, &i, "--pooling", &pool, &missing) ||
@@ -114,6 +118,8 @@ static int parse_args(int argc, char **argv, run *r, int *first_text)
         }
     }
     *first_text = i;
+    if (cli_precision(PROG, precision, &r->precision))
+        return 2;
     if (!r->model_path)
         return cli_usage_error(PROG, "--model DIR is required");
     if (pool) {
@@ -162,6 +168,7 @@ static int setup(run *r)
     clenc_options_init(&opt);
     opt.device = r->device;
     opt.binary = r->binary;
+    opt.precision = r->precision;
     clenc_status st = clenc_context_create(&opt, &r->ctx);
     if (st == CLENC_OK)
         st = cli_warn_cache(PROG, r->ctx);
@@ -484,6 +491,9 @@ static void print_json(const run *r)
     cli_json_string(stdout, r->info.name);
     printf(", \"device\": ");
     cli_json_string(stdout, r->device_info.name);
+    printf(", \"precision\": \"%s\", \"fp16_compute\": %s",
+           clenc_precision_name(r->info.precision),
+           r->info.fp16_compute ? "true" : "false");
     printf(", \"dim\": %zu, \"pooling\": \"%s\", \"normalized\": %s, "
            "\"tokens\": [",
            h, pooling_name(r->pooling),
@@ -518,9 +528,10 @@ static void print_json(const run *r)
 static void print_similarity(const run *r, char **texts)
 {
     const size_t h = r->info.hidden, n = r->count;
-    printf("%s on %s: %zu dimensions, %s pooling%s\n\n", r->info.name,
+    printf("%s on %s: %zu dimensions, %s pooling%s, %s\n\n", r->info.name,
            r->device_info.name, h, pooling_name(r->pooling),
-           (r->pooling & CLENC_POOL_NORMALIZE) ? ", normalised" : "");
+           (r->pooling & CLENC_POOL_NORMALIZE) ? ", normalised" : "",
+           cli_precision_text(&r->info));
     printf("%-34s", "cosine similarity");
     for (size_t j = 0; j < n; j++)
         printf(" %6zu", j + 1);

@@ -18,7 +18,9 @@ class ClencOptions(ctypes.Structure):
                 ("cache_dir", ctypes.c_char_p), ("binary", ctypes.c_char_p),
                 ("source_build", ctypes.c_int), ("profiling", ctypes.c_int),
                 ("gemm", ctypes.c_int), ("variant", ctypes.c_int),
-                ("tune", ctypes.c_int)]
+                ("tune", ctypes.c_int), ("pad_0_2", ctypes.c_int),
+                ("precision", ctypes.c_int),
+                ("fp16_compute", ctypes.c_int)]
 
 
 class ClencDeviceInfo(ctypes.Structure):
@@ -31,3 +33,13 @@ class ClencDeviceInfo(ctypes.Structure):
                 ("global_mem_bytes", ctypes.c_uint64), ("local_mem_bytes", ctypes.c_uint64),
                 ("max_alloc_bytes", ctypes.c_uint64), ("fp16", ctypes.c_int),
                 ("fp64", ctypes.c_int), ("compiler_available", ctypes.c_int)]
+
+
+class ClencModelInfo(ctypes.Structure):
+    _c_name_ = "clenc_model_info"
+    _fields_ = [("hidden", ctypes.c_uint), ("max_sequence", ctypes.c_uint),
+                ("vocab_size", ctypes.c_uint), ("layers", ctypes.c_uint),
+                ("pooling", ctypes.c_int), ("gemm", ctypes.c_int), ("variant", ctypes.c_int),
+                ("weight_bytes", ctypes.c_uint64), ("has_tokenizer", ctypes.c_int),
+                ("max_text_tokens", ctypes.c_uint), ("name", ctypes.c_char * 256),
+                ("precision", ctypes.c_int), ("fp16_compute", ctypes.c_int)]

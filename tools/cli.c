@@ -103,6 +103,37 @@ void cli_json_string(FILE *f, const char *s)
     fputc('"', f);
 }
 
+int cli_precision(const char *prog, const char *value, clenc_precision *out)
+{
+    static const clenc_precision all[] = {CLENC_PRECISION_FP32,
+                                          CLENC_PRECISION_FP16,
+                                          CLENC_PRECISION_INT8};
+    *out = CLENC_PRECISION_DEFAULT;
+    if (!value)
+        return 0;
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        if (!strcmp(value, clenc_precision_name(all[i]))) {
+            *out = all[i];
+            return 0;
+        }
+    return cli_usage_error(prog, "--precision is fp32, fp16 or int8, not '%s'",
+                           value);
+}
+
+const char *cli_precision_text(const clenc_model_info *mi)
+{
+    switch (mi->precision) {
+    case CLENC_PRECISION_FP16:
+        return mi->fp16_compute ? "fp16 (half weights and arithmetic)"
+                                : "fp16 (half weights, float arithmetic)";
+    case CLENC_PRECISION_INT8:
+        return "int8 (weights per channel, activations per token, int32 "
+               "sums)";
+    default:
+        return "fp32";
+    }
+}
+
 size_t cli_parse_list(const char *s, unsigned *out, size_t cap, unsigned max)
 {
     size_t n = 0;

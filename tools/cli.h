@@ -27,6 +27,12 @@ void cli_print_version(const char *prog);
 void cli_help_or_version(const char *arg, const char *prog, const char *usage);
 /* A JSON string literal, escaped. */
 void cli_json_string(FILE *f, const char *s);
+/* --precision's value (fp32, fp16, int8) into *out; a usage error (2)
+ * naming the value otherwise. NULL value: DEFAULT. */
+int cli_precision(const char *prog, const char *value, clenc_precision *out);
+/* The model's arithmetic as the tools print it, e.g. "fp16 (half weights,
+ * float arithmetic)". */
+const char *cli_precision_text(const clenc_model_info *mi);
 /* "1,8,32" -> values in 1..max; returns the count, 0 on a bad list. */
 size_t cli_parse_list(const char *s, unsigned *out, size_t cap, unsigned max);
 /* Random token ids in [lo, vocab), [batch][seq], from a fixed seed. */

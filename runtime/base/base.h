@@ -75,6 +75,12 @@ uint64_t clenc__fnv1a_str(uint64_t h, const char *s);
 char *clenc__strdup(const char *s);
 /* CLOCK_MONOTONIC in nanoseconds. */
 uint64_t clenc__now_ns(void);
+
+/* IEEE binary16 (half.c). Widening is exact. Narrowing rounds to nearest,
+ * ties to even, and returns -1 for a value beyond half's range (|f| >=
+ * 65520) or NaN, writing infinity or NaN; 0 otherwise. */
+float clenc__half_to_float(uint16_t h);
+int clenc__half_from_float(float f, uint16_t *out);
 /* printf into a fresh malloc'd string; NULL when out of memory. */
 char *clenc__asprintf(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));

@@ -120,6 +120,9 @@ struct clenc_context {
     clenc_gemm gemm;       /* AUTO: measured per device when tuning */
     clenc_variant variant; /* resolved: never AUTO */
     clenc_tune tune;       /* resolved: never DEFAULT */
+    clenc_precision precision; /* models' default; resolved: never DEFAULT */
+    clenc_fp16_compute fp16_compute; /* resolved: never AUTO from the
+                                      * variable (AUTO: by the device) */
 
     pthread_mutex_t lock; /* guards the fields below */
     clenc__program *programs;

@@ -1,5 +1,6 @@
 /* context.c — options, and the context: chosen device, OpenCL context, transfer queue, loaded container. */
 #define _GNU_SOURCE /* secure_getenv */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -68,9 +69,13 @@ static clenc_status resolve_choice(int option, const char *var,
             *out = i ? i : dflt;
             return CLENC_OK;
         }
-    return clenc__fail(CLENC_ERR_INVALID_ARG, "%s='%s': expected %s, %s%s%s",
-                       var, v, names[1], names[2], count > 3 ? " or " : "",
-                       count > 3 ? names[3] : "");
+    char expected[128] = "";
+    for (int i = 1; i < count; i++)
+        snprintf(expected + strlen(expected), sizeof expected - strlen(expected),
+                 "%s%s", i == 1 ? "" : i == count - 1 ? " or " : ", ",
+                 names[i]);
+    return clenc__fail(CLENC_ERR_INVALID_ARG, "%s='%s': expected %s", var, v,
+                       expected);
 }
 
 static clenc_status load_container(clenc_context *ctx, const char *path)
@@ -114,6 +119,12 @@ fail:
     return st;
 }
 
+const char *clenc_precision_name(clenc_precision precision)
+{
+    static const char *const names[] = {"default", "fp32", "fp16", "int8"};
+    return (unsigned)precision < 4 ? names[precision] : NULL;
+}
+
 /* The GEMM, tuning and kernel family: each option, else its variable,
  * else the default (the family by device type). */
 static clenc_status resolve_choices(const clenc_options *opt,
@@ -123,7 +134,10 @@ static clenc_status resolve_choices(const clenc_options *opt,
     static const char *const gemms[] = {"auto", "own", "clblast"};
     static const char *const variants[] = {"auto", "cpu", "gpu"};
     static const char *const tunes[] = {"default", "off", "fast", "thorough"};
-    int gemm, variant, tune;
+    static const char *const precisions[] = {"default", "fp32", "fp16",
+                                             "int8"};
+    static const char *const fp16_modes[] = {"auto", "force", "off"};
+    int gemm, variant, tune, precision, fp16;
     TRY(resolve_choice(opt->gemm, "CLENC_GEMM", gemms, 3, CLENC_GEMM_AUTO,
                        &gemm),
         out);
@@ -136,7 +150,15 @@ static clenc_status resolve_choices(const clenc_options *opt,
                            : CLENC_VARIANT_GPU,
                        &variant),
         out);
+    TRY(resolve_choice(opt->precision, "CLENC_PRECISION", precisions, 4,
+                       CLENC_PRECISION_FP32, &precision),
+        out);
+    TRY(resolve_choice(opt->fp16_compute, "CLENC_FP16_COMPUTE", fp16_modes, 3,
+                       CLENC_FP16_COMPUTE_AUTO, &fp16),
+        out);
     ctx->gemm = (clenc_gemm)gemm;
+    ctx->precision = (clenc_precision)precision;
+    ctx->fp16_compute = (clenc_fp16_compute)fp16;
     ctx->variant = (clenc_variant)variant;
     ctx->tune = (clenc_tune)tune;
 out:

@@ -124,7 +124,8 @@ struct clenc_session {
         };
         cl_mem buffers[CLENC__B_COUNT];
     };
-    uint64_t workspace_bytes;
+    uint64_t workspace_bytes; /* the arena's */
+    uint64_t scratch_bytes;   /* INT8: the launcher's quantised activations */
     /* Where each buffer lies in the arena (session.c): the tests check it
      * against the sub-buffers and the forward pass. */
     clenc__plan_item plan[CLENC__B_COUNT];
@@ -132,6 +133,10 @@ struct clenc_session {
     /* Per-batch inputs and their host staging. */
     cl_mem ids, type_ids, positions, offsets;
     int32_t *host_ids, *host_type_ids, *host_positions, *host_offsets;
+    /* Bytes of one activation: 4, or 2 where the model computes in half;
+     * then results come back through host_halves (max_tokens x hidden). */
+    size_t act_size;
+    uint16_t *host_halves;
     clenc_pooling pooling; /* clenc_embed_text's; DEFAULT: the model's */
     /* Profiling (profile.c): index 0..COUNT-1 by kernel, COUNT: CLBlast. */
     clenc__kernel_sum sums[CLENC__KERNEL_COUNT + 1];

@@ -9,12 +9,15 @@
  * before the hook is on. */
 enum { NAN_CHUNK = 16384 };
 static float nan_chunk[NAN_CHUNK];
+static uint16_t nan_halves[NAN_CHUNK];
 static atomic_int poison;
 
 void clenc__poison_workspace(int on)
 {
-    for (size_t i = 0; on && !atomic_load(&poison) && i < NAN_CHUNK; i++)
+    for (size_t i = 0; on && !atomic_load(&poison) && i < NAN_CHUNK; i++) {
         nan_chunk[i] = NAN;
+        nan_halves[i] = 0x7e00u; /* half's quiet NaN */
+    }
     atomic_store(&poison, on != 0);
 }
 
@@ -31,7 +34,7 @@ void clenc__poison_workspace(int on)
  * at the start, and its own uninitialised-value check catches output a
  * kernel leaves out. */
 static clenc_status poison_buffer(clenc_session *s, clenc__buffer_id b,
-                                  size_t floats)
+                                  size_t count)
 {
     clenc_status st = CLENC_OK;
     const int whole = b == CLENC__B_NONE;
@@ -39,12 +42,35 @@ static clenc_status poison_buffer(clenc_session *s, clenc__buffer_id b,
         (!whole && strstr(s->model->ctx->device.info.platform, "Oclgrind")))
         return CLENC_OK;
     const size_t at = whole ? 0 : s->plan[b].offset; /* bytes into the arena */
-    for (size_t done = 0; done < floats; done += NAN_CHUNK) {
-        const size_t n = floats - done < NAN_CHUNK ? floats - done : NAN_CHUNK;
+    const size_t size = s->act_size;
+    const void *chunk = size == sizeof(float) ? (const void *)nan_chunk
+                                              : (const void *)nan_halves;
+    for (size_t done = 0; done < count; done += NAN_CHUNK) {
+        const size_t n = count - done < NAN_CHUNK ? count - done : NAN_CHUNK;
         CL_CHECK(clEnqueueWriteBuffer(s->launcher.queue, s->arena, CL_FALSE,
-                                      at + done * sizeof(float),
-                                      n * sizeof(float), nan_chunk, 0, NULL,
-                                      NULL),
+                                      at + done * size, n * size, chunk, 0,
+                                      NULL, NULL),
+                 out);
+    }
+out:
+    return st;
+}
+
+/* Under the test hook, the INT8 scratch's row scales too: a GEMM that
+ * read rows the quantisation skipped would show NaN. */
+static clenc_status poison_scratch(clenc_session *s, size_t tokens)
+{
+    clenc_status st = CLENC_OK;
+    tokens *= CLENC__Q8_INFO; /* floats a row */
+    cl_mem scales = s->launcher.quant_scales;
+    if (!atomic_load(&poison) || !scales ||
+        strstr(s->model->ctx->device.info.platform, "Oclgrind"))
+        return CLENC_OK;
+    for (size_t done = 0; done < tokens; done += NAN_CHUNK) {
+        const size_t n = tokens - done < NAN_CHUNK ? tokens - done : NAN_CHUNK;
+        CL_CHECK(clEnqueueWriteBuffer(s->launcher.queue, scales, CL_FALSE,
+                                      done * sizeof(float), n * sizeof(float),
+                                      nan_chunk, 0, NULL, NULL),
                  out);
     }
 out:
@@ -264,6 +290,14 @@ static clenc_status read_tokens(clenc_session *s, unsigned batch,
 {
     clenc_status st = CLENC_OK;
     const size_t row = s->model->config.hidden;
+    if (s->host_halves) { /* half: all rows, widened after the pass */
+        CL_CHECK(clEnqueueReadBuffer(s->launcher.queue, s->x, CL_FALSE, 0,
+                                     (size_t)s->host_offsets[batch] * row *
+                                         sizeof *s->host_halves,
+                                     s->host_halves, 0, NULL, NULL),
+                 out);
+        return CLENC_OK;
+    }
     for (unsigned b = 0; b < batch; b++) {
         const size_t start = (size_t)s->host_offsets[b];
         const size_t len = (size_t)s->host_offsets[b + 1] - start;
@@ -277,6 +311,28 @@ static clenc_status read_tokens(clenc_session *s, unsigned batch,
     }
 out:
     return st;
+}
+
+/* Half results (host_halves, read by the pass) into the caller's floats:
+ * every token scattered to [batch][seq][hidden] with zero rows for
+ * padding, or `rows` pooled vectors. */
+static void widen_results(const clenc_session *s, unsigned batch,
+                          unsigned seq, int tokens, float *out)
+{
+    const size_t row = s->model->config.hidden;
+    if (!tokens) {
+        for (size_t i = 0; i < (size_t)batch * row; i++)
+            out[i] = clenc__half_to_float(s->host_halves[i]);
+        return;
+    }
+    for (unsigned b = 0; b < batch; b++) {
+        const size_t start = (size_t)s->host_offsets[b];
+        const size_t len = (size_t)s->host_offsets[b + 1] - start;
+        float *dst = out + (size_t)b * seq * row;
+        for (size_t i = 0; i < len * row; i++)
+            dst[i] = clenc__half_to_float(s->host_halves[start * row + i]);
+        memset(dst + len * row, 0, (seq - len) * row * sizeof *out);
+    }
 }
 
 clenc_status clenc_encode(clenc_session *s, const int32_t *ids,
@@ -302,8 +358,9 @@ clenc_status clenc_encode(clenc_session *s, const int32_t *ids,
                                   &shape.max_len, &shape.sum_sq);
     const unsigned t = shape.tokens;
     TRY(poison_buffer(s, CLENC__B_NONE,
-                      (size_t)s->workspace_bytes / sizeof(float)),
+                      (size_t)s->workspace_bytes / s->act_size),
         out_finish);
+    TRY(poison_scratch(s, t), out_finish);
     TRY(upload_batch(s, t, batch), out_finish);
     TRY(forward(s, &shape), out_finish);
     if (mode == CLENC_POOL_NONE) {
@@ -321,14 +378,17 @@ clenc_status clenc_encode(clenc_session *s, const int32_t *ids,
             out_finish);
         if (normalize)
             TRY(clenc__op_l2norm(&s->launcher, s->pooled, batch), out_finish);
-        CL_CHECK(clEnqueueReadBuffer(s->launcher.queue, s->pooled, CL_FALSE, 0,
-                                     (size_t)batch * s->model->config.hidden *
-                                         sizeof *out,
-                                     out, 0, NULL, NULL),
+        CL_CHECK(clEnqueueReadBuffer(
+                     s->launcher.queue, s->pooled, CL_FALSE, 0,
+                     (size_t)batch * s->model->config.hidden * s->act_size,
+                     s->host_halves ? (void *)s->host_halves : (void *)out, 0,
+                     NULL, NULL),
                  out_finish);
     }
     /* The pass's one synchronisation. */
     CL_CHECK(clFinish(s->launcher.queue), out);
+    if (s->host_halves)
+        widen_results(s, batch, seq, mode == CLENC_POOL_NONE, out);
     s->encode_end_ns = clenc__now_ns();
     if (s->model->ctx->profiling)
         TRY(clenc__profile_add_pass(s), out);

@@ -310,6 +310,12 @@ static void model_name(const char *folder, char *out, size_t cap)
 clenc_status clenc_model_load(clenc_context *ctx, const char *path,
                               clenc_model **out)
 {
+    return clenc_model_load_as(ctx, path, CLENC_PRECISION_DEFAULT, out);
+}
+
+clenc_status clenc_model_load_as(clenc_context *ctx, const char *path,
+                                 clenc_precision precision, clenc_model **out)
+{
     clenc_status st;
     if (!out)
         return clenc__fail(CLENC_ERR_INVALID_ARG,
@@ -327,6 +333,7 @@ clenc_status clenc_model_load(clenc_context *ctx, const char *path,
     TRY(clenc__model_files_read(path, &files), out);
     TRY(clenc__st_open_header(files.weights_path, &L.st), out_free_files);
     clenc_config config = files.config;
+    config.precision = precision;
     clenc_weights weights;
     memset(&weights, 0, sizeof weights);
     /* Checked here too: layers sizes the allocation below. */

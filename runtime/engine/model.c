@@ -37,6 +37,9 @@ static clenc_status check_config(const clenc_config *c)
     if ((unsigned)c->norm > CLENC_NORM_PRE)
         return clenc__fail(CLENC_ERR_INVALID_ARG, "config.norm is %d",
                            (int)c->norm);
+    if ((unsigned)c->precision > CLENC_PRECISION_INT8)
+        return clenc__fail(CLENC_ERR_INVALID_ARG, "config.precision is %d",
+                           (int)c->precision);
     if ((unsigned)c->positions > CLENC_POS_NONE)
         return clenc__fail(CLENC_ERR_INVALID_ARG, "config.positions is %d",
                            (int)c->positions);
@@ -128,6 +131,69 @@ static clenc_status vector_upload(clenc_model *m, const float *host,
     return st;
 }
 
+/* An embedding table at the model's precision: float at FP32, else half
+ * (embed.cl says why the INT8 word table differs: word_table_upload). */
+static clenc_status table_upload(clenc_model *m, const float *host,
+                                 size_t count, const char *what, cl_mem *out)
+{
+    if (!host || m->spec.precision == CLENC_PRECISION_FP32)
+        return vector_upload(m, host, count, 0, what, out);
+    clenc_status st;
+    uint16_t *halves = clenc__malloc(count * sizeof *halves);
+    if (!halves)
+        return clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no host memory");
+    TRY(clenc__check_finite(host, count, what), out);
+    TRY(clenc__to_half(host, count, what, halves), out);
+    TRY(clenc__buffer_create(m->ctx, count * sizeof *halves, CL_MEM_READ_ONLY,
+                             what, out),
+        out);
+    TRY(clenc__buffer_upload(m->ctx->transfer_queue, *out, 0,
+                             count * sizeof *halves, halves),
+        out);
+    m->weight_bytes += count * sizeof *halves;
+out:
+    clenc__free(halves);
+    return st;
+}
+
+/* The word embeddings: half of a small model's parameters. At INT8 one
+ * signed byte an element and one float scale a row (clenc__q8_rows), as
+ * the GEMMs' weights; word_scales is one float otherwise. */
+static clenc_status word_table_upload(clenc_model *m, const float *host)
+{
+    const size_t rows = m->config.vocab_size, h = m->config.hidden;
+    clenc_status st;
+    if (m->spec.precision != CLENC_PRECISION_INT8) {
+        st = table_upload(m, host, rows * h, "word_embeddings",
+                          &m->embed.word);
+        return st != CLENC_OK ? st
+                              : vector_upload(m, NULL, 1, 0, "word_embeddings",
+                                              &m->embed.word_scales);
+    }
+    int8_t *q = clenc__malloc(rows * h);
+    float *scales = clenc__malloc(rows * sizeof *scales);
+    if (!q || !scales) {
+        st = clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no host memory");
+        goto out;
+    }
+    TRY(clenc__check_finite(host, rows * h, "word_embeddings"), out);
+    clenc__q8_rows(host, rows, h, q, scales);
+    TRY(clenc__buffer_create(m->ctx, rows * h, CL_MEM_READ_ONLY,
+                             "word_embeddings", &m->embed.word),
+        out);
+    TRY(clenc__buffer_upload(m->ctx->transfer_queue, m->embed.word, 0,
+                             rows * h, q),
+        out);
+    m->weight_bytes += rows * h;
+    TRY(vector_upload(m, scales, rows, 0, "word_embeddings",
+                      &m->embed.word_scales),
+        out);
+out:
+    clenc__free(q);
+    clenc__free(scales);
+    return st;
+}
+
 /* Q, K and V side by side: one GEMM makes all three. */
 static clenc_status upload_qkv(clenc_model *m, const clenc_layer_weights *l,
                                unsigned layer, clenc__matrix *out)
@@ -148,7 +214,8 @@ static clenc_status upload_qkv(clenc_model *m, const clenc_layer_weights *l,
     }
     char what[64];
     snprintf(what, sizeof what, "layers[%u].qkv", layer);
-    st = clenc__matrix_upload(m->ctx, m->spec.gemm, w, b, 3 * (unsigned)h,
+    st = clenc__matrix_upload(m->ctx, m->spec.gemm, m->spec.precision,
+                             w, b, 3 * (unsigned)h,
                               (unsigned)h, what, out, &m->weight_bytes);
 out:
     clenc__free(w);
@@ -164,16 +231,19 @@ static clenc_status upload_layer(clenc_model *m, const clenc_layer_weights *l,
     char what[64];
     TRY(upload_qkv(m, l, i, &out->qkv), out);
     snprintf(what, sizeof what, "layers[%u].o", i);
-    TRY(clenc__matrix_upload(m->ctx, m->spec.gemm, l->o_weight, l->o_bias, h,
+    TRY(clenc__matrix_upload(m->ctx, m->spec.gemm, m->spec.precision,
+                             l->o_weight, l->o_bias, h,
                              h, what, &out->o, &m->weight_bytes),
         out);
     snprintf(what, sizeof what, "layers[%u].ffn_up", i);
-    TRY(clenc__matrix_upload(m->ctx, m->spec.gemm, l->ffn_up_weight,
+    TRY(clenc__matrix_upload(m->ctx, m->spec.gemm, m->spec.precision,
+                             l->ffn_up_weight,
                              l->ffn_up_bias, f, h, what, &out->ffn_up,
                              &m->weight_bytes),
         out);
     snprintf(what, sizeof what, "layers[%u].ffn_down", i);
-    TRY(clenc__matrix_upload(m->ctx, m->spec.gemm, l->ffn_down_weight,
+    TRY(clenc__matrix_upload(m->ctx, m->spec.gemm, m->spec.precision,
+                             l->ffn_down_weight,
                              l->ffn_down_bias, h, f, what, &out->ffn_down,
                              &m->weight_bytes),
         out);
@@ -191,21 +261,19 @@ static clenc_status upload_weights(clenc_model *m, const clenc_weights *w)
     const clenc_config *c = &m->config;
     const size_t h = c->hidden;
     clenc_status st;
-    TRY(vector_upload(m, w->word_embeddings, (size_t)c->vocab_size * h, 0,
-                      "word_embeddings", &m->embed.word),
-        out);
+    TRY(word_table_upload(m, w->word_embeddings), out);
     /* Kernels take every table as an argument; unused ones get 1 float. */
-    TRY(vector_upload(m, c->positions == CLENC_POS_LEARNED
-                             ? w->position_embeddings
-                             : NULL,
-                      c->positions == CLENC_POS_LEARNED
-                          ? (size_t)c->max_positions * h
-                          : 1,
-                      0, "position_embeddings", &m->embed.position),
+    TRY(table_upload(m, c->positions == CLENC_POS_LEARNED
+                            ? w->position_embeddings
+                            : NULL,
+                     c->positions == CLENC_POS_LEARNED
+                         ? (size_t)c->max_positions * h
+                         : 1,
+                     "position_embeddings", &m->embed.position),
         out);
-    TRY(vector_upload(m, c->type_vocab_size ? w->type_embeddings : NULL,
-                      c->type_vocab_size ? c->type_vocab_size * h : 1, 0,
-                      "type_embeddings", &m->embed.type),
+    TRY(table_upload(m, c->type_vocab_size ? w->type_embeddings : NULL,
+                     c->type_vocab_size ? c->type_vocab_size * h : 1,
+                     "type_embeddings", &m->embed.type),
         out);
     TRY(vector_upload(m, w->embedding_norm_weight, h, 1, "embedding_norm",
                       &m->embed.norm_weight),
@@ -244,6 +312,33 @@ static void spec_from_config(const clenc_context *ctx, const clenc_config *c,
     s->positions = c->positions;
     s->embed_scale = c->scale_embedding != 0;
     s->embed_norm = c->embedding_norm != 0;
+    s->precision = c->precision ? c->precision : ctx->precision;
+    /* Half activations pay where the device computes in half; elsewhere
+     * converting them costs more than the bytes save (README.md,
+     * "Precision"), so they are only forced there, to test the path. */
+    s->half_compute = s->precision == CLENC_PRECISION_FP16 &&
+                      (ctx->fp16_compute == CLENC_FP16_COMPUTE_FORCE ||
+                       (ctx->fp16_compute == CLENC_FP16_COMPUTE_AUTO &&
+                        ctx->device.info.fp16));
+}
+
+/* CLBlast multiplies floats only: fp16 and int8 run the own kernels, and
+ * a CLBlast the user asked for is refused rather than quietly replaced
+ * (its HGEMM waits for a device with cl_khr_fp16 to test it on). The
+ * tuner's pick between the two is for fp32. */
+static clenc_status precision_gemm(const clenc_context *ctx, clenc__spec *s)
+{
+    if (s->precision == CLENC_PRECISION_FP32 || s->gemm == CLENC_GEMM_OWN)
+        return CLENC_OK;
+    if (ctx->gemm == CLENC_GEMM_CLBLAST)
+        return clenc__fail(CLENC_ERR_UNSUPPORTED,
+                           "precision %s with CLENC_GEMM=clblast: CLBlast "
+                           "has no %s GEMM clenc can use; use the own GEMM",
+                           clenc_precision_name(s->precision),
+                           s->precision == CLENC_PRECISION_INT8 ? "int8"
+                                                                : "tested fp16");
+    s->gemm = CLENC_GEMM_OWN;
+    return CLENC_OK;
 }
 
 /* Each GEMM needs only its own programs: the own kernel, or CLBlast plus
@@ -252,8 +347,11 @@ static clenc_status build_programs(clenc_model *m)
 {
     unsigned files = (1u << CLENC__F_EMBED) | (1u << CLENC__F_ATTENTION) |
                      (1u << CLENC__F_LAYERNORM) | (1u << CLENC__F_POOL);
-    files |= m->spec.gemm == CLENC_GEMM_OWN ? 1u << CLENC__F_GEMM
-                                            : 1u << CLENC__F_EPILOGUE;
+    if (m->spec.precision == CLENC_PRECISION_INT8)
+        files |= (1u << CLENC__F_QUANT) | (1u << CLENC__F_QGEMM);
+    else
+        files |= m->spec.gemm == CLENC_GEMM_OWN ? 1u << CLENC__F_GEMM
+                                                : 1u << CLENC__F_EPILOGUE;
     return clenc__programs_get(m->ctx, &m->spec, files, NULL, m->programs,
                                NULL);
 }
@@ -274,7 +372,15 @@ static clenc_status model_create(clenc_context *ctx,
     m->config = *config;
     m->max_text_tokens = config->max_positions;
     spec_from_config(ctx, config, &m->spec);
-    TRY(clenc__tune(ctx, config->hidden, config->ffn, &m->spec), out_destroy);
+    /* Tiles are measured on the fp32 kernel (the tuner uploads float
+     * weights); the fp16 kernel has the same loop and reuses them. */
+    const clenc_precision precision = m->spec.precision;
+    m->spec.precision = CLENC_PRECISION_FP32;
+    st = clenc__tune(ctx, config->hidden, config->ffn, &m->spec);
+    m->spec.precision = precision;
+    if (st != CLENC_OK)
+        goto out_destroy;
+    TRY(precision_gemm(ctx, &m->spec), out_destroy);
     TRY(build_programs(m), out_destroy);
     TRY(upload_weights(m, weights), out_destroy);
     *out = m;
@@ -365,7 +471,8 @@ void clenc_model_destroy(clenc_model *m)
             clenc__buffer_release(ctx, l->norm2_bias);
         }
     clenc__free(m->layers);
-    cl_mem tables[] = {m->embed.word,        m->embed.position,
+    cl_mem tables[] = {m->embed.word,        m->embed.word_scales,
+                       m->embed.position,
                        m->embed.type,        m->embed.norm_weight,
                        m->embed.norm_bias,   m->final_norm_weight,
                        m->final_norm_bias};
@@ -400,6 +507,8 @@ clenc_status clenc_model_info_get_sized(const clenc_model *m,
     out->has_tokenizer = m->tokenizer != NULL;
     out->max_text_tokens = m->max_text_tokens;
     memcpy(out->name, m->name, sizeof out->name);
+    out->precision = m->spec.precision;
+    out->fp16_compute = m->spec.half_compute;
     CLENC__STRUCT_OUT(caller_out, out_size, &info);
     return CLENC_OK;
 }

@@ -26,7 +26,7 @@ static size_t plan_workspace(clenc_session *s, size_t align)
     };
     for (int b = 0; b < CLENC__B_COUNT; b++) {
         const size_t count = b == CLENC__B_pooled ? s->max_batch : t;
-        s->plan[b] = (clenc__plan_item){names[b], count * rows[b] * sizeof(float),
+        s->plan[b] = (clenc__plan_item){names[b], count * rows[b] * s->act_size,
                                         CLENC__LAYER_STEPS, 0, 0};
     }
     const clenc__step *steps = clenc__layer_steps[c->norm == CLENC_NORM_PRE];
@@ -77,6 +77,31 @@ out:
     return st;
 }
 
+/* INT8: the GEMMs' quantised activations, outside the arena (only INT8
+ * sessions have them): a row of the widest GEMM input per token. */
+static clenc_status create_quant_scratch(clenc_session *s)
+{
+    clenc_status st = CLENC_OK;
+    const clenc_config *c = &s->model->config;
+    if (s->model->spec.precision != CLENC_PRECISION_INT8)
+        return CLENC_OK;
+    const size_t row = clenc__q8_row_bytes(c->ffn > c->hidden ? c->ffn
+                                                              : c->hidden);
+    const size_t rows = s->max_tokens * row,
+                 scales = s->max_tokens * CLENC__Q8_INFO * sizeof(float);
+    TRY(clenc__buffer_create(s->model->ctx, rows, CL_MEM_READ_WRITE,
+                             "quantised activations",
+                             &s->launcher.quant_rows),
+        out);
+    TRY(clenc__buffer_create(s->model->ctx, scales, CL_MEM_READ_WRITE,
+                             "quantised activations",
+                             &s->launcher.quant_scales),
+        out);
+    s->scratch_bytes = rows + scales;
+out:
+    return st;
+}
+
 static clenc_status create_inputs(clenc_session *s)
 {
     clenc_status st;
@@ -96,8 +121,12 @@ static clenc_status create_inputs(clenc_session *s)
     s->host_type_ids = clenc__malloc(t);
     s->host_positions = clenc__malloc(t);
     s->host_offsets = clenc__malloc((s->max_batch + 1) * sizeof(int32_t));
+    if (s->act_size == sizeof(uint16_t))
+        s->host_halves = clenc__malloc(s->max_tokens *
+                                       s->model->config.hidden *
+                                       sizeof *s->host_halves);
     if (!s->host_ids || !s->host_type_ids || !s->host_positions ||
-        !s->host_offsets)
+        !s->host_offsets || (s->act_size == sizeof(uint16_t) && !s->host_halves))
         st = clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no host memory");
 out:
     return st;
@@ -136,10 +165,12 @@ clenc_status clenc_session_create(clenc_model *model, unsigned max_batch,
     s->max_batch = max_batch;
     s->max_seq = max_seq;
     s->max_tokens = (size_t)max_batch * max_seq;
+    s->act_size = model->spec.half_compute ? sizeof(uint16_t) : sizeof(float);
     TRY(clenc__launcher_open(&s->launcher, model->ctx, &model->spec,
                              model->programs),
         out_destroy);
     TRY(create_workspace(s), out_destroy);
+    TRY(create_quant_scratch(s), out_destroy);
     TRY(create_inputs(s), out_destroy);
     *out = s;
     return CLENC_OK;
@@ -153,7 +184,11 @@ void clenc_session_destroy(clenc_session *s)
     if (!s)
         return;
     clenc_context *ctx = s->model->ctx;
+    cl_mem quant_rows = s->launcher.quant_rows,
+           quant_scales = s->launcher.quant_scales;
     clenc__launcher_close(&s->launcher); /* waits for the queue first */
+    clenc__buffer_release(ctx, quant_rows);
+    clenc__buffer_release(ctx, quant_scales);
     for (int i = 0; i < CLENC__B_COUNT; i++)
         if (s->buffers[i])
             clReleaseMemObject(s->buffers[i]); /* counted with the arena */
@@ -166,6 +201,7 @@ void clenc_session_destroy(clenc_session *s)
     clenc__free(s->host_type_ids);
     clenc__free(s->host_positions);
     clenc__free(s->host_offsets);
+    clenc__free(s->host_halves);
     clenc__free(s);
 }
 
@@ -185,7 +221,7 @@ clenc_status clenc_session_info_get_sized(const clenc_session *s,
     memset(out, 0, sizeof *out);
     out->max_batch = s->max_batch;
     out->max_seq = s->max_seq;
-    out->workspace_bytes = s->workspace_bytes;
+    out->workspace_bytes = s->workspace_bytes + s->scratch_bytes;
     out->input_bytes = (3 * s->max_tokens + s->max_batch + 1) * sizeof(int32_t);
     CLENC__STRUCT_OUT(caller_out, out_size, &info);
     return CLENC_OK;

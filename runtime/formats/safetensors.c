@@ -408,20 +408,6 @@ static float f32_from_bits(uint32_t bits)
     return f;
 }
 
-/* IEEE binary16: 1 sign, 5 exponent (bias 15), 10 mantissa bits. */
-static float f16_to_f32(uint16_t h)
-{
-    uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
-    uint32_t exponent = (h >> 10) & 0x1fu, mantissa = h & 0x3ffu;
-    if (exponent == 0x1f) /* inf, or nan with its payload kept */
-        return f32_from_bits(sign | 0x7f800000u | mantissa << 13);
-    if (exponent != 0) /* rebias 15 -> 127 */
-        return f32_from_bits(sign | (exponent + 112) << 23 | mantissa << 13);
-    /* Zero or subnormal: mantissa × 2^-24, exact in float. */
-    float magnitude = (float)mantissa * 0x1p-24f;
-    return sign ? -magnitude : magnitude;
-}
-
 clenc_status clenc__st_to_f32(const clenc__tensor *t, float *out)
 {
     const unsigned char *p = t->data;
@@ -435,7 +421,7 @@ clenc_status clenc__st_to_f32(const clenc__tensor *t, float *out)
         return CLENC_OK;
     case CLENC__F16:
         for (uint64_t i = 0; i < t->count; i++, p += 2)
-            out[i] = f16_to_f32((uint16_t)(p[0] | p[1] << 8));
+            out[i] = clenc__half_to_float((uint16_t)(p[0] | p[1] << 8));
         return CLENC_OK;
     case CLENC__BF16: /* the upper half of a float32 */
         for (uint64_t i = 0; i < t->count; i++, p += 2)

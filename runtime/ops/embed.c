@@ -6,13 +6,18 @@ clenc_status clenc__op_embed(clenc__launcher *L, const clenc__embed_tables *t,
                              unsigned tokens, cl_mem out)
 {
     clenc_status st = clenc__kernel_args(
-        L->kernels[CLENC__K_EMBED], "mmmmmmmmmi", ids, type_ids, positions,
-        t->word, t->position, t->type, t->norm_weight, t->norm_bias, out,
-        (int)tokens);
+        L->kernels[CLENC__K_EMBED], "mmmmmmmmmmi", ids, type_ids, positions,
+        t->word, t->word_scales, t->position, t->type, t->norm_weight,
+        t->norm_bias, out, (int)tokens);
     /* Reads a word row, a position row (or computes one), a type row;
-     * writes the result: about 4 rows of traffic and 8 flops an element. */
+     * writes the result: about 4 rows of traffic and 8 flops an element
+     * (the tables' rows at their precision's size). */
     const double h = L->spec.hidden;
-    return st != CLENC_OK ? st
-                          : clenc__launch_rows(L, CLENC__K_EMBED, tokens,
-                                               8 * h, 4 * h * sizeof(float));
+    const double table = L->spec.precision == CLENC_PRECISION_FP16   ? 2
+                         : L->spec.precision == CLENC_PRECISION_INT8 ? 1
+                                                                     : 4;
+    return st != CLENC_OK
+               ? st
+               : clenc__launch_rows(L, CLENC__K_EMBED, tokens, 8 * h,
+                                    h * (3 * table + 1 * sizeof(float)));
 }

@@ -18,16 +18,37 @@ static size_t panels(unsigned n)
     return ceil_div(n, CLENC__PANEL);
 }
 
-/* [n][k] rows -> panels of 16 columns: (col, kk) at
- * (col / 16) * k * 16 + kk * 16 + col % 16, the last panel zero-padded. */
-static void pack_panels(const float *w, unsigned n, unsigned k, float *out)
+/* [n][k] rows of `size`-byte elements -> panels of 16 columns: (col, kk)
+ * at (col / 16) * k * 16 + kk * 16 + col % 16, the last panel
+ * zero-padded. */
+static void pack_panels(const void *w, size_t size, unsigned n, unsigned k,
+                        void *out)
 {
     const size_t np = panels(n);
-    memset(out, 0, np * k * CLENC__PANEL * sizeof *out);
+    const unsigned char *in = w;
+    unsigned char *o = out;
+    memset(out, 0, np * k * CLENC__PANEL * size);
     for (unsigned col = 0; col < n; col++)
         for (unsigned kk = 0; kk < k; kk++)
-            out[((size_t)(col / CLENC__PANEL) * k + kk) * CLENC__PANEL +
-                col % CLENC__PANEL] = w[(size_t)col * k + kk];
+            memcpy(o + (((size_t)(col / CLENC__PANEL) * k + kk) * CLENC__PANEL +
+                        col % CLENC__PANEL) * size,
+                   in + ((size_t)col * k + kk) * size, size);
+}
+
+/* FP16 weights: each rounded to nearest even; one beyond half's range is
+ * refused, naming the tensor and the element, rather than stored as
+ * infinity (README.md, "Precision"). */
+clenc_status clenc__to_half(const float *w, size_t count, const char *what,
+                            uint16_t *out)
+{
+    for (size_t i = 0; i < count; i++)
+        if (clenc__half_from_float(w[i], &out[i]) != 0)
+            return clenc__fail(CLENC_ERR_MODEL_FORMAT,
+                               "weights '%s' hold %g at element %zu, beyond "
+                               "half's range (|x| < 65520): this model "
+                               "cannot run at fp16",
+                               what, (double)w[i], i);
+    return CLENC_OK;
 }
 
 clenc_status clenc__check_finite(const float *p, size_t count, const char *what)
@@ -42,56 +63,73 @@ clenc_status clenc__check_finite(const float *p, size_t count, const char *what)
     return CLENC_OK;
 }
 
-static clenc_status upload(clenc_context *ctx, const float *host, size_t count,
-                           const char *what, cl_mem *out, uint64_t *bytes)
+static clenc_status upload(clenc_context *ctx, const void *host, size_t bytes,
+                           const char *what, cl_mem *out, uint64_t *total)
 {
-    clenc_status st = clenc__buffer_create(ctx, count * sizeof *host,
-                                           CL_MEM_READ_ONLY, what, out);
+    clenc_status st =
+        clenc__buffer_create(ctx, bytes, CL_MEM_READ_ONLY, what, out);
     if (st == CLENC_OK)
-        st = clenc__buffer_upload(ctx->transfer_queue, *out, 0,
-                                  count * sizeof *host, host);
-    if (st == CLENC_OK && bytes)
-        *bytes += count * sizeof *host;
+        st = clenc__buffer_upload(ctx->transfer_queue, *out, 0, bytes, host);
+    if (st == CLENC_OK && total)
+        *total += bytes;
     return st;
 }
 
 clenc_status clenc__matrix_upload(clenc_context *ctx, clenc_gemm gemm,
+                                  clenc_precision precision,
                                   const float *weight, const float *bias,
                                   unsigned n, unsigned k, const char *what,
                                   clenc__matrix *out, uint64_t *bytes)
 {
     clenc_status st = CLENC_OK;
+    TRY(clenc__check_finite(weight, (size_t)n * k, what), out);
+    if (bias)
+        TRY(clenc__check_finite(bias, n, what), out);
+    if (precision == CLENC_PRECISION_INT8)
+        return clenc__q8_matrix_upload(ctx, weight, bias, n, k, what, out,
+                                       bytes);
     const int own = gemm == CLENC_GEMM_OWN;
+    const int half = precision == CLENC_PRECISION_FP16;
+    const size_t size = half ? sizeof(uint16_t) : sizeof(float);
     /* The own kernel reads whole panels, bias included. */
     const size_t rows = own ? panels(n) * CLENC__PANEL : n;
     memset(out, 0, sizeof *out);
     out->n = n;
     out->k = k;
-    float *staging = NULL, *bias_staging = clenc__calloc(rows, sizeof *bias_staging);
-    if (!bias_staging)
-        return clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no host memory");
+    out->precision = half ? CLENC_PRECISION_FP16 : CLENC_PRECISION_FP32;
+    const void *plain = weight;
+    uint16_t *halves = NULL;
+    void *staging = NULL;
+    float *bias_staging = clenc__calloc(rows, sizeof *bias_staging);
+    if (!bias_staging ||
+        (half && !(halves = clenc__malloc((size_t)n * k * sizeof *halves))) ||
+        (own && !(staging = clenc__malloc(rows * k * size)))) {
+        st = clenc__fail(CLENC_ERR_OUT_OF_MEMORY,
+                         "no host memory to pack %s (%u x %u)", what, n, k);
+        goto out_free;
+    }
     if (bias)
         memcpy(bias_staging, bias, (size_t)n * sizeof *bias);
-    TRY(clenc__check_finite(weight, (size_t)n * k, what), out_free);
-    TRY(clenc__check_finite(bias_staging, n, what), out_free);
-    if (own) {
-        if (!(staging = clenc__malloc(rows * k * sizeof *staging))) {
-            st = clenc__fail(CLENC_ERR_OUT_OF_MEMORY,
-                             "no host memory to pack %s (%u x %u)", what, n, k);
-            goto out_free;
-        }
-        pack_panels(weight, n, k, staging);
+    if (half) {
+        TRY(clenc__to_half(weight, (size_t)n * k, what, halves), out_free);
+        plain = halves;
     }
-    TRY(upload(ctx, own ? staging : weight, rows * k, what, &out->weight,
-               bytes),
+    if (own)
+        pack_panels(plain, size, n, k, staging);
+    TRY(upload(ctx, own ? staging : plain, rows * k * size, what,
+               &out->weight, bytes),
         out_release);
-    TRY(upload(ctx, bias_staging, rows, what, &out->bias, bytes), out_release);
+    TRY(upload(ctx, bias_staging, rows * sizeof *bias_staging, what,
+               &out->bias, bytes),
+        out_release);
     goto out_free;
 out_release:
     clenc__matrix_release(ctx, out);
 out_free:
     clenc__free(staging);
+    clenc__free(halves);
     clenc__free(bias_staging);
+out:
     return st;
 }
 
@@ -99,18 +137,23 @@ void clenc__matrix_release(clenc_context *ctx, clenc__matrix *m)
 {
     clenc__buffer_release(ctx, m->weight);
     clenc__buffer_release(ctx, m->bias);
-    m->weight = m->bias = NULL;
+    clenc__buffer_release(ctx, m->scales);
+    m->weight = m->bias = m->scales = NULL;
 }
 
 /* 2·m·n·k; traffic: a, the weights and the output once (and the residual). */
-static clenc__work gemm_work(unsigned m, const clenc__matrix *w,
+clenc__work clenc__gemm_work(unsigned m, const clenc__matrix *w,
                              unsigned flags)
 {
     const double mn = (double)m * w->n;
+    const double wsize = w->precision == CLENC_PRECISION_FP16 ? 2
+                         : w->precision == CLENC_PRECISION_INT8 ? 1
+                                                                : sizeof(float);
     clenc__work work = {m, w->n, w->k, 2 * mn * w->k,
-                        ((double)m * w->k + (double)w->n * w->k + mn +
+                        ((double)m * w->k + mn +
                          ((flags & CLENC__EPI_RESIDUAL) ? mn : 0)) *
-                            sizeof(float)};
+                                sizeof(float) +
+                            (double)w->n * w->k * wsize};
     return work;
 }
 
@@ -139,7 +182,7 @@ static clenc_status gemm_own(clenc__launcher *L, const clenc__matrix *w,
         global[1] = ceil_div(ceil_div(panels(w->n), t->gemm_tnp), local[1]) *
                     local[1];
     }
-    const clenc__work work = gemm_work(m, w, flags);
+    const clenc__work work = clenc__gemm_work(m, w, flags);
     return clenc__launch_kernel(L, CLENC__K_GEMM, 2, global, local, &work);
 }
 
@@ -171,7 +214,7 @@ static clenc_status gemm_clblast(clenc__launcher *L, const clenc__matrix *w,
         return clenc__fail(CLENC_ERR_OPENCL,
                            "CLBlastSgemm(m=%u, n=%u, k=%u) failed: %s (%d)", m,
                            w->n, w->k, clblast_error(code), (int)code);
-    const clenc__work work = gemm_work(m, w, 0);
+    const clenc__work work = clenc__gemm_work(m, w, 0);
     clenc_status st =
         clenc__launch_record(L, CLENC__K_GEMM, 1, &work, enqueued, event);
     if (st != CLENC_OK || flags == 0)
@@ -185,6 +228,8 @@ clenc_status clenc__op_gemm(clenc__launcher *L, const clenc__matrix *w,
 {
     if (m == 0)
         return CLENC_OK;
+    if (w->precision == CLENC_PRECISION_INT8)
+        return clenc__op_qgemm(L, w, a, m, out, residual, flags);
     return L->spec.gemm == CLENC_GEMM_CLBLAST
                ? gemm_clblast(L, w, a, m, out, residual, flags)
                : gemm_own(L, w, a, m, out, residual, flags);

@@ -51,7 +51,7 @@ clenc_status clenc_gemm_bench_create(clenc_context *ctx, unsigned m,
         out_destroy);
     TRY(clenc__launcher_open(&b->launcher, ctx, &s, programs), out_destroy);
     b->m = m;
-    TRY(clenc__matrix_upload(ctx, s.gemm, w, NULL, n, k, "benchmark weights",
+    TRY(clenc__matrix_upload(ctx, s.gemm, CLENC_PRECISION_FP32, w, NULL, n, k, "benchmark weights",
                              &b->w, NULL),
         out_destroy);
     TRY(clenc__buffer_create(ctx, (size_t)m * k * sizeof *a,

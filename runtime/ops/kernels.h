@@ -41,6 +41,22 @@
  * kernel keeps 5, and the peak is the faster of the two. */
 #define CLENC__PROBE_CHAINS 8u
 #define CLENC__PROBE_CHAINS_FEW 5u
+/* INT8 (quant.cl, qgemm.c): a quantised activation row is int16 values
+ * (-127..127) padded with zeros to a multiple of Q8_ROW_ALIGN: rows start
+ * on 128-byte lines, and the gpu family's QUANT_WG work-items store whole
+ * rows with no idle lane (the PoCL vectoriser fault of clenc__row_wg).
+ * Q8_TINY: a row whose largest magnitude is below it quantises to zeros
+ * with scale 0 (127 / max stays finite, far from denormals, whichever
+ * device). Q8_INV_QMAX: 1/127 as a float; scale = max * Q8_INV_QMAX. */
+#define CLENC__Q8_ROW_ALIGN 64u
+#define CLENC__QUANT_WG 64u
+#define CLENC__Q8_TINY 0x1p-64f
+#define CLENC__Q8_INV_QMAX (1.0f / 127.0f)
+/* Floats a quantised activation row carries beside its int16 values:
+ * {scale, outlier value, outlier column (int bits), 0}. The row's largest
+ * magnitude is taken out and kept in float, the rest scaled by the second
+ * largest (quant.cl says why). */
+#define CLENC__Q8_INFO 4u
 
 /* Tile sizes of the GEMM kernels, chosen per device by a measured search
  * (tune.c) or the defaults (clenc__tile_default). */
@@ -67,6 +83,10 @@ typedef struct clenc__spec {
     float eps;
     clenc_position_kind positions;
     int embed_scale, embed_norm;
+    /* FP32 where no model is involved; never DEFAULT. half_compute: FP16
+     * with half arithmetic (cl_khr_fp16 or forced). */
+    clenc_precision precision;
+    int half_compute;
 } clenc__spec;
 
 /* Work-items sharing one row in the gpu family: a power of two (for the
@@ -87,7 +107,9 @@ enum {
     CLENC__G_ATTENTION = 1 << 7, /* heads, blocks */
     CLENC__G_EMBED = 1 << 8,     /* positions, scaling, types */
     CLENC__G_POOL = 1 << 9,      /* pooling modes */
-    CLENC__G_PROBE = 1 << 10     /* FMA chains */
+    CLENC__G_PROBE = 1 << 10,    /* FMA chains */
+    CLENC__G_PRECISION = 1 << 11, /* weights' type, half arithmetic */
+    CLENC__G_QUANT = 1 << 12      /* INT8 activation rows */
 };
 
 /* Every constant host and kernels share: its name in the kernels, its
@@ -126,7 +148,18 @@ enum {
     C(POOL_CLS, CLENC__G_POOL, CLENC__POOL_CLS)                                \
     C(POOL_MEAN, CLENC__G_POOL, CLENC__POOL_MEAN)                              \
     C(PROBE_CHAINS, CLENC__G_PROBE, CLENC__PROBE_CHAINS)                       \
-    C(PROBE_CHAINS_FEW, CLENC__G_PROBE, CLENC__PROBE_CHAINS_FEW)
+    C(PROBE_CHAINS_FEW, CLENC__G_PROBE, CLENC__PROBE_CHAINS_FEW)               \
+    C(PRECISION, CLENC__G_PRECISION,                                           \
+      s->precision ? s->precision : CLENC_PRECISION_FP32)                      \
+    C(PREC_FP32, CLENC__G_PRECISION, CLENC_PRECISION_FP32)                     \
+    C(PREC_FP16, CLENC__G_PRECISION, CLENC_PRECISION_FP16)                     \
+    C(PREC_INT8, CLENC__G_PRECISION, CLENC_PRECISION_INT8)                     \
+    C(HALF_COMPUTE, CLENC__G_PRECISION, s->half_compute != 0)                 \
+    C(Q8_ROW_ALIGN, CLENC__G_QUANT, CLENC__Q8_ROW_ALIGN)                       \
+    C(QUANT_WG, CLENC__G_QUANT, CLENC__QUANT_WG)                               \
+    F(Q8_TINY, CLENC__G_QUANT, CLENC__Q8_TINY)                                 \
+    F(Q8_INV_QMAX, CLENC__G_QUANT, CLENC__Q8_INV_QMAX)                         \
+    C(Q8_INFO, CLENC__G_QUANT, CLENC__Q8_INFO)
 
 /* -------------------------------------------------------------- kernels */
 
@@ -136,17 +169,24 @@ enum {
 #define CLENC__FILES(F)                                                        \
     F(EMBED, "embed",                                                          \
       CLENC__G_FAMILY | CLENC__G_HIDDEN | CLENC__G_ROWS | CLENC__G_NORM |      \
-          CLENC__G_EMBED)                                                      \
+          CLENC__G_EMBED | CLENC__G_PRECISION)                                 \
     F(GEMM, "gemm", CLENC__G_FAMILY | CLENC__G_ACT | CLENC__G_EPI |            \
-                        CLENC__G_GEMM)                                         \
+                        CLENC__G_GEMM | CLENC__G_PRECISION)                    \
     F(EPILOGUE, "epilogue", CLENC__G_FAMILY | CLENC__G_ACT | CLENC__G_EPI)     \
     F(ATTENTION, "attention",                                                  \
-      CLENC__G_FAMILY | CLENC__G_HIDDEN | CLENC__G_ATTENTION)                  \
+      CLENC__G_FAMILY | CLENC__G_HIDDEN | CLENC__G_ATTENTION |                 \
+          CLENC__G_PRECISION)                                                  \
     F(LAYERNORM, "layernorm",                                                  \
-      CLENC__G_FAMILY | CLENC__G_HIDDEN | CLENC__G_ROWS | CLENC__G_NORM)       \
+      CLENC__G_FAMILY | CLENC__G_HIDDEN | CLENC__G_ROWS | CLENC__G_NORM |      \
+          CLENC__G_PRECISION)                                                  \
     F(POOL, "pool",                                                            \
-      CLENC__G_FAMILY | CLENC__G_HIDDEN | CLENC__G_ROWS | CLENC__G_POOL)       \
-    F(PROBE, "probe", CLENC__G_PROBE)
+      CLENC__G_FAMILY | CLENC__G_HIDDEN | CLENC__G_ROWS | CLENC__G_POOL |      \
+          CLENC__G_PRECISION)                                                  \
+    F(PROBE, "probe", CLENC__G_PROBE)                                          \
+    F(QUANT, "quant", CLENC__G_FAMILY | CLENC__G_QUANT)                        \
+    F(QGEMM, "qgemm",                                                          \
+      CLENC__G_FAMILY | CLENC__G_ACT | CLENC__G_EPI | CLENC__G_GEMM |          \
+          CLENC__G_QUANT)
 
 /* Every kernel of the runtime: its id, file and function. This is the one
  * place that says which kernels exist: programs, sessions, the profiler,
@@ -161,7 +201,9 @@ enum {
     K(L2NORM, POOL, "l2norm")                                                  \
     K(PROBE_FMA, PROBE, "probe_fma")                                           \
     K(PROBE_FMA_FEW, PROBE, "probe_fma_few")                                   \
-    K(PROBE_COPY, PROBE, "probe_copy")
+    K(PROBE_COPY, PROBE, "probe_copy")                                         \
+    K(QUANTIZE, QUANT, "quantize")                                             \
+    K(QGEMM, QGEMM, "qgemm")
 
 typedef enum clenc__file_id {
 #define F(id, name, groups) CLENC__F_##id,

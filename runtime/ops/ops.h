@@ -35,6 +35,11 @@ typedef struct clenc__launcher {
     cl_kernel kernels[CLENC__KERNEL_COUNT]; /* NULL: its program not built */
     clenc__launch *launches;
     size_t launch_count, launch_capacity;
+    /* INT8 GEMMs' scratch, the caller's (a session's workspace): the
+     * activations quantised, clenc__q8_row_bytes(k) a row, and
+     * CLENC__Q8_INFO floats a row (scale, outlier); NULL where no INT8
+     * GEMM runs. */
+    cl_mem quant_rows, quant_scales;
 } clenc__launcher;
 
 /* A queue and a kernel object for each kernel of the table whose file's
@@ -70,6 +75,7 @@ clenc_status clenc__launch_rows(clenc__launcher *L, clenc__kernel_id id,
  * float (kernels take every table as an argument). */
 typedef struct clenc__embed_tables {
     cl_mem word, position, type, norm_weight, norm_bias;
+    cl_mem word_scales; /* INT8: a float a row of word; else one float */
 } clenc__embed_tables;
 
 /* out[t] = embedding of token t (embed.cl). */
@@ -105,14 +111,18 @@ clenc_status clenc__op_epilogue(clenc__launcher *L, cl_mem x, cl_mem bias,
  * packed panels for the own kernel, plain rows for CLBlast. */
 typedef struct clenc__matrix {
     cl_mem weight, bias;
+    cl_mem scales; /* INT8: one float per output column (padded); else NULL */
     unsigned n, k;
+    clenc_precision precision; /* of `weight`: FP32, FP16 (half) or INT8 */
 } clenc__matrix;
 
-/* Uploads host weights [n][k] (bias [n] or NULL: zeros) in the layout
- * `gemm` wants, through the context's transfer queue; `what` names them in
- * messages (NaN or infinite weights are refused). *bytes (may be NULL)
- * grows by the device memory taken. */
+/* Uploads host weights [n][k] (bias [n] or NULL: zeros) at `precision` in
+ * the layout `gemm` wants, through the context's transfer queue; `what`
+ * names them in messages (NaN or infinite weights are refused, and for
+ * FP16 values beyond half's range). *bytes (may be NULL) grows by the
+ * device memory taken. */
 clenc_status clenc__matrix_upload(clenc_context *ctx, clenc_gemm gemm,
+                                  clenc_precision precision,
                                   const float *weight, const float *bias,
                                   unsigned n, unsigned k, const char *what,
                                   clenc__matrix *out, uint64_t *bytes);
@@ -124,6 +134,40 @@ void clenc__matrix_release(clenc_context *ctx, clenc__matrix *m);
 clenc_status clenc__op_gemm(clenc__launcher *L, const clenc__matrix *w,
                             cl_mem a, unsigned m, cl_mem out, cl_mem residual,
                             unsigned flags);
+
+/* ------------------------------------------------ INT8 GEMM (qgemm.c) */
+
+/* Symmetric per-row quantisation on the host: scale[r] = max|w[r][.]| /
+ * 127 (0 for a row of zeros), q = w / scale rounded to nearest, ties to
+ * even, in -127..127. The weights' output channels and the word
+ * embeddings' rows both go through it. */
+void clenc__q8_rows(const float *w, size_t rows, size_t cols, int8_t *q,
+                    float *scale);
+/* Bytes of one quantised activation row of k values (padded as qgemm.cl
+ * reads them). */
+size_t clenc__q8_row_bytes(unsigned k);
+/* clenc__matrix_upload's INT8 case: quantised, packed for qgemm.cl, with
+ * the scales and the bias. */
+clenc_status clenc__q8_matrix_upload(clenc_context *ctx, const float *weight,
+                                     const float *bias, unsigned n,
+                                     unsigned k, const char *what,
+                                     clenc__matrix *out, uint64_t *bytes);
+/* clenc__op_gemm's INT8 case: a's rows quantised into the launcher's
+ * scratch (quant.cl), then the integer GEMM with the dequantisation, bias,
+ * activation and residual in its epilogue (qgemm.cl). */
+clenc_status clenc__op_qgemm(clenc__launcher *L, const clenc__matrix *w,
+                             cl_mem a, unsigned m, cl_mem out,
+                             cl_mem residual, unsigned flags);
+
+/* A GEMM's work: 2·m·n·k, and a, the weights (at their size) and the
+ * output once (and the residual). */
+clenc__work clenc__gemm_work(unsigned m, const clenc__matrix *w,
+                             unsigned flags);
+
+/* Weights rounded to half (nearest even); one beyond half's range is
+ * CLENC_ERR_MODEL_FORMAT naming `what` and the element. */
+clenc_status clenc__to_half(const float *w, size_t count, const char *what,
+                            uint16_t *out);
 
 /* NaN or infinite weights are refused, naming the tensor. */
 clenc_status clenc__check_finite(const float *p, size_t count,

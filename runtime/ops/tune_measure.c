@@ -18,7 +18,7 @@ static clenc_status shapes_open(const target *t, clenc__launcher *L,
     for (size_t i = 0; i < (size_t)widest * (f > h ? f : h); i++)
         w[i] = (float)((i * 2654435761u) % 1000) / 1000.0f - 0.5f;
     for (int i = 0; i < 4 && st == CLENC_OK; i++)
-        st = clenc__matrix_upload(L->ctx, L->spec.gemm, w, NULL, nk[i][0],
+        st = clenc__matrix_upload(L->ctx, L->spec.gemm, CLENC_PRECISION_FP32, w, NULL, nk[i][0],
                                   nk[i][1], "tuning", &sh->mat[i], NULL);
     clenc__free(w);
     const size_t wide = (size_t)m_max * widest * sizeof(float);

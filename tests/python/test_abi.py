@@ -181,12 +181,17 @@ def test_binding_matches_c_layout(cls, c_layouts):
 
 def test_a_binding_lacking_a_field_fails(c_layouts):
     """The check itself can fail: the clenc_options mirror less its last
-    field, as bench_peers.py had it before `tune`."""
+    fields (as few as change its size), as bench_peers.py had it before
+    `tune`."""
     [options] = [c for c in bindings() if getattr(c, "_c_name_", None) == "clenc_options"]
+    drop = 1
+    while ctypes.sizeof(type("T", (ctypes.Structure,),
+                             {"_fields_": options._fields_[:-drop]})) == ctypes.sizeof(options):
+        drop += 1
 
     class Truncated(ctypes.Structure):
         _c_name_ = "clenc_options"
-        _fields_ = options._fields_[:-1]
+        _fields_ = options._fields_[:-drop]
     problems = layout_problems(Truncated, c_layouts)
     assert any("fields" in p for p in problems)
     assert any("sizeof" in p for p in problems)
@@ -289,6 +294,10 @@ def minimum_problems(table, layouts, version):
             problems.append(f"{name}.{last} ends at {sum(offsets[last])}, past the minimum {minimum}")
         added = [f for f, _, _ in fields][[f for f, _, _ in fields].index(last) + 1:]
         for f in added:
+            # An explicit pad field over the old trailing padding (base.h):
+            # never read, it may sit inside the minimum, no further.
+            if f.startswith("pad_") and sum(offsets[f]) <= minimum:
+                continue
             if offsets[f][0] < minimum:
                 problems.append(f"{name}.{f}, added after {last}, starts at {offsets[f][0]}, "
                                 f"inside the {minimum} bytes an older caller passes")
