@@ -55,7 +55,9 @@
 #if defined(__clang__) && defined(POCL_DEVICE_ADDRESS_BITS)
 #define ATT_PREFETCH(p, write) __builtin_prefetch((p), (write))
 #else
-#define ATT_PREFETCH(p, write) prefetch((p), 1)
+/* Through a char pointer: OpenCL declares no prefetch of half without
+ * cl_khr_fp16 (Rusticl's clang calls it ambiguous). */
+#define ATT_PREFETCH(p, write) prefetch((__global const char *)(p), 1)
 #endif
 
 #define QKV_STRIDE (3 * HIDDEN)

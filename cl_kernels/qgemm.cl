@@ -225,7 +225,9 @@ __kernel void qgemm(__global const short *aq, __global const float *a_info,
             /* The row's outlier times this panel's weights at its
              * column: a short holds a column's k-pair, little-endian. */
             const float4 ai = vload4(row, a_info);
-            const int oc = as_int(ai.z);
+            /* Clamped: a column read from memory must not take a read
+             * out of bounds (scratch that quant.cl did not write). */
+            const int oc = clamp(as_int(ai.z), 0, k - 1);
             const short16 pair = vload16(
                 0, (__global const short *)(wp[p] + (size_t)(oc / 2) * 2 * PANEL));
             const short16 wo = (oc & 1) ? pair >> 8 : (pair << 8) >> 8;
@@ -301,7 +303,7 @@ qgemm(__global const short *aq, __global const float *a_info,
             if (row >= m || col >= n)
                 continue;
             const float4 ai = vload4(row, a_info);
-            const int oc = as_int(ai.z);
+            const int oc = clamp(as_int(ai.z), 0, k - 1); /* as the cpu's */
             const float wo = (float)w[((size_t)(col / PANEL) * kp + oc / 2) * 2 *
                                           PANEL +
                                       (col % PANEL) * 2 + oc % 2];

@@ -28,9 +28,10 @@
  * of 0.08-0.2, as large as the values. Simulated on the parity texts
  * (PyTorch, fake quantisation), min cosine to fp32: 0.9805 with one scale
  * a row, 0.9950 with the largest value apart (groups of 32 columns:
- * 0.9950 at k/32 extra scalings; asymmetric uint8: 0.9929). It costs two
- * more passes over the row here, and per output one gathered weight and
- * one fma in qgemm's epilogue.
+ * 0.9950 at k/32 extra scalings; asymmetric uint8: 0.9929). It costs the
+ * top two and a column per lane here (cpu family: one pass for the
+ * statistics, one to quantise), and per output one gathered weight and one
+ * fma in qgemm's epilogue.
  * Why symmetric int8 and not ONNX Runtime's asymmetric uint8: no zero
  * point, so the integer GEMM needs no correction term (Σ_k w, per column,
  * times the zero point), and int8 x int8 pairs summed in int16 lanes are
@@ -117,25 +118,51 @@ __kernel void quantize(__global const float *a, __global short *q,
     __global const float *x = a + (size_t)r * k;
     __global short *y = q + (size_t)r * Q8_STRIDE(k);
     const int full = k / 16 * 16;
-    uint16 bits16 = (uint16)(0u);
-    for (int i = 0; i < full; i += 16)
-        bits16 = max(bits16, as_uint16(fabs(vload16(0, x + i))));
-    uint bits = max16(bits16);
-    for (int i = full; i < k; i++)
-        bits = max(bits, as_uint(fabs(x[i])));
-    /* The outlier's column: the first reaching the largest magnitude. */
-    int c = 0;
-    while (c < k - 1 && as_uint(fabs(x[c])) != bits)
-        c++;
+    /* One pass: per lane the largest magnitude (bit patterns), its first
+     * column and the next largest; then across the lanes. A first pass
+     * for the maximum, a scan for its column and a pass for the next took
+     * 1.5x the time of this whole kernel. */
     const int16 lane = (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13,
                                14, 15);
-    uint16 rest16 = (uint16)(0u);
-    for (int i = 0; i < full; i += 16)
-        rest16 = max(rest16, select(as_uint16(fabs(vload16(0, x + i))),
-                                    (uint16)(0u), lane + i == c));
-    uint rest = max16(rest16);
-    for (int i = full; i < k; i++)
-        rest = i == c ? rest : max(rest, as_uint(fabs(x[i])));
+    uint16 top = (uint16)(0u), next = (uint16)(0u);
+    int16 at = lane;
+    for (int i = 0; i < full; i += 16) {
+        const uint16 v = as_uint16(fabs(vload16(0, x + i)));
+        const int16 up = v > top; /* strictly: a lane keeps its first */
+        next = select(max(next, v), top, up);
+        at = select(at, lane + i, up);
+        top = max(top, v);
+    }
+    uint tops[16], nexts[16];
+    int ats[16];
+    vstore16(top, 0, tops);
+    vstore16(next, 0, nexts);
+    vstore16(at, 0, ats);
+    uint bits = 0u, rest = 0u;
+    int c = k;
+    for (int l = 0; l < (full ? 16 : 0); l++) {
+        if (tops[l] > bits || (tops[l] == bits && ats[l] < c)) {
+            rest = max(rest, bits); /* the old largest is now a runner-up */
+            bits = tops[l];
+            c = ats[l];
+        } else {
+            rest = max(rest, tops[l]);
+        }
+    }
+    /* The row's runner-up: the largest of the other lanes' tops (above)
+     * and of every lane's runner-up (each at most its own lane's top). */
+    for (int l = 0; l < (full ? 16 : 0); l++)
+        rest = max(rest, nexts[l]);
+    for (int i = full; i < k; i++) {
+        const uint v = as_uint(fabs(x[i]));
+        if (v > bits || c == k) {
+            rest = c == k ? rest : max(rest, bits);
+            bits = v;
+            c = i;
+        } else {
+            rest = max(rest, v);
+        }
+    }
     const int live = bits < BITS_INF && as_float(bits) >= Q8_TINY;
     const float inv = ROW_INV(rest);
     vstore4((float4)(bits >= BITS_INF ? as_float(0x7fc00000u) : ROW_SCALE(rest),

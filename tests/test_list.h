@@ -114,7 +114,7 @@
     TEST(precision, test_precision_reduced_with_clblast_is_unsupported)       \
     TEST(precision, test_precision_weight_bytes_shrink)                       \
     TEST(precision, test_precision_fp16_pass_matches_reference)               \
-    TEST(precision, test_precision_fixtures_at_fp16)                          \
+    TEST(precision, test_precision_fixtures_at_each_precision)                          \
     TEST(precision, test_precision_fp16_compute_matches_rounded_reference)    \
     TEST(precision, test_precision_fixtures_with_fp16_compute)
 

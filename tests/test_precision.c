@@ -325,33 +325,41 @@ void test_precision_fp16_pass_matches_reference(void)
     test_model_free(&tm);
 }
 
-/* The PyTorch fixtures (float64 references of the fp32 weights) at fp16:
- * the error half's rounding of the weights costs. Measured (AMD EPYC,
- * PoCL 3.1), every token: bert_tiny 2.01e-3, vanilla_post 2.30e-3,
- * vanilla_pre_tanh 1.08e-3; the bound about four times the worst. */
+/* The PyTorch fixtures (float64 references of the fp32 weights) at fp16
+ * and int8: what each costs, every token. Measured (AMD EPYC, PoCL 3.1):
+ * fp16 bert_tiny 2.01e-3, vanilla_post 2.30e-3, vanilla_pre_tanh 1.08e-3;
+ * int8 2.45e-2, 6.01e-2, 3.13e-2 (random weights: no outlier channels for
+ * the split to catch). Bounds about four times the worst. */
 #define FIXTURE_FP16_ATOL 1e-2
-void test_precision_fixtures_at_fp16(void)
+#define FIXTURE_INT8_ATOL 0.25
+void test_precision_fixtures_at_each_precision(void)
 {
     static const char *const names[] = {"bert_tiny", "vanilla_post",
                                         "vanilla_pre_tanh"};
-    for (size_t i = 0; i < 3; i++) {
-        test_model tm;
-        test_model_fixture(&tm, names[i]);
-        tm.config.precision = CLENC_PRECISION_FP16;
-        const size_t n = (size_t)tm.batch * tm.seq * tm.config.hidden;
-        const float *want = test_fixture_tensor(&tm, "expected.hidden", n);
-        clenc_context *ctx =
-            test_context_for(CLENC_VARIANT_CPU, CLENC_GEMM_OWN);
-        const double d = pass_diff(ctx, &tm, tm.ids,
-                                   tm.config.type_vocab_size ? tm.type_ids
-                                                             : NULL,
-                                   tm.lengths, tm.batch, tm.seq, want);
-        printf("\n    %s at fp16 vs PyTorch fp32: max abs diff %.3g", names[i],
-               d);
-        CU_ASSERT(d <= FIXTURE_FP16_ATOL);
-        clenc_context_destroy(ctx);
-        test_model_free(&tm);
-    }
+    static const struct {
+        clenc_precision precision;
+        double atol;
+    } precisions[] = {{CLENC_PRECISION_FP16, FIXTURE_FP16_ATOL},
+                      {CLENC_PRECISION_INT8, FIXTURE_INT8_ATOL}};
+    for (size_t p = 0; p < 2; p++)
+        for (size_t i = 0; i < 3; i++) {
+            test_model tm;
+            test_model_fixture(&tm, names[i]);
+            tm.config.precision = precisions[p].precision;
+            const size_t n = (size_t)tm.batch * tm.seq * tm.config.hidden;
+            const float *want = test_fixture_tensor(&tm, "expected.hidden", n);
+            clenc_context *ctx =
+                test_context_for(CLENC_VARIANT_CPU, CLENC_GEMM_OWN);
+            const double d = pass_diff(ctx, &tm, tm.ids,
+                                       tm.config.type_vocab_size ? tm.type_ids
+                                                                 : NULL,
+                                       tm.lengths, tm.batch, tm.seq, want);
+            printf("\n    %s at %s vs PyTorch fp32: max abs diff %.3g",
+                   names[i], clenc_precision_name(precisions[p].precision), d);
+            CU_ASSERT(d <= precisions[p].atol);
+            clenc_context_destroy(ctx);
+            test_model_free(&tm);
+        }
 }
 
 /* A context whose FP16 models compute in half on any device. */

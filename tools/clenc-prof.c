@@ -44,6 +44,7 @@ typedef struct peak_report {
     int64_t measured_at; /* UNIX time */
     int have, remeasured;
     double gemm_gflops;
+    double int8_gops; /* the int8 GEMM's rate, where it ran */
     char share[128]; /* clenc_peak_share_format's text */
     int share_shown;
 } peak_report;
@@ -193,13 +194,15 @@ static int timer_plausible(const clenc_kernel_profile *k, size_t n,
     return n == 0 || mean_kernel_ns(k, n, sum) >= 100;
 }
 
-/* The GEMM kernels' FLOPs over their time: the own kernel ("gemm") and
- * CLBlast's ("gemm (CLBlast)") alike. */
-static double gemm_gflops(const clenc_kernel_profile *k, size_t n)
+/* The GEMM kernels' operations over their time: the own kernel ("gemm")
+ * and CLBlast's ("gemm (CLBlast)") alike, or, with prefix "qgemm", the
+ * int8 GEMM's integer multiply-adds. */
+static double gemm_gflops(const clenc_kernel_profile *k, size_t n,
+                          const char *prefix)
 {
     double flops = 0, ms = 0;
     for (size_t i = 0; i < n; i++)
-        if (strncmp(k[i].kernel, "gemm", 4) == 0) {
+        if (strncmp(k[i].kernel, prefix, strlen(prefix)) == 0) {
             flops += k[i].flops;
             ms += k[i].total_ms;
         }
@@ -253,8 +256,13 @@ static void print_peak_text(const peak_report *r)
                r->remeasured ? "measured again" : "measured", when,
                r->peak.gflops, r->peak.gbps);
     }
-    printf("GEMM: %.1f GFLOP/s, share of peak: %s\n", r->gemm_gflops,
-           r->share);
+    if (r->int8_gops > 0) /* no float GEMM ran */
+        printf("GEMM (int8): %.1f GOP/s; the probe measures float FMAs, "
+               "so no share of its peak\n",
+               r->int8_gops);
+    else
+        printf("GEMM: %.1f GFLOP/s, share of peak: %s\n", r->gemm_gflops,
+               r->share);
 }
 
 static void print_json(const prof *p, const peak_report *r, const clenc_model_info *mi,
@@ -385,7 +393,9 @@ int main(int argc, char **argv)
                 "wall time is)\n",
                 PROG, di.name, mean_kernel_ns(k, n, &sum));
     peak_report peak;
-    peak_for(ctx, gemm_gflops(k, n), timer_plausible(k, n, &sum), &peak);
+    peak_for(ctx, gemm_gflops(k, n, "gemm"), timer_plausible(k, n, &sum),
+             &peak);
+    peak.int8_gops = gemm_gflops(k, n, "qgemm");
     if (p.json) {
         print_json(&p, &peak, &mi, &di, k, n, &sum, wall, flops);
     } else {

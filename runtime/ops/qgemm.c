@@ -123,11 +123,11 @@ static clenc_status quantize(clenc__launcher *L, cl_mem a, unsigned m,
                                          L->quant_scales, (int)m, (int)k);
     if (st != CLENC_OK)
         return st;
-    /* Per row: |x|, max, x·0 and its sum, the second max, x·inv, rint,
-     * clamp; k floats in (read three times), the padded int16 row and its
-     * info out. */
-    const double flops = 9.0 * k,
-                 bytes = 3.0 * k * sizeof(float) + clenc__q8_row_bytes(k) +
+    /* Per row: |x|, the top two and the top's column, x·inv, rint,
+     * clamp; k floats in (read twice: the statistics, then the values),
+     * the padded int16 row and its info out. */
+    const double flops = 8.0 * k,
+                 bytes = 2.0 * k * sizeof(float) + clenc__q8_row_bytes(k) +
                          CLENC__Q8_INFO * sizeof(float);
     if (L->spec.family != CLENC_VARIANT_GPU)
         return clenc__launch_rows(L, CLENC__K_QUANTIZE, m, flops, bytes);
