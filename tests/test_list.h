@@ -161,7 +161,8 @@
     TEST(models, test_minilm_token_ids_match_reference)                       \
     TEST(models, test_minilm_embeddings_match_sentence_transformers)          \
     TEST(models, test_minilm_pairs_cls_and_token_states_match)                \
-    TEST(models, test_minilm_reduced_precision_stays_close)
+    TEST(models, test_minilm_reduced_precision_stays_close)                   \
+    TEST(models, test_minilm_f16_checkpoint_keeps_its_halves)
 
 #define TESTS_TOOLS(TEST)                                                      \
     TEST(tools, test_run_json_holds_tokens_and_embeddings)                    \
