@@ -73,6 +73,20 @@ static const char *text_of(const parity *p, size_t i, const char **pair)
     return json_string_value(json_object_get(t, "text"));
 }
 
+/* The texts without a pair, and their places among all (index). */
+static size_t single_texts(const parity *p, const char **texts, size_t *index)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < p->count; i++) {
+        const char *pair, *text = text_of(p, i, &pair);
+        if (!pair) {
+            index[n] = i;
+            texts[n++] = text;
+        }
+    }
+    return n;
+}
+
 /* Asserts max |a - b| <= atol and cos(a, b) >= MIN_COSINE; returns the
  * difference (NaN if any element is) and lowers *min_cos. */
 static double compare(const float *got, const float *want, size_t n,
@@ -129,16 +143,10 @@ void test_minilm_embeddings_match_sentence_transformers(void)
     parity p;
     parity_open(&p);
     const char **texts = malloc(p.count * sizeof *texts);
-    size_t *index = malloc(p.count * sizeof *index), n = 0;
+    size_t *index = malloc(p.count * sizeof *index);
     float *got = malloc(p.count * H * sizeof *got);
     CU_ASSERT_FATAL(texts && index && got);
-    for (size_t i = 0; i < p.count; i++) {
-        const char *pair, *text = text_of(&p, i, &pair);
-        if (!pair) {
-            index[n] = i;
-            texts[n++] = text;
-        }
-    }
+    const size_t n = single_texts(&p, texts, index);
     const unsigned batches[] = {8, 64};
     for (size_t b = 0; b < 2; b++) {
         clenc_session *s = NULL;
@@ -267,16 +275,10 @@ void test_minilm_reduced_precision_stays_close(void)
     parity p;
     parity_open(&p);
     const char **texts = malloc(p.count * sizeof *texts);
-    size_t *index = malloc(p.count * sizeof *index), n = 0;
+    size_t *index = malloc(p.count * sizeof *index);
     float *got = malloc(p.count * H * sizeof *got);
     CU_ASSERT_FATAL(texts && index && got);
-    for (size_t i = 0; i < p.count; i++) {
-        const char *pair, *text = text_of(&p, i, &pair);
-        if (!pair) {
-            index[n] = i;
-            texts[n++] = text;
-        }
-    }
+    const size_t n = single_texts(&p, texts, index);
     for (size_t r = 0; r < sizeof reduced / sizeof reduced[0]; r++) {
         clenc_model *model = NULL;
         clenc_context *ctx = p.ctx;

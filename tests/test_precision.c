@@ -283,46 +283,68 @@ static double pass_diff(clenc_context *ctx, const test_model *tm,
     return worst;
 }
 
+/* The whole-pass case of the fp16 tests: a small model of half-exact
+ * weights at fp16 and a batch of four sequences of awkward lengths. */
+enum { HC_BATCH = 4, HC_SEQ = 65, HC_TOKENS = 7 + 1 + 65 + 13 };
+static const int32_t hc_lengths[HC_BATCH] = {7, 1, 65, 13};
+typedef struct half_case {
+    clenc_config c;
+    test_model tm;
+    int32_t ids[HC_BATCH * HC_SEQ], types[HC_BATCH * HC_SEQ];
+} half_case;
+
+static void half_case_open(half_case *hc)
+{
+    small_config(&hc->c);
+    hc->c.precision = CLENC_PRECISION_FP16;
+    test_model_random(&hc->tm, &hc->c, 1234);
+    round_weights_to_half(&hc->tm);
+    for (size_t i = 0; i < HC_BATCH * HC_SEQ; i++) {
+        hc->ids[i] = (int32_t)((i * 31 + 7) % hc->c.vocab_size);
+        hc->types[i] = (int32_t)((i / 3) % 2);
+    }
+}
+
+/* ref.c's pass over the case, [batch][seq][hidden] with zero padding,
+ * its activations rounded to half or not (malloc'd). */
+static float *half_case_reference(const half_case *hc, int rounded)
+{
+    const size_t h = hc->c.hidden;
+    double *ref = malloc(sizeof *ref * HC_TOKENS * h);
+    float *want = calloc((size_t)HC_BATCH * HC_SEQ * h, sizeof *want);
+    CU_ASSERT_FATAL(ref && want);
+    ref_set_half_activations(rounded);
+    ref_encoder(&hc->c, &hc->tm.weights, hc->ids, hc->types, hc_lengths,
+                HC_BATCH, HC_SEQ, ref);
+    ref_set_half_activations(0);
+    for (size_t b = 0, row = 0; b < HC_BATCH; b++)
+        for (size_t p = 0; p < (size_t)hc_lengths[b]; p++, row++)
+            for (size_t i = 0; i < h; i++)
+                want[(b * HC_SEQ + p) * h + i] = (float)ref[row * h + i];
+    free(ref);
+    return want;
+}
+
 /* An fp16 model of half-exact weights against ref.c's pass over the same
  * weights, both kernel families: the halves are read as what they are.
  * Measured 1.19e-6 in both (AMD EPYC, PoCL 3.1); bound about four times. */
 void test_precision_fp16_pass_matches_reference(void)
 {
-    static const int32_t lengths[] = {7, 1, 65, 13};
-    const unsigned batch = 4, seq = 65;
-    clenc_config c;
-    small_config(&c);
-    c.precision = CLENC_PRECISION_FP16;
-    test_model tm;
-    test_model_random(&tm, &c, 1234);
-    round_weights_to_half(&tm);
-    const size_t h = c.hidden;
-    int32_t ids[4 * 65], types[4 * 65];
-    for (size_t i = 0; i < batch * seq; i++) {
-        ids[i] = (int32_t)((i * 31 + 7) % c.vocab_size);
-        types[i] = (int32_t)((i / 3) % 2);
-    }
-    double *ref = malloc(sizeof *ref * 86 * h);
-    float *want = calloc((size_t)batch * seq * h, sizeof *want);
-    CU_ASSERT_FATAL(ref && want);
-    ref_encoder(&c, &tm.weights, ids, types, lengths, batch, seq, ref);
-    for (size_t b = 0, row = 0; b < batch; b++)
-        for (size_t p = 0; p < (size_t)lengths[b]; p++, row++)
-            for (size_t i = 0; i < h; i++)
-                want[(b * seq + p) * h + i] = (float)ref[row * h + i];
+    half_case hc;
+    half_case_open(&hc);
+    float *want = half_case_reference(&hc, 0);
     const clenc_variant families[] = {CLENC_VARIANT_CPU, CLENC_VARIANT_GPU};
     for (size_t v = 0; v < 2; v++) {
         clenc_context *ctx = test_context_for(families[v], CLENC_GEMM_OWN);
-        const double d =
-            pass_diff(ctx, &tm, ids, types, lengths, batch, seq, want);
+        const double d = pass_diff(ctx, &hc.tm, hc.ids, hc.types, hc_lengths,
+                                   HC_BATCH, HC_SEQ, want);
         printf("\n    fp16 %s vs ref.c on half weights: max abs diff %.3g",
                families[v] == CLENC_VARIANT_GPU ? "gpu" : "cpu", d);
         CU_ASSERT(d <= 5e-6);
         clenc_context_destroy(ctx);
     }
     free(want);
-    free(ref);
-    test_model_free(&tm);
+    test_model_free(&hc.tm);
 }
 
 /* The PyTorch fixtures (float64 references of the fp32 weights) at fp16
@@ -383,50 +405,29 @@ static clenc_context *half_context(clenc_variant variant)
  * travels on. Bounds: two such steps; pooled vectors about four times. */
 void test_precision_fp16_compute_matches_rounded_reference(void)
 {
-    static const int32_t lengths[] = {7, 1, 65, 13};
-    const unsigned batch = 4, seq = 65;
-    clenc_config c;
-    small_config(&c);
-    c.precision = CLENC_PRECISION_FP16;
-    test_model tm;
-    test_model_random(&tm, &c, 1234);
-    round_weights_to_half(&tm);
-    const size_t h = c.hidden;
-    int32_t ids[4 * 65], types[4 * 65];
-    for (size_t i = 0; i < batch * seq; i++) {
-        ids[i] = (int32_t)((i * 31 + 7) % c.vocab_size);
-        types[i] = (int32_t)((i / 3) % 2);
-    }
-    double *ref = malloc(sizeof *ref * 86 * h);
-    float *want[2] = {calloc((size_t)batch * seq * h, sizeof(float)),
-                      calloc((size_t)batch * seq * h, sizeof(float))};
-    CU_ASSERT_FATAL(ref && want[0] && want[1]);
-    for (int rounded = 0; rounded < 2; rounded++) {
-        ref_set_half_activations(rounded);
-        ref_encoder(&c, &tm.weights, ids, types, lengths, batch, seq, ref);
-        for (size_t b = 0, row = 0; b < batch; b++)
-            for (size_t p = 0; p < (size_t)lengths[b]; p++, row++)
-                for (size_t i = 0; i < h; i++)
-                    want[rounded][(b * seq + p) * h + i] = (float)ref[row * h + i];
-    }
-    ref_set_half_activations(0);
+    half_case hc;
+    half_case_open(&hc);
+    const size_t h = hc.c.hidden;
+    const unsigned batch = HC_BATCH, seq = HC_SEQ;
+    const int32_t *lengths = hc_lengths;
+    float *want[2] = {half_case_reference(&hc, 0), half_case_reference(&hc, 1)};
     const clenc_variant families[] = {CLENC_VARIANT_CPU, CLENC_VARIANT_GPU};
     for (size_t v = 0; v < 2; v++) {
         clenc_context *ctx = half_context(families[v]);
         const double d[2] = {
-            pass_diff(ctx, &tm, ids, types, lengths, batch, seq, want[0]),
-            pass_diff(ctx, &tm, ids, types, lengths, batch, seq, want[1])};
+            pass_diff(ctx, &hc.tm, hc.ids, hc.types, lengths, batch, seq, want[0]),
+            pass_diff(ctx, &hc.tm, hc.ids, hc.types, lengths, batch, seq, want[1])};
         printf("\n    fp16 compute %s: max abs diff %.3g to ref.c rounding "
                "as the device, %.3g to ref.c in double",
                families[v] == CLENC_VARIANT_GPU ? "gpu" : "cpu", d[1], d[0]);
         CU_ASSERT(d[1] <= 8e-3);
         /* Pooled, normalised: pool and l2norm on halves, widened. */
-        clenc_model *model = test_model_upload(ctx, &tm);
+        clenc_model *model = test_model_upload(ctx, &hc.tm);
         clenc_session *s = NULL;
         ASSERT_STATUS(clenc_session_create(model, batch, seq, &s), CLENC_OK);
         float got[4 * 32];
         test_nan_floats(got, batch * h);
-        ASSERT_STATUS(clenc_encode(s, ids, types, lengths, batch, seq,
+        ASSERT_STATUS(clenc_encode(s, hc.ids, hc.types, lengths, batch, seq,
                                    CLENC_POOL_MEAN | CLENC_POOL_NORMALIZE, got),
                       CLENC_OK);
         double worst = 0;
@@ -449,8 +450,7 @@ void test_precision_fp16_compute_matches_rounded_reference(void)
     }
     free(want[0]);
     free(want[1]);
-    free(ref);
-    test_model_free(&tm);
+    test_model_free(&hc.tm);
 }
 
 /* The PyTorch fixtures computed in half: what half weights and

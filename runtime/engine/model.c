@@ -120,13 +120,8 @@ static clenc_status vector_upload(clenc_model *m, const float *host,
     }
     clenc_status st = clenc__check_finite(host, count, what);
     if (st == CLENC_OK)
-        st = clenc__buffer_create(m->ctx, count * sizeof *host,
-                                  CL_MEM_READ_ONLY, what, out);
-    if (st == CLENC_OK)
-        st = clenc__buffer_upload(m->ctx->transfer_queue, *out, 0,
-                                  count * sizeof *host, host);
-    if (st == CLENC_OK)
-        m->weight_bytes += count * sizeof *host;
+        st = clenc__weights_upload(m->ctx, host, count * sizeof *host, what,
+                                   out, &m->weight_bytes);
     clenc__free(filled);
     return st;
 }
@@ -144,13 +139,8 @@ static clenc_status table_upload(clenc_model *m, const float *host,
         return clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no host memory");
     TRY(clenc__check_finite(host, count, what), out);
     TRY(clenc__to_half(host, count, what, halves), out);
-    TRY(clenc__buffer_create(m->ctx, count * sizeof *halves, CL_MEM_READ_ONLY,
-                             what, out),
-        out);
-    TRY(clenc__buffer_upload(m->ctx->transfer_queue, *out, 0,
-                             count * sizeof *halves, halves),
-        out);
-    m->weight_bytes += count * sizeof *halves;
+    st = clenc__weights_upload(m->ctx, halves, count * sizeof *halves, what,
+                               out, &m->weight_bytes);
 out:
     clenc__free(halves);
     return st;
@@ -178,13 +168,9 @@ static clenc_status word_table_upload(clenc_model *m, const float *host)
     }
     TRY(clenc__check_finite(host, rows * h, "word_embeddings"), out);
     clenc__q8_rows(host, rows, h, q, scales);
-    TRY(clenc__buffer_create(m->ctx, rows * h, CL_MEM_READ_ONLY,
-                             "word_embeddings", &m->embed.word),
+    TRY(clenc__weights_upload(m->ctx, q, rows * h, "word_embeddings",
+                              &m->embed.word, &m->weight_bytes),
         out);
-    TRY(clenc__buffer_upload(m->ctx->transfer_queue, m->embed.word, 0,
-                             rows * h, q),
-        out);
-    m->weight_bytes += rows * h;
     TRY(vector_upload(m, scales, rows, 0, "word_embeddings",
                       &m->embed.word_scales),
         out);

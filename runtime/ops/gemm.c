@@ -63,8 +63,9 @@ clenc_status clenc__check_finite(const float *p, size_t count, const char *what)
     return CLENC_OK;
 }
 
-static clenc_status upload(clenc_context *ctx, const void *host, size_t bytes,
-                           const char *what, cl_mem *out, uint64_t *total)
+clenc_status clenc__weights_upload(clenc_context *ctx, const void *host,
+                                   size_t bytes, const char *what, cl_mem *out,
+                                   uint64_t *total)
 {
     clenc_status st =
         clenc__buffer_create(ctx, bytes, CL_MEM_READ_ONLY, what, out);
@@ -116,10 +117,10 @@ clenc_status clenc__matrix_upload(clenc_context *ctx, clenc_gemm gemm,
     }
     if (own)
         pack_panels(plain, size, n, k, staging);
-    TRY(upload(ctx, own ? staging : plain, rows * k * size, what,
+    TRY(clenc__weights_upload(ctx, own ? staging : plain, rows * k * size, what,
                &out->weight, bytes),
         out_release);
-    TRY(upload(ctx, bias_staging, rows * sizeof *bias_staging, what,
+    TRY(clenc__weights_upload(ctx, bias_staging, rows * sizeof *bias_staging, what,
                &out->bias, bytes),
         out_release);
     goto out_free;

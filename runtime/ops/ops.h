@@ -159,6 +159,12 @@ clenc_status clenc__op_qgemm(clenc__launcher *L, const clenc__matrix *w,
                              cl_mem a, unsigned m, cl_mem out,
                              cl_mem residual, unsigned flags);
 
+/* A read-only device buffer of `bytes` from host, through the context's
+ * transfer queue; *total (may be NULL) grows by its size. */
+clenc_status clenc__weights_upload(clenc_context *ctx, const void *host,
+                                   size_t bytes, const char *what, cl_mem *out,
+                                   uint64_t *total);
+
 /* A GEMM's work: 2·m·n·k, and a, the weights (at their size) and the
  * output once (and the residual). */
 clenc__work clenc__gemm_work(unsigned m, const clenc__matrix *w,

@@ -59,18 +59,6 @@ static void pack_pairs(const int8_t *q, unsigned n, unsigned k, int8_t *out)
                 (col % CLENC__PANEL) * 2 + kk % 2] = q[(size_t)col * k + kk];
 }
 
-static clenc_status upload(clenc_context *ctx, const void *host, size_t bytes,
-                           const char *what, cl_mem *out, uint64_t *total)
-{
-    clenc_status st =
-        clenc__buffer_create(ctx, bytes, CL_MEM_READ_ONLY, what, out);
-    if (st == CLENC_OK)
-        st = clenc__buffer_upload(ctx->transfer_queue, *out, 0, bytes, host);
-    if (st == CLENC_OK && total)
-        *total += bytes;
-    return st;
-}
-
 clenc_status clenc__q8_matrix_upload(clenc_context *ctx, const float *weight,
                                      const float *bias, unsigned n,
                                      unsigned k, const char *what,
@@ -98,11 +86,11 @@ clenc_status clenc__q8_matrix_upload(clenc_context *ctx, const float *weight,
     pack_pairs(q, n, k, staging);
     if (bias)
         memcpy(bias_staging, bias, (size_t)n * sizeof *bias);
-    TRY(upload(ctx, staging, packed, what, &out->weight, bytes), out_release);
-    TRY(upload(ctx, bias_staging, cols * sizeof *bias_staging, what,
+    TRY(clenc__weights_upload(ctx, staging, packed, what, &out->weight, bytes), out_release);
+    TRY(clenc__weights_upload(ctx, bias_staging, cols * sizeof *bias_staging, what,
                &out->bias, bytes),
         out_release);
-    TRY(upload(ctx, scales, cols * sizeof *scales, what, &out->scales, bytes),
+    TRY(clenc__weights_upload(ctx, scales, cols * sizeof *scales, what, &out->scales, bytes),
         out_release);
     goto out_free;
 out_release:
