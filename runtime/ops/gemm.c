@@ -168,11 +168,19 @@ static clenc_status gemm_own(clenc__launcher *L, const clenc__matrix *w,
                                          (int)flags);
     if (st != CLENC_OK)
         return st;
+    size_t global[2], local[2];
+    clenc__gemm_geometry(L, m, w->n, global, local);
+    const clenc__work work = clenc__gemm_work(m, w, flags);
+    return clenc__launch_kernel(L, CLENC__K_GEMM, 2, global, local, &work);
+}
+
+void clenc__gemm_geometry(const clenc__launcher *L, unsigned m, unsigned n,
+                          size_t global[2], size_t local[2])
+{
     /* The geometry follows the tile sizes the program was built with. */
     const clenc__tunables *t = &L->spec.tile;
-    size_t global[2], local[2];
     if (L->spec.family == CLENC_VARIANT_GPU) {
-        global[0] = ceil_div(w->n, t->gemm_ts) * 16;
+        global[0] = ceil_div(n, t->gemm_ts) * 16;
         global[1] = ceil_div(m, t->gemm_ts) * 16;
         local[0] = local[1] = 16;
     } else {
@@ -180,11 +188,9 @@ static clenc_status gemm_own(clenc__launcher *L, const clenc__matrix *w,
         local[0] = t->gemm_wg[0];
         local[1] = t->gemm_wg[1];
         global[0] = ceil_div(ceil_div(m, t->gemm_tm), local[0]) * local[0];
-        global[1] = ceil_div(ceil_div(panels(w->n), t->gemm_tnp), local[1]) *
+        global[1] = ceil_div(ceil_div(panels(n), t->gemm_tnp), local[1]) *
                     local[1];
     }
-    const clenc__work work = clenc__gemm_work(m, w, flags);
-    return clenc__launch_kernel(L, CLENC__K_GEMM, 2, global, local, &work);
 }
 
 static const char *clblast_error(CLBlastStatusCode code)

@@ -165,6 +165,11 @@ clenc_status clenc__weights_upload(clenc_context *ctx, const void *host,
                                    size_t bytes, const char *what, cl_mem *out,
                                    uint64_t *total);
 
+/* The launch geometry of the own GEMM kernels (gemm.cl, qgemm.cl) for
+ * m x n outputs with the launcher's tiles and family. */
+void clenc__gemm_geometry(const clenc__launcher *L, unsigned m, unsigned n,
+                          size_t global[2], size_t local[2]);
+
 /* A GEMM's work: 2·m·n·k, and a, the weights (at their size) and the
  * output once (and the residual). */
 clenc__work clenc__gemm_work(unsigned m, const clenc__matrix *w,

@@ -149,21 +149,8 @@ clenc_status clenc__op_qgemm(clenc__launcher *L, const clenc__matrix *w,
                            (int)w->n, (int)w->k, (int)flags),
         out);
     /* The geometry of gemm.c's own kernel, for the same tiles. */
-    const clenc__tunables *t = &L->spec.tile;
     size_t global[2], local[2];
-    if (L->spec.family == CLENC_VARIANT_GPU) {
-        global[0] = ceil_div(w->n, t->gemm_ts) * 16;
-        global[1] = ceil_div(m, t->gemm_ts) * 16;
-        local[0] = local[1] = 16;
-    } else {
-        local[0] = t->gemm_wg[0];
-        local[1] = t->gemm_wg[1];
-        global[0] = ceil_div(ceil_div(m, t->gemm_tm), local[0]) * local[0];
-        global[1] = ceil_div(ceil_div(ceil_div(w->n, CLENC__PANEL),
-                                      t->gemm_tnp),
-                             local[1]) *
-                    local[1];
-    }
+    clenc__gemm_geometry(L, m, w->n, global, local);
     const clenc__work work = clenc__gemm_work(m, w, flags);
     st = clenc__launch_kernel(L, CLENC__K_QGEMM, 2, global, local, &work);
 out:
