@@ -156,17 +156,6 @@ void test_encoder_vanilla_pre_ln_tanh_matches_pytorch(void)
 
 /* ------------------------------------------- every configuration vs ref.c */
 
-static void small_config(clenc_config *c)
-{
-    clenc_config_init_bert(c);
-    c->vocab_size = 50;
-    c->hidden = 32;
-    c->heads = 4;
-    c->layers = 2;
-    c->ffn = 37;
-    c->max_positions = 80;
-}
-
 static void ref_case(const clenc_config *c, const char *name)
 {
     static const int32_t lengths[] = {7, 1, 65, 13};
@@ -215,7 +204,7 @@ static void ref_case(const clenc_config *c, const char *name)
 void test_encoder_every_activation_norm_and_position_matches_reference(void)
 {
     clenc_config c;
-    small_config(&c);
+    test_config_small(&c);
     ref_case(&c, "gelu/post/learned");
     c.activation = CLENC_ACT_GELU_TANH;
     c.norm = CLENC_NORM_PRE;
@@ -327,7 +316,7 @@ void test_encoder_rejects_bad_config(void)
 {
     clenc_context *ctx = test_context(NULL);
     clenc_config c;
-    small_config(&c);
+    test_config_small(&c);
     test_model tm;
     test_model_random(&tm, &c, 1);
     clenc_model *model = (clenc_model *)&c;
@@ -336,27 +325,27 @@ void test_encoder_rejects_bad_config(void)
                   CLENC_ERR_INVALID_ARG);
     ASSERT_ERROR_MENTIONS("not divisible by config.heads");
     CU_ASSERT_PTR_NULL(model);
-    small_config(&c);
+    test_config_small(&c);
     c.layers = 0;
     ASSERT_STATUS(clenc_model_create(ctx, &c, &tm.weights, &model),
                   CLENC_ERR_INVALID_ARG);
     ASSERT_ERROR_MENTIONS("config.layers is 0");
-    small_config(&c);
+    test_config_small(&c);
     c.ffn = 0;
     ASSERT_STATUS(clenc_model_create(ctx, &c, &tm.weights, &model),
                   CLENC_ERR_INVALID_ARG);
     ASSERT_ERROR_MENTIONS("config.ffn is 0");
-    small_config(&c);
+    test_config_small(&c);
     c.eps = -1;
     ASSERT_STATUS(clenc_model_create(ctx, &c, &tm.weights, &model),
                   CLENC_ERR_INVALID_ARG);
     ASSERT_ERROR_MENTIONS("config.eps");
-    small_config(&c);
+    test_config_small(&c);
     c.activation = (clenc_activation)7;
     ASSERT_STATUS(clenc_model_create(ctx, &c, &tm.weights, &model),
                   CLENC_ERR_INVALID_ARG);
     ASSERT_ERROR_MENTIONS("config.activation");
-    small_config(&c);
+    test_config_small(&c);
     clenc_layer_weights saved = tm.layers[1];
     tm.layers[1].ffn_up_weight = NULL;
     ASSERT_STATUS(clenc_model_create(ctx, &c, &tm.weights, &model),
@@ -375,7 +364,7 @@ void test_encoder_rejects_bad_batches(void)
 {
     clenc_context *ctx = test_context(NULL);
     clenc_config c;
-    small_config(&c);
+    test_config_small(&c);
     test_model tm;
     test_model_random(&tm, &c, 1);
     clenc_model *model = test_model_upload(ctx, &tm);
@@ -583,7 +572,7 @@ void test_tuning_measures_once_and_keeps_the_choice(void)
     opt.cache_dir = cache;
     opt.tune = CLENC_TUNE_FAST;
     clenc_config c;
-    small_config(&c);
+    test_config_small(&c);
     test_model tm;
     test_model_random(&tm, &c, 3);
     clenc_context *ctx;
@@ -664,7 +653,7 @@ void test_tuning_measures_once_and_keeps_the_choice(void)
 void test_workspace_has_no_seq_by_seq_buffer(void)
 {
     clenc_config c;
-    small_config(&c);
+    test_config_small(&c);
     c.max_positions = 512;
     test_model tm;
     test_model_random(&tm, &c, 9);

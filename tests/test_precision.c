@@ -70,17 +70,6 @@ void test_half_conversion_matches_the_compiler(void)
 
 /* ------------------------------------------------------- the precision */
 
-static void small_config(clenc_config *c)
-{
-    clenc_config_init_bert(c);
-    c->vocab_size = 50;
-    c->hidden = 32;
-    c->heads = 4;
-    c->layers = 2;
-    c->ffn = 37;
-    c->max_positions = 80;
-}
-
 static clenc_precision loaded_precision(const clenc_options *opt,
                                         const test_model *tm)
 {
@@ -98,7 +87,7 @@ static clenc_precision loaded_precision(const clenc_options *opt,
 void test_precision_chosen_by_config_option_and_environment(void)
 {
     clenc_config c;
-    small_config(&c);
+    test_config_small(&c);
     test_model tm;
     test_model_random(&tm, &c, 3);
     clenc_options opt;
@@ -128,7 +117,7 @@ void test_precision_chosen_by_config_option_and_environment(void)
 void test_precision_fp16_refuses_a_weight_beyond_half(void)
 {
     clenc_config c;
-    small_config(&c);
+    test_config_small(&c);
     c.precision = CLENC_PRECISION_FP16;
     test_model tm;
     test_model_random(&tm, &c, 3);
@@ -157,7 +146,7 @@ void test_precision_fp16_refuses_a_weight_beyond_half(void)
 void test_precision_reduced_with_clblast_is_unsupported(void)
 {
     clenc_config c;
-    small_config(&c);
+    test_config_small(&c);
     test_model tm;
     test_model_random(&tm, &c, 3);
     clenc_context *ctx =
@@ -295,7 +284,7 @@ typedef struct half_case {
 
 static void half_case_open(half_case *hc)
 {
-    small_config(&hc->c);
+    test_config_small(&hc->c);
     hc->c.precision = CLENC_PRECISION_FP16;
     test_model_random(&hc->tm, &hc->c, 1234);
     round_weights_to_half(&hc->tm);

@@ -255,6 +255,17 @@ void test_model_free(test_model *m)
     memset(m, 0, sizeof *m);
 }
 
+void test_config_small(clenc_config *c)
+{
+    clenc_config_init_bert(c);
+    c->vocab_size = 50;
+    c->hidden = 32;
+    c->heads = 4;
+    c->layers = 2;
+    c->ffn = 37;
+    c->max_positions = 80;
+}
+
 clenc_context *test_context_for(clenc_variant variant, clenc_gemm gemm)
 {
     clenc_options opt;

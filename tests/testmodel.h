@@ -31,6 +31,10 @@ void test_model_free(test_model *m);
 const float *test_fixture_tensor(test_model *m, const char *name,
                                  size_t count);
 
+/* A small BERT for whole passes: vocabulary 50, hidden 32, 4 heads, 2
+ * layers, FFN 37 (a multiple of no tile), 80 positions. */
+void test_config_small(clenc_config *c);
+
 /* A context on the test device with this kernel family and GEMM. */
 clenc_context *test_context_for(clenc_variant variant, clenc_gemm gemm);
 clenc_model *test_model_upload(clenc_context *ctx, const test_model *m);
