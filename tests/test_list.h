@@ -155,6 +155,7 @@
     TEST(models, test_load_not_a_model)                                       \
     TEST(models, test_load_sentence_transformers_files_set_defaults)          \
     TEST(models, test_load_torch_encoder_matches_pytorch)                     \
+    TEST(models, test_load_torch_encoder_f16_checkpoint)                      \
     TEST(models, test_load_tensors_config_does_not_describe_named)            \
     TEST(models, test_load_torch_encoder_extra_layer_named)                   \
     TEST(models, test_load_pooling_path_outside_folder_refused)               \

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "helpers.h"
+#include "engine/engine.h"
 #include "testmodel.h"
 
 typedef struct named {
@@ -455,6 +456,70 @@ void test_load_torch_encoder_matches_pytorch(void)
     free(ids);
     free(got);
     free(want);
+}
+
+/* A matrix's weights as the device holds them (malloc'd, *size bytes). */
+static unsigned char *device_matrix(clenc_model *m, const clenc__matrix *w,
+                                    size_t *size)
+{
+    CU_ASSERT_FATAL(clGetMemObjectInfo(w->weight, CL_MEM_SIZE, sizeof *size,
+                                       size, NULL) == CL_SUCCESS);
+    unsigned char *bytes = malloc(*size);
+    CU_ASSERT_FATAL(bytes != NULL);
+    memset(bytes, 0xff, *size); /* NaN halves until read */
+    CU_ASSERT_FATAL(clenc__buffer_download(m->ctx->transfer_queue, w->weight,
+                                           0, *size, bytes) == CLENC_OK);
+    return bytes;
+}
+
+/* The torch encoder as an F16 checkpoint loaded at fp16: in_proj's halves
+ * reach the device split into Q, K and V, and every matrix equals, bit for
+ * bit, what the F32 checkpoint's floats give rounded to half by clenc (the
+ * rewrite rounded with the compiler's _Float16: the two must agree). An
+ * infinite half in in_proj is refused, naming the layer and the element. */
+void test_load_torch_encoder_f16_checkpoint(void)
+{
+    static const char from[] = "tests/fixtures/torch_encoder";
+    static const char *const beside[] = {"config.json"};
+    char *dir = test_f16_folder(from, beside, 1);
+    clenc_context *ctx = test_context(NULL);
+    clenc_model *halves = NULL, *rounded = NULL;
+    ASSERT_STATUS(clenc_model_load_as(ctx, dir, CLENC_PRECISION_FP16, &halves),
+                  CLENC_OK);
+    ASSERT_STATUS(clenc_model_load_as(ctx, from, CLENC_PRECISION_FP16,
+                                      &rounded),
+                  CLENC_OK);
+    CU_ASSERT_FATAL(halves && rounded);
+    for (unsigned i = 0; i < 2; i++) {
+        const clenc__matrix *a[] = {&halves->layers[i].qkv, &halves->layers[i].o,
+                                    &halves->layers[i].ffn_up,
+                                    &halves->layers[i].ffn_down};
+        const clenc__matrix *b[] = {&rounded->layers[i].qkv,
+                                    &rounded->layers[i].o,
+                                    &rounded->layers[i].ffn_up,
+                                    &rounded->layers[i].ffn_down};
+        for (size_t j = 0; j < 4; j++) {
+            size_t na = 0, nb = 0;
+            unsigned char *x = device_matrix(halves, a[j], &na);
+            unsigned char *y = device_matrix(rounded, b[j], &nb);
+            CU_ASSERT(a[j]->precision == CLENC_PRECISION_FP16 && na == nb &&
+                      memcmp(x, y, na) == 0);
+            free(x);
+            free(y);
+        }
+    }
+    clenc_model_destroy(halves);
+    clenc_model_destroy(rounded);
+    test_poke_half(dir, "layers.1.self_attn.in_proj_weight", 32 * 32 + 3,
+                   0xfc00);
+    halves = NULL;
+    ASSERT_STATUS(clenc_model_load_as(ctx, dir, CLENC_PRECISION_FP16, &halves),
+                  CLENC_ERR_MODEL_FORMAT);
+    ASSERT_ERROR_MENTIONS("layers[1].qkv");
+    ASSERT_ERROR_MENTIONS("an infinity at element 1027");
+    CU_ASSERT_PTR_NULL(halves);
+    clenc_context_destroy(ctx);
+    free(dir);
 }
 
 /* bert_config with `from` replaced by `to` (same length), into dir. */

@@ -285,3 +285,90 @@ clenc_model *test_model_upload(clenc_context *ctx, const test_model *m)
     CU_ASSERT_FATAL(st == CLENC_OK && model != NULL);
     return model;
 }
+
+char *test_f16_folder(const char *from, const char *const *beside, size_t n)
+{
+    char *source = test_path(from, "model.safetensors");
+    clenc__safetensors st;
+    CU_ASSERT_FATAL(clenc__st_open(source, &st) == CLENC_OK);
+    json_t *header = json_object();
+    size_t total = 0;
+    for (size_t i = 0; i < st.count; i++)
+        total += st.tensors[i].dtype == CLENC__F32
+                     ? (size_t)st.tensors[i].count * 2
+                     : 0;
+    unsigned char *data = malloc(total ? total : 1);
+    CU_ASSERT_FATAL(header && data);
+    size_t at = 0;
+    for (size_t i = 0; i < st.count; i++) {
+        const clenc__tensor *t = &st.tensors[i];
+        if (t->dtype != CLENC__F32)
+            continue; /* buffers such as position_ids: the encoder's own */
+        float *f = malloc((size_t)t->count * sizeof *f + 1);
+        CU_ASSERT_FATAL(f != NULL);
+        CU_ASSERT_FATAL(clenc__st_to_f32(t, f) == CLENC_OK);
+        for (uint64_t j = 0; j < t->count; j++) {
+            const _Float16 h = (_Float16)f[j];
+            memcpy(data + at + 2 * j, &h, 2); /* little-endian host */
+        }
+        free(f);
+        json_t *shape = json_array();
+        for (unsigned d = 0; d < t->ndim; d++)
+            json_array_append_new(shape, json_integer((json_int_t)t->shape[d]));
+        json_object_set_new(header, t->name,
+                            json_pack("{s:s, s:o, s:[I, I]}", "dtype", "F16",
+                                      "shape", shape, "data_offsets",
+                                      (json_int_t)at,
+                                      (json_int_t)(at + 2 * t->count)));
+        at += 2 * (size_t)t->count;
+    }
+    CU_ASSERT_FATAL(at == total);
+    char *text = json_dumps(header, JSON_COMPACT);
+    CU_ASSERT_FATAL(text != NULL);
+    const uint64_t len = strlen(text);
+    unsigned char *bytes = malloc(8 + len + total);
+    CU_ASSERT_FATAL(bytes != NULL);
+    for (int b = 0; b < 8; b++)
+        bytes[b] = (unsigned char)(len >> (8 * b));
+    memcpy(bytes + 8, text, len);
+    memcpy(bytes + 8 + len, data, total);
+    char *dir = test_tmpdir("f16-model");
+    char *file = test_path(dir, "model.safetensors");
+    CU_ASSERT_FATAL(test_write_file(file, bytes, 8 + len + total));
+    for (size_t i = 0; i < n; i++) {
+        char *src = test_path(from, beside[i]), *dst = test_path(dir, beside[i]);
+        size_t size = 0;
+        unsigned char *copy = test_read_file(src, &size);
+        CU_ASSERT_FATAL(copy && test_write_file(dst, copy, size));
+        free(copy);
+        free(src);
+        free(dst);
+    }
+    free(bytes);
+    free(file);
+    free(text);
+    free(data);
+    free(source);
+    json_decref(header);
+    clenc__st_close(&st);
+    return dir;
+}
+
+void test_poke_half(const char *dir, const char *name, size_t at,
+                    uint16_t bits)
+{
+    char *path = test_path(dir, "model.safetensors");
+    clenc__safetensors st;
+    CU_ASSERT_FATAL(clenc__st_open_header(path, &st) == CLENC_OK);
+    const clenc__tensor *t = clenc__st_find(&st, name);
+    CU_ASSERT_FATAL(t && t->dtype == CLENC__F16 && at < t->count);
+    const long where = (long)(st.buffer_at + t->offset + 2 * at);
+    clenc__st_close(&st);
+    FILE *f = fopen(path, "r+b");
+    CU_ASSERT_FATAL(f != NULL);
+    const unsigned char le[2] = {(unsigned char)bits,
+                                 (unsigned char)(bits >> 8)};
+    CU_ASSERT_FATAL(fseek(f, where, SEEK_SET) == 0 && fwrite(le, 1, 2, f) == 2);
+    CU_ASSERT_FATAL(fclose(f) == 0);
+    free(path);
+}

@@ -39,6 +39,15 @@ void test_config_small(clenc_config *c);
 clenc_context *test_context_for(clenc_variant variant, clenc_gemm gemm);
 clenc_model *test_model_upload(clenc_context *ctx, const test_model *m);
 
+/* A copy of model folder `from` whose model.safetensors is rewritten as
+ * F16 (each F32 tensor rounded by the compiler's _Float16, not by clenc;
+ * other dtypes, HF's integer buffers, left out), with the `n` files named
+ * in `beside` copied. Returns the new folder (malloc'd). */
+char *test_f16_folder(const char *from, const char *const *beside, size_t n);
+/* Element `at` of F16 tensor `name` in dir/model.safetensors set to bits. */
+void test_poke_half(const char *dir, const char *name, size_t at,
+                    uint16_t bits);
+
 /* Uniform in [lo, hi) from a splitmix64 state. */
 double test_uniform(uint64_t *state, double lo, double hi);
 float *test_random_floats(uint64_t *state, size_t count, double lo, double hi);

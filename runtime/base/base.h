@@ -42,6 +42,9 @@ void clenc__free(void *p);
 long clenc__live_blocks(void);
 long clenc__live_buffers(void);
 void clenc__count_buffer(int delta);
+/* The largest block this thread allocated through clenc__* since the last
+ * reset (tests bound a load's host copies with it). */
+size_t clenc__largest_block(int reset);
 
 /* Test hook: the n-th fault point of this thread from now (an allocation,
  * a device buffer or an OpenCL call) fails; 0 disarms. */

@@ -10,6 +10,22 @@ static _Thread_local long countdown;
 static _Thread_local long passed;
 static _Thread_local long live_blocks;
 static _Thread_local long live_buffers;
+static _Thread_local size_t largest;
+
+size_t clenc__largest_block(int reset)
+{
+    const size_t was = largest;
+    if (reset)
+        largest = 0;
+    return was;
+}
+
+static void *counted(void *p, size_t size)
+{
+    if (p && size > largest)
+        largest = size;
+    return p;
+}
 
 void clenc__fault_arm(long n)
 {
@@ -51,7 +67,7 @@ void *clenc__malloc(size_t size)
         return NULL;
     void *p = malloc(size ? size : 1);
     live_blocks += p != NULL;
-    return p;
+    return counted(p, size);
 }
 
 void *clenc__calloc(size_t count, size_t size)
@@ -60,7 +76,7 @@ void *clenc__calloc(size_t count, size_t size)
         return NULL;
     void *p = calloc(count ? count : 1, size ? size : 1);
     live_blocks += p != NULL;
-    return p;
+    return counted(p, count * size); /* calloc refused an overflow */
 }
 
 void *clenc__realloc(void *p, size_t size)
@@ -69,7 +85,7 @@ void *clenc__realloc(void *p, size_t size)
         return NULL;
     void *q = realloc(p, size ? size : 1);
     live_blocks += q != NULL && p == NULL;
-    return q;
+    return counted(q, size);
 }
 
 void clenc__free(void *p)

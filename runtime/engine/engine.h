@@ -28,6 +28,26 @@ struct clenc_model {
     char name[256];
 };
 
+/* The halves an F16 checkpoint loaded at FP16 keeps (load.c): each
+ * non-NULL pointer stands in for the clenc_weights pointer of the same
+ * name, which is then NULL, and reaches the device as the file holds it. */
+typedef struct clenc__half_layer {
+    const uint16_t *q_weight, *k_weight, *v_weight, *o_weight;
+    const uint16_t *ffn_up_weight, *ffn_down_weight;
+} clenc__half_layer;
+
+typedef struct clenc__half_weights {
+    const uint16_t *word_embeddings, *position_embeddings, *type_embeddings;
+    const clenc__half_layer *layers; /* config.layers of them */
+} clenc__half_weights;
+
+/* clenc_model_create for structs of the library's own size, with the
+ * loader's halves (NULL: none). */
+clenc_status clenc__model_create(clenc_context *ctx, const clenc_config *config,
+                                 const clenc_weights *weights,
+                                 const clenc__half_weights *halves,
+                                 clenc_model **out);
+
 /* ------------------------------------------------------------- workspace */
 
 /* The workspace's buffers, in one list: name, floats per row (h hidden,

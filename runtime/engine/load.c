@@ -15,8 +15,10 @@ typedef struct loader {
     const char *prefix; /* tensor names' common prefix ("bert.", "") */
     size_t prefix_len;
     unsigned char *used; /* per tensor of st: taken by the encoder */
-    float **converted;   /* the float32 weights this load read */
+    void **converted;    /* the host copies this load read */
     size_t converted_count;
+    int keep_halves; /* the model is FP16: F16 matrices stay half */
+    clenc__half_weights halves;
     unsigned char *scratch; /* one tensor's bytes before conversion */
     size_t scratch_size;
 } loader;
@@ -31,15 +33,37 @@ static void shape_text(const clenc__tensor *t, char *out, size_t cap)
         snprintf(out + n, cap - n, "]");
 }
 
-/* Tensor `name` (after the prefix) as float32 of shape [d0] or [d0, d1]
- * (d1 = 0 for vectors). Absent: CLENC_ERR_MODEL_FORMAT, or NULL when not
- * required. */
-static clenc_status tensor(loader *L, const char *name, unsigned d0,
-                           unsigned d1, int required, const float **out)
+/* A host copy of `bytes` this load owns until it ends. */
+static void *keep(loader *L, size_t bytes, const char *full)
+{
+    void **grown =
+        clenc__realloc(L->converted, (L->converted_count + 1) * sizeof *grown);
+    void *copy = grown ? clenc__malloc(bytes) : NULL;
+    if (grown)
+        L->converted = grown;
+    if (!copy) {
+        clenc__fail(CLENC_ERR_OUT_OF_MEMORY,
+                    "no host memory to read tensor '%s'", full);
+        return NULL;
+    }
+    L->converted[L->converted_count++] = copy;
+    return copy;
+}
+
+/* Tensor `name` (after the prefix) of shape [d0] or [d0, d1] (d1 = 0 for
+ * vectors), as float32 in *out, or where `half` is given and an FP16 model
+ * reads an F16 tensor, as the file's halves in *half (*out NULL): they
+ * reach the device without a float copy. Absent: CLENC_ERR_MODEL_FORMAT,
+ * or NULL when not required. */
+static clenc_status tensor_as(loader *L, const char *name, unsigned d0,
+                              unsigned d1, int required, const float **out,
+                              const uint16_t **half)
 {
     char full[512];
     snprintf(full, sizeof full, "%.*s%s", (int)L->prefix_len, L->prefix, name);
     *out = NULL;
+    if (half)
+        *half = NULL;
     const clenc__tensor *t = clenc__st_find(&L->st, full);
     if (!t)
         return required ? clenc__fail(CLENC_ERR_MODEL_FORMAT,
@@ -62,22 +86,24 @@ static clenc_status tensor(loader *L, const char *name, unsigned d0,
                            L->files->weights_path, full, have, d0);
     }
     L->used[t - L->st.tensors] = 1;
-    float **grown =
-        clenc__realloc(L->converted, (L->converted_count + 1) * sizeof *grown);
-    if (!grown)
-        return clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no host memory");
-    L->converted = grown;
-    float *copy = clenc__malloc((size_t)t->count * sizeof *copy);
-    if (!copy)
-        return clenc__fail(CLENC_ERR_OUT_OF_MEMORY,
-                           "no host memory to read tensor '%s'", full);
-    L->converted[L->converted_count++] = copy;
-    *out = copy;
     /* Read, not mapped (safetensors.h says why), one tensor at a time:
-     * little-endian float32 straight into its copy, anything else through
-     * the scratch buffer, which grows to the largest such tensor. */
+     * little-endian float32, or F16 kept as half, straight into its copy,
+     * anything else through the scratch buffer, which grows to the
+     * largest such tensor. */
     const uint16_t probe = 1;
-    if (t->dtype == CLENC__F32 && *(const uint8_t *)&probe == 1)
+    const int little = *(const uint8_t *)&probe == 1;
+    if (half && L->keep_halves && t->dtype == CLENC__F16 && little) {
+        uint16_t *halves = keep(L, t->size, full);
+        if (!halves)
+            return CLENC_ERR_OUT_OF_MEMORY;
+        *half = halves;
+        return clenc__st_read(&L->st, t, halves);
+    }
+    float *copy = keep(L, (size_t)t->count * sizeof *copy, full);
+    if (!copy)
+        return CLENC_ERR_OUT_OF_MEMORY;
+    *out = copy;
+    if (t->dtype == CLENC__F32 && little)
         return clenc__st_read(&L->st, t, copy);
     if (t->size > L->scratch_size) {
         unsigned char *bigger = clenc__realloc(L->scratch, t->size);
@@ -93,6 +119,13 @@ static clenc_status tensor(loader *L, const char *name, unsigned d0,
     clenc__tensor in_memory = *t;
     in_memory.data = L->scratch;
     return clenc__st_to_f32(&in_memory, copy);
+}
+
+/* A tensor that is float32 on the host whatever the precision. */
+static clenc_status tensor(loader *L, const char *name, unsigned d0,
+                           unsigned d1, int required, const float **out)
+{
+    return tensor_as(L, name, d0, d1, required, out, NULL);
 }
 
 /* "bert.embeddings.word_embeddings.weight" -> prefix "bert.": task heads
@@ -134,8 +167,10 @@ out:
 }
 
 static clenc_status map_bert(loader *L, const clenc_config *c,
-                             clenc_weights *w, clenc_layer_weights *layers)
+                             clenc_weights *w, clenc_layer_weights *layers,
+                             clenc__half_layer *half_layers)
 {
+    clenc__half_weights *hw = &L->halves;
     clenc_status st;
     const unsigned h = c->hidden, f = c->ffn;
     if (!find_prefix(L, "embeddings.word_embeddings.weight"))
@@ -143,37 +178,44 @@ static clenc_status map_bert(loader *L, const clenc_config *c,
                            "%s: no tensor 'embeddings.word_embeddings.weight' "
                            "(with or without a prefix such as 'bert.')",
                            L->files->weights_path);
-    TRY(tensor(L, "embeddings.word_embeddings.weight", c->vocab_size, h, 1,
-               &w->word_embeddings),
+    TRY(tensor_as(L, "embeddings.word_embeddings.weight", c->vocab_size, h, 1,
+                  &w->word_embeddings, &hw->word_embeddings),
         out);
-    TRY(tensor(L, "embeddings.position_embeddings.weight", c->max_positions,
-               h, 1, &w->position_embeddings),
+    TRY(tensor_as(L, "embeddings.position_embeddings.weight",
+                  c->max_positions, h, 1, &w->position_embeddings,
+                  &hw->position_embeddings),
         out);
     if (c->type_vocab_size)
-        TRY(tensor(L, "embeddings.token_type_embeddings.weight",
-                   c->type_vocab_size, h, 1, &w->type_embeddings),
+        TRY(tensor_as(L, "embeddings.token_type_embeddings.weight",
+                      c->type_vocab_size, h, 1, &w->type_embeddings,
+                      &hw->type_embeddings),
             out);
     TRY(layer_norm(L, "embeddings.LayerNorm", h, &w->embedding_norm_weight,
                    &w->embedding_norm_bias),
         out);
     for (unsigned i = 0; i < c->layers; i++) {
         clenc_layer_weights *l = &layers[i];
+        clenc__half_layer *hl = &half_layers[i];
         char n[256];
 #define GET(field, suffix, d0, d1)                                             \
     snprintf(n, sizeof n, "encoder.layer.%u.%s", i, suffix);                   \
     TRY(tensor(L, n, d0, d1, 1, &l->field), out)
-        GET(q_weight, "attention.self.query.weight", h, h);
+#define GET_MATRIX(field, suffix, d0, d1)                                      \
+    snprintf(n, sizeof n, "encoder.layer.%u.%s", i, suffix);                   \
+    TRY(tensor_as(L, n, d0, d1, 1, &l->field, &hl->field), out)
+        GET_MATRIX(q_weight, "attention.self.query.weight", h, h);
         GET(q_bias, "attention.self.query.bias", h, 0);
-        GET(k_weight, "attention.self.key.weight", h, h);
+        GET_MATRIX(k_weight, "attention.self.key.weight", h, h);
         GET(k_bias, "attention.self.key.bias", h, 0);
-        GET(v_weight, "attention.self.value.weight", h, h);
+        GET_MATRIX(v_weight, "attention.self.value.weight", h, h);
         GET(v_bias, "attention.self.value.bias", h, 0);
-        GET(o_weight, "attention.output.dense.weight", h, h);
+        GET_MATRIX(o_weight, "attention.output.dense.weight", h, h);
         GET(o_bias, "attention.output.dense.bias", h, 0);
-        GET(ffn_up_weight, "intermediate.dense.weight", f, h);
+        GET_MATRIX(ffn_up_weight, "intermediate.dense.weight", f, h);
         GET(ffn_up_bias, "intermediate.dense.bias", f, 0);
-        GET(ffn_down_weight, "output.dense.weight", h, f);
+        GET_MATRIX(ffn_down_weight, "output.dense.weight", h, f);
         GET(ffn_down_bias, "output.dense.bias", h, 0);
+#undef GET_MATRIX
 #undef GET
         snprintf(n, sizeof n, "encoder.layer.%u.attention.output.LayerNorm", i);
         TRY(layer_norm(L, n, h, &l->norm1_weight, &l->norm1_bias), out);
@@ -185,39 +227,52 @@ out:
 }
 
 static clenc_status map_torch(loader *L, clenc_config *c, clenc_weights *w,
-                              clenc_layer_weights *layers)
+                              clenc_layer_weights *layers,
+                              clenc__half_layer *half_layers)
 {
     clenc_status st;
     const unsigned h = c->hidden, f = c->ffn;
     const size_t hh = (size_t)h * h;
     if (!find_prefix(L, "layers.0.self_attn.in_proj_weight"))
         L->prefix_len = 0; /* reported as missing below */
-    TRY(tensor(L, "embedding.weight", c->vocab_size, h, 1, &w->word_embeddings),
+    TRY(tensor_as(L, "embedding.weight", c->vocab_size, h, 1,
+                  &w->word_embeddings, &L->halves.word_embeddings),
         out);
     for (unsigned i = 0; i < c->layers; i++) {
         clenc_layer_weights *l = &layers[i];
+        clenc__half_layer *hl = &half_layers[i];
         const float *in_w, *in_b;
+        const uint16_t *in_half;
         char n[256];
-#define GET(ptr, suffix, d0, d1)                                               \
+#define GET_AS(ptr, half, suffix, d0, d1)                                      \
     snprintf(n, sizeof n, "layers.%u.%s", i, suffix);                          \
-    TRY(tensor(L, n, d0, d1, 1, ptr), out)
-        GET(&in_w, "self_attn.in_proj_weight", 3 * h, h);
+    TRY(tensor_as(L, n, d0, d1, 1, ptr, half), out)
+#define GET(ptr, suffix, d0, d1) GET_AS(ptr, NULL, suffix, d0, d1)
+        GET_AS(&in_w, &in_half, "self_attn.in_proj_weight", 3 * h, h);
         GET(&in_b, "self_attn.in_proj_bias", 3 * h, 0);
-        GET(&l->o_weight, "self_attn.out_proj.weight", h, h);
+        GET_AS(&l->o_weight, &hl->o_weight, "self_attn.out_proj.weight", h, h);
         GET(&l->o_bias, "self_attn.out_proj.bias", h, 0);
-        GET(&l->ffn_up_weight, "linear1.weight", f, h);
+        GET_AS(&l->ffn_up_weight, &hl->ffn_up_weight, "linear1.weight", f, h);
         GET(&l->ffn_up_bias, "linear1.bias", f, 0);
-        GET(&l->ffn_down_weight, "linear2.weight", h, f);
+        GET_AS(&l->ffn_down_weight, &hl->ffn_down_weight, "linear2.weight", h,
+               f);
         GET(&l->ffn_down_bias, "linear2.bias", h, 0);
         GET(&l->norm1_weight, "norm1.weight", h, 0);
         GET(&l->norm1_bias, "norm1.bias", h, 0);
         GET(&l->norm2_weight, "norm2.weight", h, 0);
         GET(&l->norm2_bias, "norm2.bias", h, 0);
 #undef GET
-        /* in_proj stacks Q, K and V. */
-        l->q_weight = in_w;
-        l->k_weight = in_w + hh;
-        l->v_weight = in_w + 2 * hh;
+#undef GET_AS
+        /* in_proj stacks Q, K and V, as floats or as halves. */
+        if (in_half) {
+            hl->q_weight = in_half;
+            hl->k_weight = in_half + hh;
+            hl->v_weight = in_half + 2 * hh;
+        } else {
+            l->q_weight = in_w;
+            l->k_weight = in_w + hh;
+            l->v_weight = in_w + 2 * hh;
+        }
         l->q_bias = in_b;
         l->k_bias = in_b + h;
         l->v_bias = in_b + 2 * h;
@@ -330,10 +385,13 @@ clenc_status clenc_model_load_as(clenc_context *ctx, const char *path,
     L.files = &files;
     clenc__tokenizer *tok = NULL;
     clenc_layer_weights *layers = NULL;
+    clenc__half_layer *half_layers = NULL;
     TRY(clenc__model_files_read(path, &files), out);
     TRY(clenc__st_open_header(files.weights_path, &L.st), out_free_files);
     clenc_config config = files.config;
     config.precision = precision;
+    L.keep_halves = (precision ? precision : ctx->precision) ==
+                    CLENC_PRECISION_FP16;
     clenc_weights weights;
     memset(&weights, 0, sizeof weights);
     /* Checked here too: layers sizes the allocation below. */
@@ -344,13 +402,16 @@ clenc_status clenc_model_load_as(clenc_context *ctx, const char *path,
         goto out_close;
     }
     if (!(layers = clenc__calloc(config.layers, sizeof *layers)) ||
+        !(half_layers = clenc__calloc(config.layers, sizeof *half_layers)) ||
         !(L.used = clenc__calloc(L.st.count ? L.st.count : 1, 1))) {
         st = clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no host memory");
         goto out_close;
     }
     weights.layers = layers;
-    TRY(files.arch == CLENC__ARCH_BERT ? map_bert(&L, &config, &weights, layers)
-                                       : map_torch(&L, &config, &weights, layers),
+    L.halves.layers = half_layers;
+    TRY(files.arch == CLENC__ARCH_BERT
+            ? map_bert(&L, &config, &weights, layers, half_layers)
+            : map_torch(&L, &config, &weights, layers, half_layers),
         out_close);
     TRY(check_accounted(&L, files.arch, &config), out_close);
     if (files.vocab_path)
@@ -365,7 +426,7 @@ clenc_status clenc_model_load_as(clenc_context *ctx, const char *path,
         goto out_close;
     }
     clenc_model *m;
-    TRY(clenc_model_create(ctx, &config, &weights, &m), out_close);
+    TRY(clenc__model_create(ctx, &config, &weights, &L.halves, &m), out_close);
     m->tokenizer = tok;
     tok = NULL;
     m->max_text_tokens = files.max_text_tokens;
@@ -379,6 +440,7 @@ out_close:
     clenc__free(L.scratch);
     clenc__free(L.used);
     clenc__free(layers);
+    clenc__free(half_layers);
     clenc__st_close(&L.st);
 out_free_files:
     clenc__model_files_free(&files);

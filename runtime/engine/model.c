@@ -71,13 +71,16 @@ static clenc_status check_config(const clenc_config *c)
                                name);                                          \
     } while (0)
 
-static clenc_status check_weights(const clenc_config *c, const clenc_weights *w)
+static clenc_status check_weights(const clenc_config *c, const clenc_weights *w,
+                                  const clenc__half_weights *hw)
 {
-    NEED(w->word_embeddings, "word_embeddings");
+    static const clenc__half_layer no_halves;
+    NEED(w->word_embeddings || hw->word_embeddings, "word_embeddings");
     if (c->positions == CLENC_POS_LEARNED)
-        NEED(w->position_embeddings, "position_embeddings");
+        NEED(w->position_embeddings || hw->position_embeddings,
+             "position_embeddings");
     if (c->type_vocab_size)
-        NEED(w->type_embeddings, "type_embeddings");
+        NEED(w->type_embeddings || hw->type_embeddings, "type_embeddings");
     if (c->embedding_norm)
         NEED(w->embedding_norm_weight, "embedding_norm_weight");
     if (c->final_norm)
@@ -85,19 +88,20 @@ static clenc_status check_weights(const clenc_config *c, const clenc_weights *w)
     NEED(w->layers, "layers");
     for (unsigned i = 0; i < c->layers; i++) {
         const clenc_layer_weights *l = &w->layers[i];
+        const clenc__half_layer *hl = hw->layers ? &hw->layers[i] : &no_halves;
         const struct {
-            const float *p;
+            const void *p, *half;
             const char *name;
-        } need[] = {{l->q_weight, "q_weight"},
-                    {l->k_weight, "k_weight"},
-                    {l->v_weight, "v_weight"},
-                    {l->o_weight, "o_weight"},
-                    {l->norm1_weight, "norm1_weight"},
-                    {l->ffn_up_weight, "ffn_up_weight"},
-                    {l->ffn_down_weight, "ffn_down_weight"},
-                    {l->norm2_weight, "norm2_weight"}};
+        } need[] = {{l->q_weight, hl->q_weight, "q_weight"},
+                    {l->k_weight, hl->k_weight, "k_weight"},
+                    {l->v_weight, hl->v_weight, "v_weight"},
+                    {l->o_weight, hl->o_weight, "o_weight"},
+                    {l->norm1_weight, NULL, "norm1_weight"},
+                    {l->ffn_up_weight, hl->ffn_up_weight, "ffn_up_weight"},
+                    {l->ffn_down_weight, hl->ffn_down_weight, "ffn_down_weight"},
+                    {l->norm2_weight, NULL, "norm2_weight"}};
         for (size_t j = 0; j < sizeof need / sizeof need[0]; j++)
-            if (!need[j].p)
+            if (!need[j].p && !need[j].half)
                 return clenc__fail(CLENC_ERR_INVALID_ARG,
                                    "weights.layers[%u].%s is NULL", i,
                                    need[j].name);
@@ -127,10 +131,20 @@ static clenc_status vector_upload(clenc_model *m, const float *host,
 }
 
 /* An embedding table at the model's precision: float at FP32, else half
- * (embed.cl says why the INT8 word table differs: word_table_upload). */
+ * (embed.cl says why the INT8 word table differs: word_table_upload); an
+ * F16 checkpoint's own halves go as they are. */
 static clenc_status table_upload(clenc_model *m, const float *host,
-                                 size_t count, const char *what, cl_mem *out)
+                                 const uint16_t *half, size_t count,
+                                 const char *what, cl_mem *out)
 {
+    if (half) {
+        clenc_status st = clenc__check_finite_half(half, count, what);
+        return st != CLENC_OK ? st
+                              : clenc__weights_upload(m->ctx, half,
+                                                      count * sizeof *half,
+                                                      what, out,
+                                                      &m->weight_bytes);
+    }
     if (!host || m->spec.precision == CLENC_PRECISION_FP32)
         return vector_upload(m, host, count, 0, what, out);
     clenc_status st;
@@ -149,12 +163,13 @@ out:
 /* The word embeddings: half of a small model's parameters. At INT8 one
  * signed byte an element and one float scale a row (clenc__q8_rows), as
  * the GEMMs' weights; word_scales is one float otherwise. */
-static clenc_status word_table_upload(clenc_model *m, const float *host)
+static clenc_status word_table_upload(clenc_model *m, const float *host,
+                                     const uint16_t *half)
 {
     const size_t rows = m->config.vocab_size, h = m->config.hidden;
     clenc_status st;
     if (m->spec.precision != CLENC_PRECISION_INT8) {
-        st = table_upload(m, host, rows * h, "word_embeddings",
+        st = table_upload(m, host, half, rows * h, "word_embeddings",
                           &m->embed.word);
         return st != CLENC_OK ? st
                               : vector_upload(m, NULL, 1, 0, "word_embeddings",
@@ -180,58 +195,88 @@ out:
     return st;
 }
 
-/* Q, K and V side by side: one GEMM makes all three. */
+/* Q, K and V side by side: one GEMM makes all three. At FP16 they are
+ * joined as halves, each part rounded or, from an F16 checkpoint, as the
+ * file holds it. */
 static clenc_status upload_qkv(clenc_model *m, const clenc_layer_weights *l,
-                               unsigned layer, clenc__matrix *out)
+                               const clenc__half_layer *hl, unsigned layer,
+                               clenc__matrix *out)
 {
     const size_t h = m->config.hidden, hh = h * h;
-    float *w = clenc__malloc(3 * hh * sizeof *w), *b = clenc__calloc(3 * h, sizeof *b);
-    clenc_status st;
+    const int half = m->spec.precision == CLENC_PRECISION_FP16;
+    const size_t size = half ? sizeof(uint16_t) : sizeof(float);
+    void *w = clenc__malloc(3 * hh * size); /* floats, or halves at FP16 */
+    float *b = clenc__calloc(3 * h, sizeof *b);
+    clenc_status st = CLENC_OK;
+    char what[64];
+    snprintf(what, sizeof what, "layers[%u].qkv", layer);
     if (!w || !b) {
         st = clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no host memory");
         goto out;
     }
     const float *parts[3] = {l->q_weight, l->k_weight, l->v_weight};
+    const uint16_t *halves[3] = {hl->q_weight, hl->k_weight, hl->v_weight};
     const float *biases[3] = {l->q_bias, l->k_bias, l->v_bias};
     for (int i = 0; i < 3; i++) {
-        memcpy(w + i * hh, parts[i], hh * sizeof *w);
+        unsigned char *at = (unsigned char *)w + i * hh * size;
+        if (halves[i])
+            memcpy(at, halves[i], hh * size);
+        else if (!half)
+            memcpy(at, parts[i], hh * size);
+        else { /* named by its part: the element counts within it */
+            char part[64];
+            snprintf(part, sizeof part, "layers[%u].%c", layer, "qkv"[i]);
+            TRY(clenc__check_finite(parts[i], hh, part), out);
+            TRY(clenc__to_half(parts[i], hh, part, (void *)at), out);
+        }
         if (biases[i])
             memcpy(b + i * h, biases[i], h * sizeof *b);
     }
-    char what[64];
-    snprintf(what, sizeof what, "layers[%u].qkv", layer);
-    st = clenc__matrix_upload(m->ctx, m->spec.gemm, m->spec.precision,
-                             w, b, 3 * (unsigned)h,
-                              (unsigned)h, what, out, &m->weight_bytes);
+    st = half ? clenc__matrix_upload_halves(m->ctx, m->spec.gemm, w, b,
+                                            3 * (unsigned)h, (unsigned)h, what,
+                                            out, &m->weight_bytes)
+              : clenc__matrix_upload(m->ctx, m->spec.gemm, m->spec.precision,
+                                     w, b, 3 * (unsigned)h,
+                                     (unsigned)h, what, out, &m->weight_bytes);
 out:
     clenc__free(w);
     clenc__free(b);
     return st;
 }
 
+/* One of a layer's matrices, from halves where the loader kept them. */
+static clenc_status upload_matrix(clenc_model *m, const float *weight,
+                                  const uint16_t *half, const float *bias,
+                                  unsigned n, unsigned k, const char *what,
+                                  clenc__matrix *out)
+{
+    if (half)
+        return clenc__matrix_upload_halves(m->ctx, m->spec.gemm, half, bias,
+                                           n, k, what, out, &m->weight_bytes);
+    return clenc__matrix_upload(m->ctx, m->spec.gemm, m->spec.precision,
+                                weight, bias, n, k, what, out,
+                                &m->weight_bytes);
+}
+
 static clenc_status upload_layer(clenc_model *m, const clenc_layer_weights *l,
-                                 unsigned i, clenc__layer *out)
+                                 const clenc__half_layer *hl, unsigned i,
+                                 clenc__layer *out)
 {
     clenc_status st;
     const unsigned h = m->config.hidden, f = m->config.ffn;
     char what[64];
-    TRY(upload_qkv(m, l, i, &out->qkv), out);
+    TRY(upload_qkv(m, l, hl, i, &out->qkv), out);
     snprintf(what, sizeof what, "layers[%u].o", i);
-    TRY(clenc__matrix_upload(m->ctx, m->spec.gemm, m->spec.precision,
-                             l->o_weight, l->o_bias, h,
-                             h, what, &out->o, &m->weight_bytes),
+    TRY(upload_matrix(m, l->o_weight, hl->o_weight, l->o_bias, h, h, what,
+                      &out->o),
         out);
     snprintf(what, sizeof what, "layers[%u].ffn_up", i);
-    TRY(clenc__matrix_upload(m->ctx, m->spec.gemm, m->spec.precision,
-                             l->ffn_up_weight,
-                             l->ffn_up_bias, f, h, what, &out->ffn_up,
-                             &m->weight_bytes),
+    TRY(upload_matrix(m, l->ffn_up_weight, hl->ffn_up_weight, l->ffn_up_bias,
+                      f, h, what, &out->ffn_up),
         out);
     snprintf(what, sizeof what, "layers[%u].ffn_down", i);
-    TRY(clenc__matrix_upload(m->ctx, m->spec.gemm, m->spec.precision,
-                             l->ffn_down_weight,
-                             l->ffn_down_bias, h, f, what, &out->ffn_down,
-                             &m->weight_bytes),
+    TRY(upload_matrix(m, l->ffn_down_weight, hl->ffn_down_weight,
+                      l->ffn_down_bias, h, f, what, &out->ffn_down),
         out);
     snprintf(what, sizeof what, "layers[%u].norm", i);
     TRY(vector_upload(m, l->norm1_weight, h, 1, what, &out->norm1_weight), out);
@@ -242,22 +287,23 @@ out:
     return st;
 }
 
-static clenc_status upload_weights(clenc_model *m, const clenc_weights *w)
+static clenc_status upload_weights(clenc_model *m, const clenc_weights *w,
+                                   const clenc__half_weights *hw)
 {
+    static const clenc__half_layer no_halves;
     const clenc_config *c = &m->config;
     const size_t h = c->hidden;
+    const int learned = c->positions == CLENC_POS_LEARNED;
     clenc_status st;
-    TRY(word_table_upload(m, w->word_embeddings), out);
+    TRY(word_table_upload(m, w->word_embeddings, hw->word_embeddings), out);
     /* Kernels take every table as an argument; unused ones get 1 float. */
-    TRY(table_upload(m, c->positions == CLENC_POS_LEARNED
-                            ? w->position_embeddings
-                            : NULL,
-                     c->positions == CLENC_POS_LEARNED
-                         ? (size_t)c->max_positions * h
-                         : 1,
+    TRY(table_upload(m, learned ? w->position_embeddings : NULL,
+                     learned ? hw->position_embeddings : NULL,
+                     learned ? (size_t)c->max_positions * h : 1,
                      "position_embeddings", &m->embed.position),
         out);
     TRY(table_upload(m, c->type_vocab_size ? w->type_embeddings : NULL,
+                     c->type_vocab_size ? hw->type_embeddings : NULL,
                      c->type_vocab_size ? c->type_vocab_size * h : 1,
                      "type_embeddings", &m->embed.type),
         out);
@@ -278,7 +324,10 @@ static clenc_status upload_weights(clenc_model *m, const clenc_weights *w)
         goto out;
     }
     for (unsigned i = 0; i < c->layers; i++)
-        TRY(upload_layer(m, &w->layers[i], i, &m->layers[i]), out);
+        TRY(upload_layer(m, &w->layers[i],
+                         hw->layers ? &hw->layers[i] : &no_halves, i,
+                         &m->layers[i]),
+            out);
 out:
     return st;
 }
@@ -342,14 +391,17 @@ static clenc_status build_programs(clenc_model *m)
                                NULL);
 }
 
-/* With the library's own copies of the caller's structs. */
-static clenc_status model_create(clenc_context *ctx,
-                                 const clenc_config *config,
+clenc_status clenc__model_create(clenc_context *ctx, const clenc_config *config,
                                  const clenc_weights *weights,
+                                 const clenc__half_weights *halves,
                                  clenc_model **out)
 {
+    static const clenc__half_weights no_halves;
+    if (!halves)
+        halves = &no_halves;
     clenc_status st;
-    if ((st = check_weights(config, weights)) != CLENC_OK)
+    if ((st = check_config(config)) != CLENC_OK ||
+        (st = check_weights(config, weights, halves)) != CLENC_OK)
         return st;
     clenc_model *m = clenc__calloc(1, sizeof *m);
     if (!m)
@@ -368,7 +420,7 @@ static clenc_status model_create(clenc_context *ctx,
         goto out_destroy;
     TRY(precision_gemm(ctx, &m->spec), out_destroy);
     TRY(build_programs(m), out_destroy);
-    TRY(upload_weights(m, weights), out_destroy);
+    TRY(upload_weights(m, weights, halves), out_destroy);
     *out = m;
     return CLENC_OK;
 out_destroy:
@@ -428,12 +480,13 @@ clenc_status clenc_model_create_sized(clenc_context *ctx,
                                weights_size)) != CLENC_OK ||
         (st = CLENC__STRUCT_SIZE(fn, clenc_layer_weights, layer_size)) !=
             CLENC_OK ||
-        (st = check_config(&config)) != CLENC_OK)
+        (st = check_config(&config)) != CLENC_OK) /* before layers_in */
         return st;
     TRY(layers_in(weights.layers, layer_size, config.layers, &layers),
         out_free_layers);
     weights.layers = layers;
-    TRY(model_create(ctx, &config, &weights, out), out_free_layers);
+    TRY(clenc__model_create(ctx, &config, &weights, NULL, out),
+        out_free_layers);
 out_free_layers:
     clenc__free(layers);
     return st;

@@ -76,6 +76,63 @@ clenc_status clenc__weights_upload(clenc_context *ctx, const void *host,
     return st;
 }
 
+/* A half with every exponent bit set is an infinity or NaN. */
+clenc_status clenc__check_finite_half(const uint16_t *p, size_t count,
+                                      const char *what)
+{
+    for (size_t i = 0; i < count; i++)
+        if ((p[i] & 0x7c00u) == 0x7c00u)
+            return clenc__fail(CLENC_ERR_MODEL_FORMAT,
+                               "weights '%s' hold %s at element %zu: a model "
+                               "with NaN or infinite weights computes nothing "
+                               "but NaN",
+                               what, p[i] & 0x3ffu ? "NaN" : "an infinity", i);
+    return CLENC_OK;
+}
+
+/* FP32 or FP16 weights, `size`-byte elements already at their precision
+ * and checked, in the GEMM's layout with the bias beside them. */
+static clenc_status matrix_store(clenc_context *ctx, clenc_gemm gemm,
+                                 const void *weight, size_t size,
+                                 const float *bias, unsigned n, unsigned k,
+                                 const char *what, clenc__matrix *out,
+                                 uint64_t *bytes)
+{
+    clenc_status st = CLENC_OK;
+    const int own = gemm == CLENC_GEMM_OWN;
+    /* The own kernel reads whole panels, bias included. */
+    const size_t rows = own ? panels(n) * CLENC__PANEL : n;
+    memset(out, 0, sizeof *out);
+    out->n = n;
+    out->k = k;
+    out->precision = size == sizeof(float) ? CLENC_PRECISION_FP32
+                                           : CLENC_PRECISION_FP16;
+    void *staging = NULL;
+    float *bias_staging = clenc__calloc(rows, sizeof *bias_staging);
+    if (!bias_staging || (own && !(staging = clenc__malloc(rows * k * size)))) {
+        st = clenc__fail(CLENC_ERR_OUT_OF_MEMORY,
+                         "no host memory to pack %s (%u x %u)", what, n, k);
+        goto out_free;
+    }
+    if (bias)
+        memcpy(bias_staging, bias, (size_t)n * sizeof *bias);
+    if (own)
+        pack_panels(weight, size, n, k, staging);
+    TRY(clenc__weights_upload(ctx, own ? staging : weight, rows * k * size,
+                              what, &out->weight, bytes),
+        out_release);
+    TRY(clenc__weights_upload(ctx, bias_staging, rows * sizeof *bias_staging,
+                              what, &out->bias, bytes),
+        out_release);
+    goto out_free;
+out_release:
+    clenc__matrix_release(ctx, out);
+out_free:
+    clenc__free(staging);
+    clenc__free(bias_staging);
+    return st;
+}
+
 clenc_status clenc__matrix_upload(clenc_context *ctx, clenc_gemm gemm,
                                   clenc_precision precision,
                                   const float *weight, const float *bias,
@@ -89,47 +146,34 @@ clenc_status clenc__matrix_upload(clenc_context *ctx, clenc_gemm gemm,
     if (precision == CLENC_PRECISION_INT8)
         return clenc__q8_matrix_upload(ctx, weight, bias, n, k, what, out,
                                        bytes);
-    const int own = gemm == CLENC_GEMM_OWN;
-    const int half = precision == CLENC_PRECISION_FP16;
-    const size_t size = half ? sizeof(uint16_t) : sizeof(float);
-    /* The own kernel reads whole panels, bias included. */
-    const size_t rows = own ? panels(n) * CLENC__PANEL : n;
-    memset(out, 0, sizeof *out);
-    out->n = n;
-    out->k = k;
-    out->precision = half ? CLENC_PRECISION_FP16 : CLENC_PRECISION_FP32;
-    const void *plain = weight;
-    uint16_t *halves = NULL;
-    void *staging = NULL;
-    float *bias_staging = clenc__calloc(rows, sizeof *bias_staging);
-    if (!bias_staging ||
-        (half && !(halves = clenc__malloc((size_t)n * k * sizeof *halves))) ||
-        (own && !(staging = clenc__malloc(rows * k * size)))) {
-        st = clenc__fail(CLENC_ERR_OUT_OF_MEMORY,
-                         "no host memory to pack %s (%u x %u)", what, n, k);
-        goto out_free;
-    }
-    if (bias)
-        memcpy(bias_staging, bias, (size_t)n * sizeof *bias);
-    if (half) {
-        TRY(clenc__to_half(weight, (size_t)n * k, what, halves), out_free);
-        plain = halves;
-    }
-    if (own)
-        pack_panels(plain, size, n, k, staging);
-    TRY(clenc__weights_upload(ctx, own ? staging : plain, rows * k * size, what,
-               &out->weight, bytes),
-        out_release);
-    TRY(clenc__weights_upload(ctx, bias_staging, rows * sizeof *bias_staging, what,
-               &out->bias, bytes),
-        out_release);
-    goto out_free;
-out_release:
-    clenc__matrix_release(ctx, out);
-out_free:
-    clenc__free(staging);
+    if (precision != CLENC_PRECISION_FP16)
+        return matrix_store(ctx, gemm, weight, sizeof *weight, bias, n, k,
+                            what, out, bytes);
+    uint16_t *halves = clenc__malloc((size_t)n * k * sizeof *halves);
+    if (!halves)
+        return clenc__fail(CLENC_ERR_OUT_OF_MEMORY,
+                           "no host memory to pack %s (%u x %u)", what, n, k);
+    st = clenc__to_half(weight, (size_t)n * k, what, halves);
+    if (st == CLENC_OK)
+        st = matrix_store(ctx, gemm, halves, sizeof *halves, bias, n, k, what,
+                          out, bytes);
     clenc__free(halves);
-    clenc__free(bias_staging);
+out:
+    return st;
+}
+
+clenc_status clenc__matrix_upload_halves(clenc_context *ctx, clenc_gemm gemm,
+                                         const uint16_t *weight,
+                                         const float *bias, unsigned n,
+                                         unsigned k, const char *what,
+                                         clenc__matrix *out, uint64_t *bytes)
+{
+    clenc_status st = CLENC_OK;
+    TRY(clenc__check_finite_half(weight, (size_t)n * k, what), out);
+    if (bias)
+        TRY(clenc__check_finite(bias, n, what), out);
+    st = matrix_store(ctx, gemm, weight, sizeof *weight, bias, n, k, what, out,
+                      bytes);
 out:
     return st;
 }

@@ -126,6 +126,14 @@ clenc_status clenc__matrix_upload(clenc_context *ctx, clenc_gemm gemm,
                                   const float *weight, const float *bias,
                                   unsigned n, unsigned k, const char *what,
                                   clenc__matrix *out, uint64_t *bytes);
+/* clenc__matrix_upload at FP16 from halves as an F16 checkpoint holds
+ * them: no float copy, nothing rounded (a half infinity or NaN is
+ * refused). */
+clenc_status clenc__matrix_upload_halves(clenc_context *ctx, clenc_gemm gemm,
+                                         const uint16_t *weight,
+                                         const float *bias, unsigned n,
+                                         unsigned k, const char *what,
+                                         clenc__matrix *out, uint64_t *bytes);
 void clenc__matrix_release(clenc_context *ctx, clenc__matrix *m);
 
 /* out[m][w->n] = act?(a[m][w->k] · wᵀ + bias) + residual, through the
@@ -183,6 +191,8 @@ clenc_status clenc__to_half(const float *w, size_t count, const char *what,
 /* NaN or infinite weights are refused, naming the tensor. */
 clenc_status clenc__check_finite(const float *p, size_t count,
                                  const char *what);
+clenc_status clenc__check_finite_half(const uint16_t *p, size_t count,
+                                      const char *what);
 
 /* ------------------------------------------------------- tuning (tune.c) */
 
