@@ -248,7 +248,7 @@ FUZZ_CFLAGS   = -std=c11 $(filter-out -Werror,$(WARN)) -g -O1 \
 FUZZ_JANSSON  = $(shell pkg-config --libs jansson 2>/dev/null)
 FUZZ_UTF8PROC = $(shell pkg-config --libs libutf8proc 2>/dev/null)
 FUZZ_BASE      := base/status base/util base/fault base/hash base/file base/abi
-FUZZ_TOKENIZER := formats/tokenizer formats/wordpiece formats/tokenizer_vocab \
+FUZZ_TOKENIZER := text/tokenizer text/wordpiece text/tokenizer_vocab \
                   $(FUZZ_BASE)
 
 FUZZ_SRC_safetensors := formats/safetensors formats/safetensors_file $(FUZZ_BASE)

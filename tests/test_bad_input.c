@@ -9,7 +9,7 @@
 #include "helpers.h"
 #include "cl/cl.h"
 #include "testmodel.h"
-#include "formats/tokenizer.h"
+#include "text/tokenizer.h"
 
 #define ENCODER "tests/fixtures/torch_encoder"
 

@@ -6,7 +6,7 @@
 #include <jansson.h>
 
 #include "helpers.h"
-#include "formats/tokenizer.h"
+#include "text/tokenizer.h"
 
 /* Written by tests/fixtures/make_tokenizer_fixtures.py; paths are relative
  * to the repository root, where `make check` runs the tests. */

@@ -2,7 +2,7 @@
 #ifndef CLENC_ENGINE_H
 #define CLENC_ENGINE_H
 
-#include "formats/tokenizer.h"
+#include "text/tokenizer.h"
 #include "ops/ops.h"
 
 /* ----------------------------------------------------------------- model */

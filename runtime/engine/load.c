@@ -7,7 +7,7 @@
 #include "formats/config.h"
 #include "engine/engine.h"
 #include "formats/safetensors.h"
-#include "formats/tokenizer.h"
+#include "text/tokenizer.h"
 
 typedef struct loader {
     const clenc__model_files *files;

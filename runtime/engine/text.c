@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "engine/engine.h"
-#include "formats/tokenizer.h"
+#include "text/tokenizer.h"
 
 /* Texts tokenized at a time: enough to group similar lengths into
  * batches, bounded so that any n runs in bounded memory. */

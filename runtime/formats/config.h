@@ -3,7 +3,7 @@
 #define CLENC_CONFIG_H
 
 #include "base/base.h"
-#include "formats/tokenizer.h"
+#include "text/tokenizer.h"
 
 typedef enum clenc__arch {
     CLENC__ARCH_BERT,         /* HF BertModel and the same layout */

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "fuzz_fault.h"
-#include "formats/tokenizer.h"
+#include "text/tokenizer.h"
 
 /* The vocabulary is the committed fixture; the Makefile passes its absolute
  * path, and CLENC_FUZZ_VOCAB overrides it (a binary run from elsewhere). */

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "fuzz_fault.h"
-#include "formats/tokenizer.h"
+#include "text/tokenizer.h"
 
 /* Every line of an accepted vocabulary must be found again, with the id of
  * its last occurrence (HF's dict keeps the later line). */

@@ -2,7 +2,7 @@
 #ifndef CLENC_WORDPIECE_H
 #define CLENC_WORDPIECE_H
 
-#include "formats/tokenizer.h"
+#include "text/tokenizer.h"
 
 /* HF's max_input_chars_per_word: a longer word is [UNK]. */
 #define MAX_WORD_CHARS 100

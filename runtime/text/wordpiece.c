@@ -4,7 +4,7 @@
 
 #include <utf8proc.h>
 
-#include "formats/wordpiece.h"
+#include "text/wordpiece.h"
 
 /* --------------------------------------------------- characters (HF's) */
 

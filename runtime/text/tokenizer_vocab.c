@@ -4,7 +4,7 @@
 
 #include <utf8proc.h>
 
-#include "formats/tokenizer.h"
+#include "text/tokenizer.h"
 
 /* vocab.txt: one token a line, id = line index. A line ends at "\n"; a
  * "\r" just before it is dropped (files written on Windows), nothing else

@@ -4,7 +4,7 @@
 
 #include <utf8proc.h>
 
-#include "formats/wordpiece.h"
+#include "text/wordpiece.h"
 
 /* The reference is the Rust `tokenizers` library behind BertTokenizerFast:
  * added (special) tokens split out of the raw text first, then
