@@ -14,7 +14,7 @@ DEB_PACKAGES := gcc make pkg-config ocl-icd-opencl-dev opencl-headers \
                 libclblast-dev libjansson-dev libutf8proc-dev pocl-opencl-icd \
                 libcunit1-dev mesa-opencl-icd clinfo python3 python3-pip \
                 python3-venv unzip libopenblas-dev valgrind python3-pytest \
-                python3-numpy
+                python3-numpy libonig-dev
 # The GEMM benchmark's oneDNN peer: `make bench` installs it, tests and CI
 # do not need it.
 BENCH_DEB_PACKAGES := libdnnl-dev
@@ -23,7 +23,7 @@ BENCH_DEB_PACKAGES := libdnnl-dev
 # a python3 earlier on PATH (pyenv's, a virtual environment) may lack them.
 DEB_PYTHON := /usr/bin/python3
 
-PKGS     := OpenCL clblast jansson libutf8proc
+PKGS     := OpenCL clblast jansson libutf8proc oniguruma
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -237,7 +237,8 @@ clean:
 # subset; `make -j2 fuzz` runs two at a time. Not in `make deps`: CI does not
 # fuzz. Each target links only the runtime files it exercises.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS ?= safetensors config tokenizer vocab container
+FUZZ_TARGETS ?= safetensors config tokenizer vocab container tokenizer_json \
+                tokjson_text
 FUZZ_CC      ?= $(firstword $(shell command -v clang-14 clang 2>/dev/null))
 FUZZ_APT     := apt-get update && apt-get install -y clang-14 libclang-rt-14-dev
 FUZZ_DIR      = $(B)/fuzz
@@ -247,20 +248,27 @@ FUZZ_CFLAGS   = -std=c11 $(filter-out -Werror,$(WARN)) -g -O1 \
                 -Iinclude -Iruntime $(shell pkg-config --cflags jansson libutf8proc 2>/dev/null)
 FUZZ_JANSSON  = $(shell pkg-config --libs jansson 2>/dev/null)
 FUZZ_UTF8PROC = $(shell pkg-config --libs libutf8proc 2>/dev/null)
+# The tokenizers (runtime/text/) read JSON and match with Oniguruma.
+FUZZ_TEXT_LIBS = $(FUZZ_JANSSON) $(FUZZ_UTF8PROC) \
+                 $(shell pkg-config --libs oniguruma 2>/dev/null)
 FUZZ_BASE      := base/status base/util base/fault base/hash base/file base/abi
-FUZZ_TOKENIZER := text/tokenizer text/wordpiece text/tokenizer_vocab \
+FUZZ_TOKENIZER := $(patsubst runtime/%.c,%,$(wildcard runtime/text/*.c)) \
                   $(FUZZ_BASE)
 
 FUZZ_SRC_safetensors := formats/safetensors formats/safetensors_file $(FUZZ_BASE)
 FUZZ_LIB_safetensors  = $(FUZZ_JANSSON)
 FUZZ_SRC_container   := cl/container $(FUZZ_BASE)
 FUZZ_SRC_tokenizer   := $(FUZZ_TOKENIZER)
-FUZZ_LIB_tokenizer    = $(FUZZ_UTF8PROC)
+FUZZ_LIB_tokenizer    = $(FUZZ_TEXT_LIBS)
 FUZZ_SRC_vocab       := $(FUZZ_TOKENIZER)
-FUZZ_LIB_vocab        = $(FUZZ_UTF8PROC)
+FUZZ_LIB_vocab        = $(FUZZ_TEXT_LIBS)
+FUZZ_SRC_tokenizer_json := $(FUZZ_TOKENIZER)
+FUZZ_LIB_tokenizer_json  = $(FUZZ_TEXT_LIBS)
+FUZZ_SRC_tokjson_text   := $(FUZZ_TOKENIZER)
+FUZZ_LIB_tokjson_text    = $(FUZZ_TEXT_LIBS)
 FUZZ_SRC_config      := formats/config formats/model_files formats/json \
                         $(FUZZ_TOKENIZER)
-FUZZ_LIB_config       = $(FUZZ_JANSSON) $(FUZZ_UTF8PROC)
+FUZZ_LIB_config       = $(FUZZ_TEXT_LIBS)
 FUZZ_ARGS_safetensors := -dict=tests/fuzz/json.dict
 FUZZ_ARGS_config      := -dict=tests/fuzz/json.dict
 # Comparison tracing takes 65% of the tokenizer target's time (perf); with
@@ -268,6 +276,8 @@ FUZZ_ARGS_config      := -dict=tests/fuzz/json.dict
 # is still reached, through the target's small max_len.
 FUZZ_ARGS_tokenizer   := -max_len=1024
 FUZZ_ARGS_vocab       := -max_len=4096
+FUZZ_ARGS_tokenizer_json := -dict=tests/fuzz/json.dict -max_len=400000
+FUZZ_ARGS_tokjson_text   := -max_len=1024
 
 .PHONY: fuzz fuzz-build $(FUZZ_TARGETS:%=fuzz-run-%)
 
@@ -294,6 +304,7 @@ $(FUZZ_DIR)/obj/%.o: %.c | $(FUZZ_DIR)/.toolchain
 $(FUZZ_DIR)/obj/tests/fuzz/%.o: tests/fuzz/%.c | $(FUZZ_DIR)/.toolchain
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -DCLENC_FUZZ_VOCAB='"$(CURDIR)/tests/fixtures/minilm_vocab.txt"' \
+	  -DCLENC_FUZZ_FIXTURES='"$(CURDIR)/tests/fixtures/tokjson"' \
 	  -MMD -MP -c $< -o $@
 
 define FUZZ_TARGET

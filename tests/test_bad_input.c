@@ -850,7 +850,7 @@ static const row table[] = {
     {"config.json field missing", CLENC_ERR_MODEL_FORMAT, "'vocab_size' is missing", r_config_field},
     {"config.json: unsupported model_type", CLENC_ERR_UNSUPPORTED, "model_type 't5'", r_config_unsupported},
     {"config.json: unsupported activation", CLENC_ERR_UNSUPPORTED, "activation 'swish'", r_config_activation},
-    {"BERT folder without vocab.txt", CLENC_ERR_MODEL_FORMAT, "no vocab.txt", r_vocab_missing},
+    {"BERT folder without vocab.txt or tokenizer.json", CLENC_ERR_MODEL_FORMAT, "neither tokenizer.json nor vocab.txt", r_vocab_missing},
     {"model path that does not exist", CLENC_ERR_IO, "/nonexistent/model", r_model_path_missing},
     {"clenc_model_load: NULL path", CLENC_ERR_INVALID_ARG, "path is NULL", r_model_load_null},
     {"vocab.txt with duplicate tokens (accepted: the later line wins, as in HF)", CLENC_OK, NULL, r_vocab_duplicates},

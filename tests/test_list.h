@@ -144,14 +144,51 @@
     TEST(tokenizer, test_tokenizer_vocab_collisions_stay_bounded)             \
     TEST(tokenizer, test_tokenizer_siphash_matches_reference_vectors)         \
     TEST(tokenizer, test_tokenizer_pair_reads_what_it_keeps)                  \
-    TEST(tokenizer, test_tokenizer_nul_inside_text_is_dropped)
+    TEST(tokenizer, test_tokenizer_nul_inside_text_is_dropped)                \
+    TEST(tj_basic, test_tj_basic_normalizers_match_hf)                        \
+    TEST(tj_basic, test_tj_basic_pre_tokenizers_match_hf)                     \
+    TEST(tj_basic, test_tj_basic_wordpiece_matches_hf)                        \
+    TEST(tj_basic, test_tj_basic_fixture_tokenizers_match_hf)                 \
+    TEST(tj_basic, test_tj_basic_minilm_components_match_vocab_txt)           \
+    TEST(tj_basic, test_tj_basic_bad_json_is_named)                           \
+    TEST(tj_basic, test_tj_basic_huge_strings_are_refused)                    \
+    TEST(tj_basic, test_tj_basic_wordpiece_long_word_is_linear)               \
+    TEST(tj_basic, test_tj_basic_faults_leave_nothing)                        \
+    TEST(tj_unigram, test_tj_unigram_precompiled_matches_hf)                  \
+    TEST(tj_unigram, test_tj_unigram_precompiled_is_not_nfkc)                 \
+    TEST(tj_unigram, test_tj_unigram_metaspace_matches_hf)                    \
+    TEST(tj_unigram, test_tj_unigram_model_matches_hf)                        \
+    TEST(tj_unigram, test_tj_unigram_model_edge_cases_match_hf)               \
+    TEST(tj_unigram, test_tj_unigram_model_looks_up_pieces)                   \
+    TEST(tj_unigram, test_tj_unigram_bad_charsmap_is_model_format)            \
+    TEST(tj_unigram, test_tj_unigram_corrupt_charsmap_never_crashes)          \
+    TEST(tj_unigram, test_tj_unigram_bad_model_is_model_format)               \
+    TEST(tj_unigram, test_tj_unigram_bad_metaspace_refused)                   \
+    TEST(tj_unigram, test_tj_unigram_allocation_failures_are_clean)           \
+    TEST(tj_bpe, test_tj_bpe_pre_tokenizers_match_hf)                         \
+    TEST(tj_bpe, test_tj_bpe_models_match_hf)                                 \
+    TEST(tj_bpe, test_tj_bpe_fixture_tokenizers_match_hf)                     \
+    TEST(tj_bpe, test_tj_bpe_bad_models_are_named)                            \
+    TEST(tj_bpe, test_tj_bpe_missing_unk_fails_when_needed)                   \
+    TEST(tj_bpe, test_tj_bpe_evil_pattern_fails_quickly)                      \
+    TEST(tj_bpe, test_tj_bpe_deep_pattern_compiles_on_a_small_stack)          \
+    TEST(tj_bpe, test_tj_bpe_long_word_is_cut_in_chunks)                      \
+    TEST(tj_bpe, test_tj_bpe_byte_level_long_text_is_linear)                  \
+    TEST(tj_bpe, test_tj_bpe_threads_share_components)                        \
+    TEST(tj_bpe, test_tj_bpe_faults_leave_nothing)                            \
+    TEST(tokenizer_json, test_tokenizer_json_wordpiece)                       \
+    TEST(tokenizer_json, test_tokenizer_json_bpe_bytelevel)                   \
+    TEST(tokenizer_json, test_tokenizer_json_unigram_spm)                     \
+    TEST(tokenizer_json, test_tokenizer_json_unigram_hf)                      \
+    TEST(tokenizer_json, test_tokenizer_json_assorted)                        \
+    TEST(tokenizer_json, test_tokenizer_json_minilm_equals_vocab_txt)
 
 #define TESTS_MODELS(TEST)                                                     \
     TEST(models, test_load_hf_bert_folder_matches_fixture)                    \
     TEST(models, test_load_accepts_prefix_and_gamma_beta_names)               \
     TEST(models, test_load_missing_or_misshapen_tensor_named)                 \
     TEST(models, test_load_bad_config_json)                                   \
-    TEST(models, test_load_missing_vocab_and_tokenizer_json_only)             \
+    TEST(models, test_load_tokenizer_json_wins_over_vocab)                    \
     TEST(models, test_load_not_a_model)                                       \
     TEST(models, test_load_sentence_transformers_files_set_defaults)          \
     TEST(models, test_load_torch_encoder_matches_pytorch)                     \

@@ -6,6 +6,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "helpers.h"
 #include "engine/engine.h"
 #include "testmodel.h"
@@ -298,17 +300,87 @@ void test_load_bad_config_json(void)
     test_model_free(&tm);
 }
 
-void test_load_missing_vocab_and_tokenizer_json_only(void)
+/* A folder's tokenizer.json wins over its vocab.txt, and runs alone: here
+ * the fixture's vocabulary written as a BERT tokenizer.json tokenizes
+ * exactly as its vocab.txt. What clenc does not implement is refused
+ * naming the JSON path. */
+void test_load_tokenizer_json_wins_over_vocab(void)
 {
     test_model tm;
     test_model_fixture(&tm, "bert_tiny");
     char *dir = bert_folder(&tm, "", 0, NULL, NULL, NULL);
     char *vocab = test_path(dir, "vocab.txt");
+    size_t size = 0;
+    char *vocab_text = (char *)test_read_file(vocab, &size);
+    CU_ASSERT_FATAL(vocab_text != NULL);
+    /* The same texts through vocab.txt, then through tokenizer.json. */
+    static const char *const texts[] = {"w5 w17 w49", "W7,w8!", "[MASK] w12",
+                                        "unknownword w6"};
+    int32_t want[4][16], got[16];
+    size_t want_n[4], n;
+    clenc_context *ctx = test_context(NULL);
+    clenc_model *model = NULL;
+    ASSERT_STATUS(clenc_model_load(ctx, dir, &model), CLENC_OK);
+    for (size_t i = 0; i < 4; i++)
+        ASSERT_STATUS(clenc_tokenize(model, texts[i], NULL, 16, want[i], NULL,
+                                     &want_n[i]),
+                      CLENC_OK);
+    clenc_model_destroy(model);
+
     CU_ASSERT(remove(vocab) == 0);
-    expect_load_error(dir, CLENC_ERR_MODEL_FORMAT, "has no vocab.txt", NULL);
+    expect_load_error(dir, CLENC_ERR_MODEL_FORMAT,
+                      "neither tokenizer.json nor vocab.txt", NULL);
     write_text(dir, "tokenizer.json", "{}");
+    expect_load_error(dir, CLENC_ERR_MODEL_FORMAT, "tokenizer.json: model",
+                      "is missing");
+    json_t *v = json_object();
+    char *line = vocab_text;
+    for (int id = 0; line && *line; id++) {
+        char *end = strchr(line, '\n');
+        if (end)
+            *end = '\0';
+        json_object_set_new(v, line, json_integer(id));
+        line = end ? end + 1 : NULL;
+    }
+    json_t *tj = json_pack(
+        "{s:[{s:i, s:s, s:b, s:b, s:b, s:b, s:b}], s:{s:s, s:b, s:b, s:n, "
+        "s:b}, s:{s:s}, s:{s:s, s:[s,i], s:[s,i]}, s:{s:s, s:s, s:s, s:i, "
+        "s:o}}",
+        "added_tokens", "id", 4, "content", "[MASK]", "single_word", 0,
+        "lstrip", 0, "rstrip", 0, "normalized", 0, "special", 1,
+        "normalizer", "type", "BertNormalizer", "clean_text", 1,
+        "handle_chinese_chars", 1, "strip_accents", "lowercase", 1,
+        "pre_tokenizer", "type", "BertPreTokenizer", "post_processor", "type",
+        "BertProcessing", "sep", "[SEP]", 3, "cls", "[CLS]", 2, "model",
+        "type", "WordPiece", "unk_token", "[UNK]",
+        "continuing_subword_prefix", "##", "max_input_chars_per_word", 100,
+        "vocab", v);
+    CU_ASSERT_FATAL(tj != NULL);
+    char *path = test_path(dir, "tokenizer.json");
+    CU_ASSERT_FATAL(json_dump_file(tj, path, 0) == 0);
+    ASSERT_STATUS(clenc_model_load(ctx, dir, &model), CLENC_OK);
+    for (size_t i = 0; model && i < 4; i++) {
+        for (size_t k = 0; k < 16; k++)
+            got[k] = -7;
+        ASSERT_STATUS(clenc_tokenize(model, texts[i], NULL, 16, got, NULL, &n),
+                      CLENC_OK);
+        CU_ASSERT(n == want_n[i] &&
+                  memcmp(got, want[i], n * sizeof *got) == 0);
+    }
+    clenc_model_destroy(model);
+    /* A component clenc lacks, named by its path. */
+    json_object_set_new(tj, "pre_tokenizer",
+                        json_pack("{s:s, s:[{s:s}, {s:s}]}", "type", "Sequence",
+                                  "pretokenizers", "type", "Whitespace", "type",
+                                  "UnicodeScripts"));
+    CU_ASSERT_FATAL(json_dump_file(tj, path, 0) == 0);
     expect_load_error(dir, CLENC_ERR_UNSUPPORTED,
-                      "has tokenizer.json but no vocab.txt", NULL);
+                      "pre_tokenizer.pretokenizers[1].type 'UnicodeScripts'",
+                      NULL);
+    json_decref(tj);
+    clenc_context_destroy(ctx);
+    free(path);
+    free(vocab_text);
     free(vocab);
     free(dir);
     test_model_free(&tm);

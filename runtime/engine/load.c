@@ -414,14 +414,18 @@ clenc_status clenc_model_load_as(clenc_context *ctx, const char *path,
             : map_torch(&L, &config, &weights, layers, half_layers),
         out_close);
     TRY(check_accounted(&L, files.arch, &config), out_close);
-    if (files.vocab_path)
-        TRY(clenc__tokenizer_load(files.vocab_path, &files.tokenizer, &tok),
+    const char *tok_path = files.tokenizer_json_path ? files.tokenizer_json_path
+                                                     : files.vocab_path;
+    if (files.tokenizer_json_path)
+        TRY(clenc__tokenizer_load_json(tok_path, &tok), out_close);
+    else if (files.vocab_path)
+        TRY(clenc__tokenizer_load(tok_path, &files.tokenizer, &tok),
             out_close);
     if (tok && clenc__tokenizer_vocab_size(tok) > config.vocab_size) {
         st = clenc__fail(CLENC_ERR_MODEL_FORMAT,
-                         "%s has %zu tokens, but config.json's vocab_size is "
-                         "%u",
-                         files.vocab_path, clenc__tokenizer_vocab_size(tok),
+                         "%s has ids up to %zu, but config.json's vocab_size "
+                         "is %u",
+                         tok_path, clenc__tokenizer_vocab_size(tok) - 1,
                          config.vocab_size);
         goto out_close;
     }

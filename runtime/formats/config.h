@@ -15,7 +15,8 @@ typedef struct clenc__model_files {
     clenc_config config; /* final_norm of a torch encoder: from its tensors */
     char *folder;
     char *weights_path;  /* the .safetensors file */
-    char *vocab_path;    /* NULL: no tokenizer */
+    char *vocab_path;    /* NULL: no tokenizer (or tokenizer.json's) */
+    char *tokenizer_json_path; /* tokenizer.json: wins over vocab.txt */
     clenc__tokenizer_options tokenizer;
     char *special[5];    /* owned strings behind tokenizer's cls..mask */
     unsigned max_text_tokens;

@@ -297,22 +297,23 @@ clenc_status clenc__model_files_read(const char *path, clenc__model_files *f)
             st = clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no host memory");
             goto out;
         }
-        int has_vocab = clenc__path_exists(vocab, 0), has_fast = clenc__path_exists(fast, 0);
-        clenc__free(fast);
-        if (!has_vocab) {
+        /* tokenizer.json says everything about the tokenizer, as it does
+         * for transformers' fast tokenizers: it wins over vocab.txt. */
+        if (clenc__path_exists(fast, 0)) {
+            f->tokenizer_json_path = fast;
             clenc__free(vocab);
-            st = has_fast
-                     ? clenc__fail(CLENC_ERR_UNSUPPORTED,
-                                   "%s has tokenizer.json but no vocab.txt: "
-                                   "clenc's WordPiece tokenizer reads "
-                                   "vocab.txt",
-                                   f->folder)
-                     : clenc__fail(CLENC_ERR_MODEL_FORMAT,
-                                   "%s has no vocab.txt for its tokenizer",
-                                   f->folder);
+        } else if (clenc__path_exists(vocab, 0)) {
+            f->vocab_path = vocab;
+            clenc__free(fast);
+        } else {
+            clenc__free(vocab);
+            clenc__free(fast);
+            st = clenc__fail(CLENC_ERR_MODEL_FORMAT,
+                             "%s has neither tokenizer.json nor vocab.txt "
+                             "for its tokenizer",
+                             f->folder);
             goto out;
         }
-        f->vocab_path = vocab;
         TRY(read_tokenizer(f->folder, f), out);
     }
 out:
@@ -327,6 +328,7 @@ void clenc__model_files_free(clenc__model_files *f)
     clenc__free(f->folder);
     clenc__free(f->weights_path);
     clenc__free(f->vocab_path);
+    clenc__free(f->tokenizer_json_path);
     for (int i = 0; i < 5; i++)
         clenc__free(f->special[i]);
     memset(f, 0, sizeof *f);

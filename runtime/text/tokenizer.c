@@ -4,6 +4,7 @@
 
 #include <utf8proc.h>
 
+#include "text/tokenizer_json.h"
 #include "text/wordpiece.h"
 
 /* The reference is the Rust `tokenizers` library behind BertTokenizerFast:
@@ -140,10 +141,50 @@ clenc_status clenc__tokenizer_load(const char *vocab_path,
     return st;
 }
 
+clenc_status clenc__tokenizer_load_json_mem(const char *text, size_t size,
+                                            const char *origin,
+                                            clenc__tokenizer **out)
+{
+    if (!out || !text)
+        return clenc__fail(CLENC_ERR_INVALID_ARG,
+                           "clenc__tokenizer_load_json: %s is NULL",
+                           out ? "text" : "out");
+    *out = NULL;
+    clenc__tokenizer *tok = clenc__calloc(1, sizeof *tok);
+    if (!tok)
+        return clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no host memory");
+    clenc_status st = clenc__tj_parse(text, size, origin ? origin : "(memory)",
+                                      &tok->json);
+    if (st != CLENC_OK)
+        clenc__free(tok);
+    else
+        *out = tok;
+    return st;
+}
+
+clenc_status clenc__tokenizer_load_json(const char *path,
+                                        clenc__tokenizer **out)
+{
+    if (out)
+        *out = NULL;
+    if (!path)
+        return clenc__fail(CLENC_ERR_INVALID_ARG,
+                           "clenc__tokenizer_load_json: path is NULL");
+    unsigned char *data;
+    size_t size;
+    clenc_status st = clenc__file_read(path, "tokenizer", &data, &size);
+    if (st != CLENC_OK)
+        return st;
+    st = clenc__tokenizer_load_json_mem((const char *)data, size, path, out);
+    clenc__free(data);
+    return st;
+}
+
 void clenc__tokenizer_free(clenc__tokenizer *tok)
 {
     if (!tok)
         return;
+    clenc__tj_free(tok->json);
     for (int k = 0; k < SPECIAL_COUNT; k++)
         clenc__free(tok->special[k]);
     clenc__vocab_free(&tok->vocab);
@@ -152,6 +193,8 @@ void clenc__tokenizer_free(clenc__tokenizer *tok)
 
 size_t clenc__tokenizer_vocab_size(const clenc__tokenizer *tok)
 {
+    if (tok && tok->json)
+        return (size_t)tok->json->max_id + 1;
     return tok ? tok->vocab.lines : 0;
 }
 
@@ -160,6 +203,8 @@ int32_t clenc__tokenizer_token_id(const clenc__tokenizer *tok,
 {
     if (!tok || !token)
         return -1;
+    if (tok->json)
+        return clenc__tj_token_id(tok->json, token, strlen(token));
     return clenc__vocab_find(&tok->vocab, "", 0, token, strlen(token));
 }
 
@@ -230,6 +275,58 @@ static void run_texts(run *r, const char *text, size_t text_len,
     }
 }
 
+/* tokenizer.json's texts into a and b, each read as far as truncation to
+ * `room` needs, by run_texts' rule. */
+static clenc_status json_texts(const clenc__tj *tj, const char *text,
+                               size_t text_len, const char *pair,
+                               size_t pair_len, size_t room, clenc__ids *a,
+                               clenc__ids *b)
+{
+    size_t cap = pair ? room + 1 : room, bytes = 0;
+    clenc_status st;
+    for (;;) {
+        a->n = b->n = 0;
+        if ((st = clenc__tj_encode(tj, text, text_len, cap, a, &bytes)) !=
+                CLENC_OK ||
+            !pair ||
+            (st = clenc__tj_encode(tj, pair, pair_len, cap, b, &bytes)) !=
+                CLENC_OK ||
+            room % 2 == 0 || a->n < cap || b->n < cap || cap > SIZE_MAX / 4)
+            break;
+        cap *= 2;
+    }
+    thread_bytes_read += bytes;
+    return st;
+}
+
+static clenc_status tokenize_json(const clenc__tj *tj, const char *text,
+                                  size_t text_len, const char *pair,
+                                  size_t pair_len, size_t max_len,
+                                  int32_t *ids, int32_t *type_ids, size_t *n)
+{
+    const size_t specials = clenc__post_added(&tj->post, pair != NULL);
+    if (max_len < specials)
+        return clenc__fail(CLENC_ERR_INVALID_ARG,
+                           "max_len %zu leaves no room for the %zu special "
+                           "tokens the tokenizer adds",
+                           max_len, specials);
+    clenc__ids a = {0}, b = {0};
+    clenc_status st = json_texts(tj, text, text_len, pair, pair_len,
+                                 max_len - specials, &a, &b);
+    if (st == CLENC_OK) {
+        size_t keep_a = a.n, keep_b = b.n;
+        if (pair)
+            truncate_pair(max_len - specials, &keep_a, &keep_b);
+        else if (keep_a > max_len - specials)
+            keep_a = max_len - specials;
+        st = clenc__post_run(&tj->post, a.v, keep_a, b.v, keep_b, pair != NULL,
+                             ids, type_ids, n);
+    }
+    clenc__ids_free(&a);
+    clenc__ids_free(&b);
+    return st;
+}
+
 /* Thread-safe: the tokenizer is read-only once loaded. */
 clenc_status clenc__tokenize_n(const clenc__tokenizer *tok, const char *text,
                                size_t text_len, const char *text_pair,
@@ -245,16 +342,19 @@ clenc_status clenc__tokenize_n(const clenc__tokenizer *tok, const char *text,
                            "text is NULL with a length");
     if (!text)
         text = "";
+    if ((st = check_utf8(text, text_len, "text")) != CLENC_OK ||
+        (text_pair &&
+         (st = check_utf8(text_pair, pair_len, "text pair")) != CLENC_OK))
+        return st;
+    if (tok->json)
+        return tokenize_json(tok->json, text, text_len, text_pair, pair_len,
+                             max_len, ids, type_ids, n);
     size_t specials = text_pair ? 3 : 2;
     if (max_len < specials)
         return clenc__fail(CLENC_ERR_INVALID_ARG,
                            "max_len %zu leaves no room for [CLS] and [SEP]"
                            "%s (at least %zu)",
                            max_len, text_pair ? " twice" : "", specials);
-    if ((st = check_utf8(text, text_len, "text")) != CLENC_OK ||
-        (text_pair &&
-         (st = check_utf8(text_pair, pair_len, "text pair")) != CLENC_OK))
-        return st;
     run r = {.tok = tok};
     size_t na, nb;
     run_texts(&r, text, text_len, text_pair, pair_len, max_len - specials,

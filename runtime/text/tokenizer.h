@@ -1,4 +1,4 @@
-/* tokenizer.h — BERT WordPiece tokenization, equal id for id to Hugging Face's BertTokenizerFast. */
+/* tokenizer.h — tokenization equal id for id to Hugging Face's: vocab.txt's BERT WordPiece, or any tokenizer.json clenc has the components of. */
 #ifndef CLENC_TOKENIZER_H
 #define CLENC_TOKENIZER_H
 
@@ -33,14 +33,22 @@ clenc_status clenc__tokenizer_load_mem(const char *vocab, size_t size,
                                        const char *origin,
                                        const clenc__tokenizer_options *opt,
                                        clenc__tokenizer **out);
+/* Reads a Hugging Face tokenizer.json (tokenizer_json.h says what it
+ * runs); the same from its text in memory. */
+clenc_status clenc__tokenizer_load_json(const char *path,
+                                        clenc__tokenizer **out);
+clenc_status clenc__tokenizer_load_json_mem(const char *text, size_t size,
+                                            const char *origin,
+                                            clenc__tokenizer **out);
 void clenc__tokenizer_free(clenc__tokenizer *tok);
 
 size_t clenc__tokenizer_vocab_size(const clenc__tokenizer *tok);
 int32_t clenc__tokenizer_token_id(const clenc__tokenizer *tok,
                                   const char *token); /* -1 if absent */
 
-/* [CLS] text [SEP] (text_pair [SEP]), truncated to max_len tokens the way
- * HF's longest_first strategy does, into ids/type_ids (capacity max_len;
+/* [CLS] text [SEP] (text_pair [SEP]) — or what tokenizer.json's
+ * post-processor adds — truncated to max_len tokens the way HF's
+ * longest_first strategy does, into ids/type_ids (capacity max_len;
  * type_ids may be NULL). text_pair NULL: no pair; "": an empty second
  * segment. Any thread. Invalid UTF-8 is CLENC_ERR_INVALID_ARG naming the
  * byte offset. */

@@ -4,54 +4,25 @@
 
 #include <utf8proc.h>
 
+#include "text/unicode.h"
 #include "text/wordpiece.h"
 
 /* --------------------------------------------------- characters (HF's) */
 
-static int is_cjk(int32_t c) /* BertNormalizer's is_chinese_char, exactly */
-{
-    return (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x3400 && c <= 0x4DBF) ||
-           (c >= 0x20000 && c <= 0x2A6DF) || (c >= 0x2A700 && c <= 0x2B73F) ||
-           (c >= 0x2B740 && c <= 0x2B81F) || (c >= 0x2B920 && c <= 0x2CEAF) ||
-           (c >= 0xF900 && c <= 0xFAFF) || (c >= 0x2F800 && c <= 0x2FA1F);
-}
-
-/* BertPreTokenizer's is_bert_punc: ASCII punctuation or any P* category. */
-static int is_punct(int32_t c)
-{
-    if (c < 0x80)
-        return (c >= 33 && c <= 47) || (c >= 58 && c <= 64) ||
-               (c >= 91 && c <= 96) || (c >= 123 && c <= 126);
-    utf8proc_category_t cat = utf8proc_category(c);
-    return cat >= UTF8PROC_CATEGORY_PC && cat <= UTF8PROC_CATEGORY_PO;
-}
-
 enum char_kind { KIND_DROP, KIND_SPACE, KIND_CJK, KIND_OTHER };
 
-/* clean_text and handle_chinese_chars. Control means Cc, Cf, Co or Cs
- * except \t \n \r (unassigned code points stay, as HF's tables keep them);
- * space means Rust's char::is_whitespace, i.e. White_Space = Zs, Zl, Zp and
- * the C0/C1 ones. Control is tested first, so \v, \f and U+0085 go. */
+/* clean_text and handle_chinese_chars (text/unicode.h says which is
+ * which). */
 static enum char_kind classify(const clenc__tokenizer *tok, int32_t c)
 {
-    if (c == ' ' || c == '\t' || c == '\n' || c == '\r')
-        return KIND_SPACE;
-    if (c < 0x80)
-        return c < 0x20 || c == 0x7F ? KIND_DROP : KIND_OTHER;
-    if (c == 0xFFFD)
+    switch (clenc__bert_clean(c)) {
+    case CLENC__CLEAN_DROP:
         return KIND_DROP;
-    switch (utf8proc_category(c)) {
-    case UTF8PROC_CATEGORY_CC:
-    case UTF8PROC_CATEGORY_CF:
-    case UTF8PROC_CATEGORY_CS:
-    case UTF8PROC_CATEGORY_CO:
-        return KIND_DROP;
-    case UTF8PROC_CATEGORY_ZS:
-    case UTF8PROC_CATEGORY_ZL:
-    case UTF8PROC_CATEGORY_ZP:
+    case CLENC__CLEAN_SPACE:
         return KIND_SPACE;
     default:
-        return tok->chinese_chars && is_cjk(c) ? KIND_CJK : KIND_OTHER;
+        return tok->chinese_chars && clenc__is_bert_cjk(c) ? KIND_CJK
+                                                           : KIND_OTHER;
     }
 }
 
@@ -130,21 +101,16 @@ static void word_push(run *r, int32_t c)
 /* A normalised character: lower-case it, then split on punctuation. */
 static void emit(run *r, int32_t c)
 {
-    if (r->tok->lowercase) {
-        if (c == 0x130) { /* Rust's to_lowercase: 'İ' -> "i\u0307" */
-            word_push(r, 'i');
-            word_push(r, 0x307);
-            return;
+    int32_t lower[2] = {c};
+    size_t count = r->tok->lowercase ? clenc__lowercase(c, lower) : 1;
+    for (size_t i = 0; i < count; i++) {
+        if (clenc__is_punct(lower[i])) {
+            word_end(r);
+            word_push(r, lower[i]);
+            word_end(r);
+        } else {
+            word_push(r, lower[i]);
         }
-        c = c < 0x80 ? (c >= 'A' && c <= 'Z' ? c + 32 : c)
-                     : utf8proc_tolower(c);
-    }
-    if (is_punct(c)) {
-        word_end(r);
-        word_push(r, c);
-        word_end(r);
-    } else {
-        word_push(r, c);
     }
 }
 

@@ -15,6 +15,7 @@ enum { SPECIAL_CLS, SPECIAL_SEP, SPECIAL_UNK, SPECIAL_PAD, SPECIAL_MASK,
        SPECIAL_COUNT };
 
 struct clenc__tokenizer {
+    struct clenc__tj *json; /* tokenizer.json's pipeline; NULL: vocab.txt's */
     clenc__vocab vocab;
     int lowercase, strip_accents, chinese_chars;
     char *special[SPECIAL_COUNT]; /* NULL: no such token (mask only) */
