@@ -173,6 +173,7 @@
     TEST(tj_bpe, test_tj_bpe_evil_pattern_fails_quickly)                      \
     TEST(tj_bpe, test_tj_bpe_deep_pattern_compiles_on_a_small_stack)          \
     TEST(tj_bpe, test_tj_bpe_long_word_is_cut_in_chunks)                      \
+    TEST(tj_bpe, test_tj_bpe_byte_fallback_symbols_stay_bounded)              \
     TEST(tj_bpe, test_tj_bpe_byte_level_long_text_is_linear)                  \
     TEST(tj_bpe, test_tj_bpe_threads_share_components)                        \
     TEST(tj_bpe, test_tj_bpe_faults_leave_nothing)                            \

@@ -602,6 +602,45 @@ void test_tj_bpe_long_word_is_cut_in_chunks(void)
     json_decref(obj);
 }
 
+/* Byte fallback with a long prefix makes each character a thousand
+ * symbols: a chunk ends at CLENC__TJ_MAX_WORD symbols too, so a word's
+ * memory stays bounded (here the ids alone need 2 MB; 300 characters in
+ * one chunk would hold 8 MB of symbols). Without merges the ids are
+ * tokenizers' whatever the chunks. */
+void test_tj_bpe_byte_fallback_symbols_stay_bounded(void)
+{
+    enum { PREFIX = 1000, CHARS = 300 };
+    char *spec = malloc(PREFIX + 512);
+    CU_ASSERT_FATAL(spec != NULL);
+    int k = sprintf(spec, BPE_HEAD "\"byte_fallback\": true, "
+                                   "\"continuing_subword_prefix\": \"");
+    memset(spec + k, 'x', PREFIX);
+    k += PREFIX;
+    sprintf(spec + k, "\", \"vocab\": {\"a\": 0, \"<0x61>\": 1, "
+                      "\"<0x78>\": 2}, \"merges\": []}");
+    json_t *obj = parse_text(spec);
+    clenc__jpath p = {.file = "fallback.json", .at = "model"};
+    clenc__tmodel *m = NULL;
+    ASSERT_STATUS(clenc__tmodel_parse(obj, &p, &m), CLENC_OK);
+    CU_ASSERT_FATAL(m != NULL);
+    char word[CHARS];
+    memset(word, 'a', sizeof word);
+    clenc__ids ids = {0};
+    clenc__largest_block(1);
+    ASSERT_STATUS(m->run(m, word, sizeof word, &ids), CLENC_OK);
+    const size_t largest = clenc__largest_block(1);
+    printf("\n    %zu ids, largest block %zu KB", ids.n, largest >> 10);
+    CU_ASSERT_EQUAL(ids.n, 1 + (CHARS - 1) * (PREFIX + 1));
+    int right = ids.n > PREFIX && ids.v[0] == 0 && ids.v[PREFIX] == 2 &&
+                ids.v[PREFIX + 1] == 1;
+    CU_ASSERT(right);
+    CU_ASSERT(largest <= ((size_t)2 << 20)); /* the ids' 2 MB */
+    clenc__ids_free(&ids);
+    m->free(m);
+    json_decref(obj);
+    free(spec);
+}
+
 /* GPT-2's pattern over a long text: one search per word, each from where
  * the last ended, so the time grows with the text, not its square. */
 void test_tj_bpe_byte_level_long_text_is_linear(void)

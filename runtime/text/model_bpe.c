@@ -250,7 +250,10 @@ static size_t char_len(const char *s, size_t n, size_t i)
  * boundary, into chunks of at most that many, each merged on its own
  * (pipeline.h's bound on a word's work and memory): the prefix still
  * marks every character after the word's first, the suffix only the
- * word's last. Words within the bound give tokenizers' ids exactly. */
+ * word's last. A chunk also ends once it holds CLENC__TJ_MAX_WORD
+ * symbols, which only byte fallback with long affixes reaches (each
+ * character then becomes the bytes of prefix, character and suffix).
+ * Words within the bounds give tokenizers' ids exactly. */
 static clenc_status bpe_run(const clenc__tmodel *self, const char *s, size_t n,
                             clenc__ids *out)
 {
@@ -271,18 +274,20 @@ static clenc_status bpe_run(const clenc__tmodel *self, const char *s, size_t n,
             to--;
         w.n = 0;
         w.unk_id = -1;
-        for (size_t i = from; i < to && st == CLENC_OK;) {
+        size_t i = from;
+        while (i < to && w.n < CLENC__TJ_MAX_WORD && st == CLENC_OK) {
             size_t len = char_len(s, to, i);
             st = add_char(m, &w, s + i, len, i == 0, i + len == n);
             i += len;
         }
+        to = i;
         if (st == CLENC_OK)
             st = flush_unk(&w);
         if (st == CLENC_OK)
             st = merge_all(m, &w);
-        for (size_t i = 0; i < w.n && st == CLENC_OK; i++)
-            if (w.sym[i].alive)
-                st = clenc__ids_push(out, w.sym[i].id);
+        for (size_t k = 0; k < w.n && st == CLENC_OK; k++)
+            if (w.sym[k].alive)
+                st = clenc__ids_push(out, w.sym[k].id);
         from = to;
     }
     clenc__free(w.sym);

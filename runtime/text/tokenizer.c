@@ -1,4 +1,4 @@
-/* tokenizer.c — BERT WordPiece tokenizer: loading, special tokens, [CLS]/[SEP] and truncation, as Hugging Face's BertTokenizerFast. */
+/* tokenizer.c — the tokenizer: vocab.txt's BERT WordPiece (special tokens, [CLS]/[SEP], truncation, as BertTokenizerFast) or a tokenizer.json's pipeline, behind one call. */
 #include <stdlib.h>
 #include <string.h>
 
