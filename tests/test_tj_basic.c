@@ -531,15 +531,15 @@ void test_tj_basic_bad_json_is_named(void)
          "MODEL_FORMAT", "model.vocab is not an object"},
         {MODEL,
          WP_HEAD "\"max_input_chars_per_word\": 100, \"vocab\": {\"a\": -1}}",
-         "MODEL_FORMAT", "model.vocab token 'a' has id out of range"},
+         "MODEL_FORMAT", "model.vocab token 'a' has an id out of range"},
         {MODEL,
          WP_HEAD "\"max_input_chars_per_word\": 100, \"vocab\": {\"a\": "
                  "4294967296}}",
-         "MODEL_FORMAT", "model.vocab token 'a' has id out of range"},
+         "MODEL_FORMAT", "model.vocab token 'a' has an id out of range"},
         {MODEL,
          WP_HEAD "\"max_input_chars_per_word\": 100, \"vocab\": {\"a\": "
                  "\"0\"}}",
-         "MODEL_FORMAT", "model.vocab token 'a' has id of another type"},
+         "MODEL_FORMAT", "model.vocab token 'a' has an id of another type"},
         {MODEL,
          "{\"type\": \"WordPiece\", \"unk_token\": \"[UNK]\", "
          "\"continuing_subword_prefix\": null, "

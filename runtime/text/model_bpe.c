@@ -317,53 +317,13 @@ static void bpe_free(clenc__tmodel *self)
 
 /* ------------------------------------------------------------- parsing */
 
-/* vocab: {token: id}, ids in 0..CLENC__TJ_MAX_VOCAB-1 (tokenizers takes
- * any u32; several tokens may share one), tokens of at most
- * CLENC__TJ_MAX_TOKEN bytes; a key given twice keeps its last id, as
- * both jansson and tokenizers do. */
+/* vocab: {token: id} (pipeline.h, clenc__jget_vocab). */
 static clenc_status parse_vocab(tmodel_bpe *m, json_t *obj,
                                 const clenc__jpath *p)
 {
-    json_t *vocab = json_object_get(obj, "vocab");
-    if (!json_is_object(vocab))
-        return clenc__jpath_bad(p, "vocab", "is %s",
-                                vocab ? "not an object" : "missing");
-    size_t count = json_object_size(vocab);
-    if (count > CLENC__TJ_MAX_VOCAB)
-        return clenc__jpath_bad(p, "vocab", "has %zu tokens (at most %u)",
-                                count, CLENC__TJ_MAX_VOCAB);
-    clenc_status st = clenc__dict_init(&m->vocab, count);
-    if (st != CLENC_OK)
-        return st;
-    const char *token;
-    size_t len;
-    json_t *v;
-    int32_t largest = -1;
-    json_object_keylen_foreach(vocab, token, len, v)
-    {
-        if (len > CLENC__TJ_MAX_TOKEN)
-            return clenc__jpath_bad(p, "vocab",
-                                    "has a token of %zu bytes (at most %u): "
-                                    "'%.40s...'",
-                                    len, CLENC__TJ_MAX_TOKEN, token);
-        if (!json_is_integer(v) || json_integer_value(v) < 0 ||
-            json_integer_value(v) >= (json_int_t)CLENC__TJ_MAX_VOCAB)
-            return clenc__jpath_bad(p, "vocab",
-                                    "token '%.80s' has an id %s, not an "
-                                    "integer in 0..%u",
-                                    token,
-                                    json_is_integer(v) ? "out of range"
-                                                       : "of another type",
-                                    CLENC__TJ_MAX_VOCAB - 1);
-        int32_t id = (int32_t)json_integer_value(v);
-        if ((st = clenc__dict_put(&m->vocab, token, len, NULL, 0, id, NULL)) !=
-            CLENC_OK)
-            return st;
-        if (id > largest)
-            largest = id;
-    }
-    m->base.vocab_size = (size_t)(largest + 1);
-    return CLENC_OK;
+    size_t longest;
+    return clenc__jget_vocab(obj, p, &m->vocab, &m->base.vocab_size,
+                             &m->base.max_id, &longest);
 }
 
 /* One merge's two tokens: "a b" (the legacy form: exactly one space) or

@@ -102,53 +102,12 @@ static clenc_status need(json_t *obj, const clenc__jpath *p, const char *key)
     return CLENC_OK;
 }
 
-/* vocab: {token: id}, ids in 0..CLENC__TJ_MAX_VOCAB-1 (several tokens may
- * share one, as tokenizers allows), tokens of at most CLENC__TJ_MAX_TOKEN
- * bytes. */
+/* vocab: {token: id} (pipeline.h, clenc__jget_vocab). */
 static clenc_status parse_vocab(tmodel_wordpiece *m, json_t *obj,
                                 const clenc__jpath *p)
 {
-    json_t *vocab = json_object_get(obj, "vocab");
-    if (!json_is_object(vocab))
-        return clenc__jpath_bad(p, "vocab", "is not an object");
-    size_t count = json_object_size(vocab);
-    if (count > CLENC__TJ_MAX_VOCAB)
-        return clenc__jpath_bad(p, "vocab", "has %zu tokens (at most %u)",
-                                count, CLENC__TJ_MAX_VOCAB);
-    clenc_status st = clenc__dict_init(&m->vocab, count);
-    if (st != CLENC_OK)
-        return st;
-    const char *token;
-    json_t *v;
-    int32_t largest = -1;
-    json_object_foreach(vocab, token, v) {
-        size_t len = strlen(token);
-        if (len > CLENC__TJ_MAX_TOKEN)
-            return clenc__jpath_bad(p, "vocab",
-                                    "has a token of %zu bytes (at most %u): "
-                                    "'%.40s...'",
-                                    len, CLENC__TJ_MAX_TOKEN, token);
-        if (!json_is_integer(v) || json_integer_value(v) < 0 ||
-            json_integer_value(v) >= (json_int_t)CLENC__TJ_MAX_VOCAB)
-            return clenc__jpath_bad(p, "vocab",
-                                    "token '%.80s' has id %s, not an integer "
-                                    "in 0..%u",
-                                    token,
-                                    json_is_integer(v) ? "out of range"
-                                                       : "of another type",
-                                    CLENC__TJ_MAX_VOCAB - 1);
-        int32_t id = (int32_t)json_integer_value(v);
-        if ((st = clenc__dict_put(&m->vocab, token, len, NULL, 0, id, NULL)) !=
-            CLENC_OK)
-            return st;
-        if (id > largest)
-            largest = id;
-        if (len > m->max_token)
-            m->max_token = len;
-    }
-    m->base.vocab_size = count; /* tokenizers' get_vocab_size */
-    m->base.max_id = largest;
-    return CLENC_OK;
+    return clenc__jget_vocab(obj, p, &m->vocab, &m->base.vocab_size,
+                             &m->base.max_id, &m->max_token);
 }
 
 clenc_status clenc__tmodel_wordpiece_parse(json_t *obj, const clenc__jpath *p,

@@ -258,6 +258,55 @@ clenc_status clenc__jget_number(json_t *o, const clenc__jpath *p,
     return CLENC_OK;
 }
 
+clenc_status clenc__jget_vocab(json_t *obj, const clenc__jpath *p,
+                               clenc__dict *dict, size_t *count,
+                               int32_t *max_id, size_t *max_len)
+{
+    json_t *vocab = json_object_get(obj, "vocab");
+    *count = 0;
+    *max_id = -1;
+    *max_len = 0;
+    if (!json_is_object(vocab))
+        return clenc__jpath_bad(p, "vocab", "is %s",
+                                vocab ? "not an object" : "missing");
+    *count = json_object_size(vocab);
+    if (*count > CLENC__TJ_MAX_VOCAB)
+        return clenc__jpath_bad(p, "vocab", "has %zu tokens (at most %u)",
+                                *count, CLENC__TJ_MAX_VOCAB);
+    clenc_status st = clenc__dict_init(dict, *count);
+    if (st != CLENC_OK)
+        return st;
+    const char *token;
+    size_t len;
+    json_t *v;
+    json_object_keylen_foreach(vocab, token, len, v)
+    {
+        if (len > CLENC__TJ_MAX_TOKEN)
+            return clenc__jpath_bad(p, "vocab",
+                                    "has a token of %zu bytes (at most %u): "
+                                    "'%.40s...'",
+                                    len, CLENC__TJ_MAX_TOKEN, token);
+        if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+            json_integer_value(v) >= (json_int_t)CLENC__TJ_MAX_VOCAB)
+            return clenc__jpath_bad(p, "vocab",
+                                    "token '%.80s' has an id %s, not an "
+                                    "integer in 0..%u",
+                                    token,
+                                    json_is_integer(v) ? "out of range"
+                                                       : "of another type",
+                                    CLENC__TJ_MAX_VOCAB - 1);
+        int32_t id = (int32_t)json_integer_value(v);
+        if ((st = clenc__dict_put(dict, token, len, NULL, 0, id, NULL)) !=
+            CLENC_OK)
+            return st;
+        if (id > *max_id)
+            *max_id = id;
+        if (len > *max_len)
+            *max_len = len;
+    }
+    return CLENC_OK;
+}
+
 /* ------------------------------------------------------ split behaviours */
 
 clenc_status clenc__jget_behavior(json_t *o, const clenc__jpath *p,

@@ -135,6 +135,16 @@ clenc_status clenc__jget_int(json_t *o, const clenc__jpath *p,
 clenc_status clenc__jget_number(json_t *o, const clenc__jpath *p,
                                 const char *key, double dflt, double *out);
 
+/* obj's "vocab": {token: id} (WordPiece's and BPE's), ids in
+ * 0..CLENC__TJ_MAX_VOCAB-1 (several tokens may share one, as tokenizers
+ * allows), tokens of at most CLENC__TJ_MAX_TOKEN bytes; a key given twice
+ * keeps its last id, as jansson and tokenizers do. Into *dict (initialised
+ * here); *count the entries (tokenizers' get_vocab_size), *max_id the
+ * largest id, *max_len the longest token's bytes. */
+clenc_status clenc__jget_vocab(json_t *obj, const clenc__jpath *p,
+                               clenc__dict *dict, size_t *count,
+                               int32_t *max_id, size_t *max_len);
+
 /* Bounds on what a tokenizer.json may ask for, checked at load. */
 #define CLENC__TJ_MAX_VOCAB (1u << 22)     /* tokens of a model */
 #define CLENC__TJ_MAX_TOKEN 1024u          /* bytes of one token or piece */
