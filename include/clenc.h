@@ -17,7 +17,7 @@ extern "C" {
 #endif
 
 #define CLENC_VERSION_MAJOR 0
-#define CLENC_VERSION_MINOR 3
+#define CLENC_VERSION_MINOR 4
 #define CLENC_VERSION_PATCH 0
 #define CLENC_VERSION_HEX                                                      \
     ((CLENC_VERSION_MAJOR << 16) | (CLENC_VERSION_MINOR << 8) |               \
@@ -437,6 +437,12 @@ typedef struct clenc_config {
     float eps;           /* LayerNorm epsilon */
     clenc_pooling pooling; /* default pooling, NORMALIZE or'ed in or not */
     clenc_precision precision; /* DEFAULT: the context's */
+    /* The first token's position id: RoBERTa and XLM-R number positions
+     * from padding_idx + 1 (2), so a sequence holds at most max_positions
+     * - position_offset tokens; a token of id padding_idx (the pad token)
+     * takes position padding_idx and is not counted, as transformers
+     * does. 0 for BERT and the paper's encoder. */
+    unsigned position_offset;
 } clenc_config;
 
 /* BERT family defaults: learned positions, token types (2), erf GELU,

@@ -38,6 +38,19 @@ clenc_context *test_context(const clenc_options *opt)
     return ctx;
 }
 
+void test_expect_load_error(const char *dir, clenc_status status,
+                            const char *needle1, const char *needle2)
+{
+    clenc_context *ctx = test_context(NULL);
+    clenc_model *model = (clenc_model *)ctx; /* load must set it to NULL */
+    ASSERT_STATUS(clenc_model_load(ctx, dir, &model), status);
+    CU_ASSERT_PTR_NULL(model);
+    ASSERT_ERROR_MENTIONS(needle1);
+    if (needle2)
+        ASSERT_ERROR_MENTIONS(needle2);
+    clenc_context_destroy(ctx);
+}
+
 /* ------------------------------------------------------ capability probes */
 
 typedef struct probe_result {

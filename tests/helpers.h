@@ -57,6 +57,11 @@ int test_spawn(char *const argv[]);
 const char *test_self(void);
 char *test_tool(const char *name);
 
+/* Loads `dir` on a context of its own and expects `status`, a NULL model
+ * and needle1 (and needle2 unless NULL) in clenc_last_error(). */
+void test_expect_load_error(const char *dir, clenc_status status,
+                            const char *needle1, const char *needle2);
+
 #define ASSERT_STATUS(call, expected)                                          \
     do {                                                                       \
         clenc_status st_ = (call);                                             \

@@ -10,6 +10,7 @@
     TESTS_PRECISION(TEST)                                                      \
     TESTS_TOKENIZER(TEST)                                                      \
     TESTS_MODELS(TEST)                                                         \
+    TESTS_ARCH(TEST)                                                           \
     TESTS_TOOLS(TEST)                                                          \
     TESTS_RELIABILITY(TEST)                                                    \
     TESTS_PROBE(TEST)                                                          \
@@ -84,7 +85,7 @@
     TEST(safetensors, test_safetensors_bad_shape_rejected)                    \
     TEST(safetensors, test_safetensors_missing_or_unknown_fields_rejected)    \
     TEST(safetensors, test_safetensors_to_f32_rejects_integer_dtypes)         \
-    TEST(safetensors, test_safetensors_missing_file_is_io_error)             \
+    TEST(safetensors, test_safetensors_missing_file_is_io_error)              \
     TEST(safetensors, test_safetensors_file_shrinking_after_open_is_not_a_signal) \
     TEST(safetensors, test_safetensors_file_shrinking_under_reader_is_io_error)
 
@@ -114,7 +115,7 @@
     TEST(precision, test_precision_reduced_with_clblast_is_unsupported)       \
     TEST(precision, test_precision_weight_bytes_shrink)                       \
     TEST(precision, test_precision_fp16_pass_matches_reference)               \
-    TEST(precision, test_precision_fixtures_at_each_precision)                          \
+    TEST(precision, test_precision_fixtures_at_each_precision)                \
     TEST(precision, test_precision_fp16_compute_matches_rounded_reference)    \
     TEST(precision, test_precision_fixtures_with_fp16_compute)
 
@@ -182,7 +183,8 @@
     TEST(tokenizer_json, test_tokenizer_json_unigram_spm)                     \
     TEST(tokenizer_json, test_tokenizer_json_unigram_hf)                      \
     TEST(tokenizer_json, test_tokenizer_json_assorted)                        \
-    TEST(tokenizer_json, test_tokenizer_json_minilm_equals_vocab_txt)
+    TEST(tokenizer_json, test_tokenizer_json_minilm_equals_vocab_txt)         \
+    TEST(tokenizer_json, test_tokenizer_json_size_covers_the_model_alone)
 
 #define TESTS_MODELS(TEST)                                                     \
     TEST(models, test_load_hf_bert_folder_matches_fixture)                    \
@@ -202,6 +204,13 @@
     TEST(models, test_minilm_pairs_cls_and_token_states_match)                \
     TEST(models, test_minilm_reduced_precision_stays_close)                   \
     TEST(models, test_minilm_f16_checkpoint_keeps_its_halves)
+
+/* RoBERTa, XLM-RoBERTa, CamemBERT, DistilBERT (tests/test_arch.c). */
+#define TESTS_ARCH(TEST)                                                       \
+    TEST(arch, test_arch_token_ids_match_transformers)                        \
+    TEST(arch, test_arch_hidden_states_match_transformers)                    \
+    TEST(arch, test_arch_pad_token_in_text_takes_hf_position)                 \
+    TEST(arch, test_arch_unsupported_settings_named)
 
 #define TESTS_TOOLS(TEST)                                                      \
     TEST(tools, test_run_json_holds_tokens_and_embeddings)                    \

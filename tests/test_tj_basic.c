@@ -7,10 +7,10 @@
 
 #include "helpers.h"
 #include "text/pipeline.h"
+#include "tj_helpers.h"
 
 /* Paths relative to the repository root, where the tests run. */
 #define BASIC "tests/fixtures/tj_basic_components.json" /* make_tj_basic_fixtures.py */
-#define TOKJSON "tests/fixtures/tokjson/" /* make_tokenizer_json_fixtures.py */
 #define MINILM_TOKENIZER "tests/fixtures/minilm_tokenizer.json"
 #define MINILM_CASES "tests/fixtures/tokenizer_minilm.json" /* vocab.txt's */
 
@@ -26,17 +26,6 @@
  * other code points where the tables differ (normalizers.c and
  * pre_tokenizers.c count them) are not in the fixtures' texts. */
 static const int32_t newer_in_utf8proc[] = {0x32FF, 0x1F16C};
-
-static json_t *load_json(const char *path)
-{
-    json_error_t err;
-    json_t *root = json_load_file(path, JSON_ALLOW_NUL, &err);
-    if (!root)
-        fprintf(stderr, "\n    cannot read %s: line %d: %s\n", path, err.line,
-                err.text);
-    CU_ASSERT_FATAL(root != NULL);
-    return root;
-}
 
 static int is_cont(char b)
 {
@@ -87,126 +76,24 @@ static int explained(const clenc__normalizer *n, const char *hf, size_t hn,
     return same;
 }
 
-typedef struct tally {
-    size_t count, mismatches, explained;
-} tally;
-
-static void report(const char *what, const tally *t)
+/* tj_report, and the mismatches explained() accounted for. */
+static void report(const char *what, const tj_tally *t)
 {
-    printf("\n    %s: %zu cases, %zu mismatches", what, t->count,
-           t->mismatches);
+    tj_report(what, t);
     if (t->explained)
         printf(" (%zu more from Unicode versions: U+32FF, U+1F16C)",
                t->explained);
-}
-
-static void check_normalized(const clenc__normalizer *n, const json_t *text,
-                             const json_t *want, const char *label, tally *t)
-{
-    clenc__str out = {0};
-    const char *s = json_string_value(text), *w = json_string_value(want);
-    const size_t sn = json_string_length(text), wn = json_string_length(want);
-    t->count++;
-    clenc_status st = n->run(n, s, sn, &out);
-    if (st == CLENC_OK && out.n == wn && (wn == 0 || memcmp(out.p, w, wn) == 0)) {
-        clenc__str_free(&out);
-        return;
-    }
-    if (st == CLENC_OK && explained(n, w, wn, out.p, out.n)) {
-        t->explained++;
-    } else if (t->mismatches++ < 3) {
-        fprintf(stderr, "\n    %s: '%.60s'\n      HF    '%.*s'\n      clenc "
-                        "'%.*s' (%s)",
-                label, s, (int)(wn > 200 ? 200 : wn), w,
-                (int)(out.n > 200 ? 200 : out.n), out.p ? out.p : "",
-                st == CLENC_OK ? "ok" : clenc_last_error());
-    }
-    clenc__str_free(&out);
-}
-
-/* The words of pre-tokenizing text as one word (pre_tokenize_str). */
-static void check_words(const clenc__pretok *pt, const json_t *text,
-                        const json_t *want, const char *label, tally *t)
-{
-    clenc__words in = {0}, out = {0};
-    in.at_start = 1;
-    t->count++;
-    clenc_status st = clenc__words_add(&in, json_string_value(text),
-                                       json_string_length(text));
-    if (st == CLENC_OK)
-        st = pt->run(pt, &in, &out);
-    int same = st == CLENC_OK && out.n == json_array_size(want);
-    for (size_t i = 0; same && i < out.n; i++) {
-        const json_t *w = json_array_get(want, i);
-        const size_t len = out.w[i].end - out.w[i].start;
-        same = json_string_length(w) == len &&
-               (len == 0 || memcmp(json_string_value(w),
-                                   out.text.p + out.w[i].start, len) == 0);
-    }
-    if (!same && t->mismatches++ < 3) {
-        fprintf(stderr, "\n    %s: '%.60s': HF %zu words, clenc %zu:", label,
-                json_string_value(text), json_array_size(want), out.n);
-        for (size_t i = 0; i < out.n && i < 12; i++)
-            fprintf(stderr, " [%.*s]", (int)(out.w[i].end - out.w[i].start),
-                    out.text.p + out.w[i].start);
-    }
-    clenc__words_free(&in);
-    clenc__words_free(&out);
-}
-
-/* ids of the model's run on word, against HF's; a case HF failed
- * ("error": the missing unk_token) must fail too, naming the token. */
-static void check_pieces(const clenc__tmodel *m, const json_t *c,
-                         const char *label, tally *t)
-{
-    const json_t *word = json_object_get(c, "word");
-    const json_t *want = json_object_get(c, "ids");
-    clenc__ids ids = {0};
-    t->count++;
-    clenc_status st = m->run(m, json_string_value(word),
-                             json_string_length(word), &ids);
-    int same;
-    if (!want) {
-        same = st == CLENC_ERR_MODEL_FORMAT &&
-               strstr(clenc_last_error(), "unk_token") != NULL;
-    } else {
-        same = st == CLENC_OK && ids.n == json_array_size(want);
-        for (size_t i = 0; same && i < ids.n; i++)
-            same = ids.v[i] == json_integer_value(json_array_get(want, i));
-    }
-    if (!same && t->mismatches++ < 3)
-        fprintf(stderr, "\n    %s: word '%.60s': %zu ids (%s), HF %zu",
-                label, json_string_value(word), ids.n,
-                st == CLENC_OK ? "ok" : clenc_last_error(),
-                json_array_size(want));
-    clenc__ids_free(&ids);
 }
 
 /* ------------------------------------------------ one component each */
 
 void test_tj_basic_normalizers_match_hf(void)
 {
-    json_t *root = load_json(BASIC);
-    const json_t *texts = json_object_get(root, "texts"), *entry;
-    const json_t *list = json_object_get(root, "normalizers");
-    CU_ASSERT_FATAL(json_array_size(texts) > 100 && json_array_size(list) > 30);
-    tally t = {0};
-    size_t k, i;
-    json_array_foreach(list, k, entry) {
-        clenc__jpath p = {.file = BASIC};
-        snprintf(p.at, sizeof p.at, "normalizers[%zu].json", k);
-        clenc__normalizer *n = NULL;
-        ASSERT_STATUS(clenc__normalizer_parse(json_object_get(entry, "json"),
-                                              &p, &n),
-                      CLENC_OK);
-        CU_ASSERT_FATAL(n != NULL);
-        const json_t *outputs = json_object_get(entry, "outputs"), *text;
-        CU_ASSERT_FATAL(json_array_size(outputs) == json_array_size(texts));
-        json_array_foreach(texts, i, text) {
-            check_normalized(n, text, json_array_get(outputs, i), p.at, &t);
-        }
-        n->free(n);
-    }
+    json_t *root = tj_load_json(BASIC);
+    CU_ASSERT_FATAL(json_array_size(json_object_get(root, "texts")) > 100 &&
+                    json_array_size(json_object_get(root, "normalizers")) > 30);
+    tj_tally t = {0};
+    tj_check_normalizer_list(root, BASIC, explained, &t);
     report("normalizers", &t);
     CU_ASSERT_EQUAL(t.mismatches, 0);
     json_decref(root);
@@ -214,59 +101,34 @@ void test_tj_basic_normalizers_match_hf(void)
 
 void test_tj_basic_pre_tokenizers_match_hf(void)
 {
-    json_t *root = load_json(BASIC);
-    const json_t *texts = json_object_get(root, "texts"), *entry;
-    const json_t *list = json_object_get(root, "pre_tokenizers");
-    CU_ASSERT_FATAL(json_array_size(list) >= 10);
-    tally t = {0};
-    size_t k, i;
-    json_array_foreach(list, k, entry) {
-        clenc__jpath p = {.file = BASIC};
-        snprintf(p.at, sizeof p.at, "pre_tokenizers[%zu].json", k);
-        clenc__pretok *pt = NULL;
-        ASSERT_STATUS(clenc__pretok_parse(json_object_get(entry, "json"), &p,
-                                          &pt),
-                      CLENC_OK);
-        CU_ASSERT_FATAL(pt != NULL);
-        const json_t *outputs = json_object_get(entry, "outputs"), *text;
-        json_array_foreach(texts, i, text) {
-            check_words(pt, text, json_array_get(outputs, i), p.at, &t);
-        }
-        pt->free(pt);
-    }
+    json_t *root = tj_load_json(BASIC);
+    CU_ASSERT_FATAL(json_array_size(json_object_get(root, "pre_tokenizers")) >=
+                    10);
+    tj_tally t = {0};
+    tj_check_pretok_list(root, BASIC, &t);
     report("pre-tokenizers", &t);
     CU_ASSERT_EQUAL(t.mismatches, 0);
     json_decref(root);
 }
 
+/* BASIC's WordPiece models share one vocabulary: its size, its largest id,
+ * a lookup each way. */
+static void check_wordpiece_vocab(const clenc__tmodel *m)
+{
+    CU_ASSERT_EQUAL(m->vocab_size, 25); /* entries; two share id 20 */
+    CU_ASSERT_EQUAL(m->max_id, 30);
+    CU_ASSERT_EQUAL(m->id(m, "##ab", 4), 20);
+    CU_ASSERT_EQUAL(m->id(m, "##abc", 5), -1);
+}
+
 void test_tj_basic_wordpiece_matches_hf(void)
 {
-    json_t *root = load_json(BASIC);
-    const json_t *list = json_object_get(root, "models"), *entry;
-    CU_ASSERT_FATAL(json_array_size(list) >= 5);
-    tally t = {0};
-    size_t k, i, errors = 0;
-    json_array_foreach(list, k, entry) {
-        clenc__jpath p = {.file = BASIC};
-        snprintf(p.at, sizeof p.at, "models[%zu].json", k);
-        clenc__tmodel *m = NULL;
-        ASSERT_STATUS(clenc__tmodel_parse(json_object_get(entry, "json"), &p,
-                                          &m),
-                      CLENC_OK);
-        CU_ASSERT_FATAL(m != NULL);
-        CU_ASSERT_EQUAL(m->vocab_size, 25); /* entries; two share id 20 */
-        CU_ASSERT_EQUAL(m->max_id, 30);
-        CU_ASSERT_EQUAL(m->id(m, "##ab", 4), 20);
-        CU_ASSERT_EQUAL(m->id(m, "##abc", 5), -1);
-        const json_t *c;
-        json_array_foreach(json_object_get(entry, "cases"), i, c) {
-            errors += json_object_get(c, "error") != NULL;
-            check_pieces(m, c, p.at, &t);
-        }
-        m->free(m);
-    }
+    json_t *root = tj_load_json(BASIC);
+    CU_ASSERT_FATAL(json_array_size(json_object_get(root, "models")) >= 5);
+    tj_tally t = {0};
+    tj_check_model_list(root, BASIC, TJ_MISSING_UNK, check_wordpiece_vocab, &t);
     report("WordPiece words", &t);
-    CU_ASSERT(errors > 0); /* the vocabulary without its unk_token */
+    CU_ASSERT(t.refused > 0); /* the vocabulary without its unk_token */
     CU_ASSERT_EQUAL(t.mismatches, 0);
     json_decref(root);
 }
@@ -283,54 +145,13 @@ void test_tj_basic_fixture_tokenizers_match_hf(void)
                     {"assorted_bpe", 0}, {"assorted_bytefallback", 0},
                     {"assorted_split", 0}, {"assorted_gpt", 0},
                     {"unigram_hf", 0}};
-    tally norm = {0}, pre = {0}, model = {0};
+    tj_tally norm = {0}, pre = {0}, model = {0};
     for (size_t f = 0; f < sizeof fixtures / sizeof *fixtures; f++) {
-        char path[256], cases_path[256];
-        snprintf(path, sizeof path, TOKJSON "%s/tokenizer.json",
-                 fixtures[f].name);
-        snprintf(cases_path, sizeof cases_path, TOKJSON "%s.cases.json",
-                 fixtures[f].name);
-        json_t *tj = load_json(path), *cases = load_json(cases_path);
-        clenc__jpath p = {.file = path, .at = "normalizer"};
-        clenc__normalizer *n = NULL;
-        size_t i;
-        const json_t *c;
-        ASSERT_STATUS(clenc__normalizer_parse(json_object_get(tj, "normalizer"),
-                                              &p, &n),
-                      CLENC_OK);
-        CU_ASSERT_FATAL(n != NULL);
-        json_array_foreach(json_object_get(cases, "normalizer"), i, c) {
-            check_normalized(n, json_object_get(c, "text"),
-                             json_object_get(c, "normalized"),
-                             fixtures[f].name, &norm);
-        }
-        n->free(n);
-        if (fixtures[f].pre_and_model) {
-            clenc__pretok *pt = NULL;
-            clenc__tmodel *m = NULL;
-            snprintf(p.at, sizeof p.at, "pre_tokenizer");
-            ASSERT_STATUS(clenc__pretok_parse(json_object_get(tj,
-                                                              "pre_tokenizer"),
-                                              &p, &pt),
-                          CLENC_OK);
-            snprintf(p.at, sizeof p.at, "model");
-            ASSERT_STATUS(clenc__tmodel_parse(json_object_get(tj, "model"), &p,
-                                              &m),
-                          CLENC_OK);
-            CU_ASSERT_FATAL(pt != NULL && m != NULL);
-            json_array_foreach(json_object_get(cases, "pre_tokenizer"), i, c) {
-                check_words(pt, json_object_get(c, "text"),
-                            json_object_get(c, "words"), fixtures[f].name,
-                            &pre);
-            }
-            json_array_foreach(json_object_get(cases, "model"), i, c) {
-                check_pieces(m, c, fixtures[f].name, &model);
-            }
-            pt->free(pt);
-            m->free(m);
-        }
-        json_decref(tj);
-        json_decref(cases);
+        const int more = fixtures[f].pre_and_model;
+        tj_check_fixture(fixtures[f].name,
+                         (tj_sections){&norm, more ? &pre : NULL,
+                                       more ? &model : NULL},
+                         explained);
     }
     report("fixture normalizers", &norm);
     report("fixture pre-tokenizers", &pre);
@@ -345,22 +166,17 @@ void test_tj_basic_fixture_tokenizers_match_hf(void)
  * its vocab.txt on the texts without special tokens or truncation. */
 void test_tj_basic_minilm_components_match_vocab_txt(void)
 {
-    json_t *tj = load_json(MINILM_TOKENIZER), *cases = load_json(MINILM_CASES);
-    clenc__jpath p = {.file = MINILM_TOKENIZER, .at = "normalizer"};
-    clenc__normalizer *n = NULL;
-    clenc__pretok *pt = NULL;
-    clenc__tmodel *m = NULL;
-    ASSERT_STATUS(clenc__normalizer_parse(json_object_get(tj, "normalizer"), &p,
-                                          &n),
-                  CLENC_OK);
-    snprintf(p.at, sizeof p.at, "pre_tokenizer");
-    ASSERT_STATUS(clenc__pretok_parse(json_object_get(tj, "pre_tokenizer"), &p,
-                                      &pt),
-                  CLENC_OK);
-    snprintf(p.at, sizeof p.at, "model");
-    ASSERT_STATUS(clenc__tmodel_parse(json_object_get(tj, "model"), &p, &m),
-                  CLENC_OK);
-    CU_ASSERT_FATAL(n && pt && m);
+    json_t *tj = tj_load_json(MINILM_TOKENIZER);
+    json_t *cases = tj_load_json(MINILM_CASES);
+    clenc__normalizer *n = tj_parse_normalizer(
+        clenc__normalizer_parse, json_object_get(tj, "normalizer"),
+        MINILM_TOKENIZER, "normalizer");
+    clenc__pretok *pt = tj_parse_pretok(clenc__pretok_parse,
+                                        json_object_get(tj, "pre_tokenizer"),
+                                        MINILM_TOKENIZER, "pre_tokenizer");
+    clenc__tmodel *m =
+        tj_parse_model(clenc__tmodel_parse, json_object_get(tj, "model"),
+                       MINILM_TOKENIZER, "model");
     CU_ASSERT_EQUAL(m->vocab_size, 30522);
     CU_ASSERT_EQUAL(m->max_id, 30521);
     CU_ASSERT_EQUAL(m->id(m, "[CLS]", 5), 101);
@@ -418,9 +234,7 @@ typedef enum kind { NORMALIZER, PRETOK, MODEL } kind;
 
 static clenc_status parse_as(kind k, const char *json_text)
 {
-    json_error_t err;
-    json_t *obj = json_loads(json_text, 0, &err);
-    CU_ASSERT_FATAL(obj != NULL);
+    json_t *obj = tj_parse_text(json_text);
     clenc__jpath p = {.file = "bad.json"};
     snprintf(p.at, sizeof p.at, "%s",
              k == NORMALIZER ? "normalizer"
@@ -605,14 +419,10 @@ void test_tj_basic_huge_strings_are_refused(void)
              s);
     json_error_t err;
     json_t *obj = json_loads(json_text, 0, &err);
-    clenc__jpath p = {.file = "big.json", .at = "normalizer"};
-    clenc__normalizer *n = NULL;
-    ASSERT_STATUS(clenc__normalizer_parse(obj, &p, &n), CLENC_OK);
-    CU_ASSERT_FATAL(n != NULL);
+    clenc__normalizer *n = tj_parse_normalizer(clenc__normalizer_parse, obj,
+                                               "big.json", "normalizer");
     const size_t text_n = 100000;
-    char *text = malloc(text_n);
-    CU_ASSERT_FATAL(text != NULL);
-    memset(text, 'a', text_n);
+    char *text = tj_filled(text_n, 'a');
     clenc__str out = {0};
     ASSERT_STATUS(n->run(n, text, text_n, &out), CLENC_ERR_UNSUPPORTED);
     ASSERT_ERROR_MENTIONS("normalizer Replace grows a text of 100000 bytes");
@@ -641,14 +451,10 @@ void test_tj_basic_wordpiece_long_word_is_linear(void)
                                      "\"vocab\": {\"[UNK]\": 0, \"x\": 1, "
                                      "\"##x\": 2, \"xx\": 3}}",
                              0, &err);
-    clenc__jpath p = {.file = "long.json", .at = "model"};
-    clenc__tmodel *m = NULL;
-    ASSERT_STATUS(clenc__tmodel_parse(obj, &p, &m), CLENC_OK);
-    CU_ASSERT_FATAL(m != NULL);
+    clenc__tmodel *m =
+        tj_parse_model(clenc__tmodel_parse, obj, "long.json", "model");
     const size_t n = 1000000;
-    char *word = malloc(n);
-    CU_ASSERT_FATAL(word != NULL);
-    memset(word, 'x', n);
+    char *word = tj_filled(n, 'x');
     clenc__ids ids = {0};
     const uint64_t t0 = clenc__now_ns();
     ASSERT_STATUS(m->run(m, word, n, &ids), CLENC_OK);
@@ -667,59 +473,42 @@ void test_tj_basic_wordpiece_long_word_is_linear(void)
 
 /* ---------------------------------------------------------- faults */
 
+static const char *const fault_specs[] = {
+    "{\"type\": \"BertNormalizer\", \"clean_text\": true, "
+    "\"handle_chinese_chars\": true, \"lowercase\": true}",
+    "{\"type\": \"Sequence\", \"normalizers\": [{\"type\": \"NFKC\"}, "
+    "{\"type\": \"Lowercase\"}, {\"type\": \"StripAccents\"}, {\"type\": "
+    "\"Strip\", \"strip_left\": true, \"strip_right\": true}, {\"type\": "
+    "\"Prepend\", \"prepend\": \"_\"}]}",
+    "{\"type\": \"Replace\", \"pattern\": {\"String\": \"aab\"}, "
+    "\"content\": \"<>\"}",
+    "{\"type\": \"Replace\", \"pattern\": {\"Regex\": \"\\\\s+\"}, "
+    "\"content\": \" \"}",
+    "{\"type\": \"BertPreTokenizer\"}",
+    "{\"type\": \"Sequence\", \"pretokenizers\": [{\"type\": "
+    "\"Whitespace\"}, {\"type\": \"Punctuation\", \"behavior\": "
+    "\"MergedWithNext\"}, {\"type\": \"Digits\", \"individual_digits\": "
+    "true}]}",
+    WP_HEAD "\"max_input_chars_per_word\": 100, \"vocab\": {\"[UNK]\": 0, "
+            "\"abc\": 1, \"##b\": 2}}",
+};
+static const tj_kind fault_kinds[] = {
+    TJ_NORMALIZER, TJ_NORMALIZER, TJ_NORMALIZER, TJ_NORMALIZER,
+    TJ_PRETOK,     TJ_PRETOK,     TJ_MODEL};
+enum { FAULT_COUNT = sizeof fault_specs / sizeof *fault_specs };
+
 /* Parses each component and runs it on a text; any failure is returned. */
-static clenc_status fault_scenario(json_t *const *objs, const kind *kinds,
-                                   size_t count, char *digest, size_t room)
+static clenc_status fault_scenario(json_t *const *objs, char *digest,
+                                   size_t room)
 {
     static const char text[] =
         "  Héllo, WÖRLD!! 中文 e\u0301 ΣΑΣ 123 ½ aab\u00a0x  ";
     clenc_status st = CLENC_OK;
-    size_t used = 0;
-    for (size_t i = 0; i < count && st == CLENC_OK; i++) {
-        clenc__jpath p = {.file = "faults.json", .at = "c"};
-        if (kinds[i] == NORMALIZER) {
-            clenc__normalizer *n = NULL;
-            clenc__str out = {0};
-            st = clenc__normalizer_parse(objs[i], &p, &n);
-            if (st == CLENC_OK)
-                st = n->run(n, text, sizeof text - 1, &out);
-            if (st == CLENC_OK)
-                used += (size_t)snprintf(digest + used, room - used, "%.*s|",
-                                         (int)out.n, out.p ? out.p : "");
-            clenc__str_free(&out);
-            if (n)
-                n->free(n);
-        } else if (kinds[i] == PRETOK) {
-            clenc__pretok *pt = NULL;
-            clenc__words in = {0}, out = {0};
-            st = clenc__pretok_parse(objs[i], &p, &pt);
-            if (st == CLENC_OK)
-                st = clenc__words_add(&in, text, sizeof text - 1);
-            if (st == CLENC_OK)
-                st = pt->run(pt, &in, &out);
-            if (st == CLENC_OK)
-                used += (size_t)snprintf(digest + used, room - used, "%zu|",
-                                         out.n);
-            clenc__words_free(&in);
-            clenc__words_free(&out);
-            if (pt)
-                pt->free(pt);
-        } else {
-            clenc__tmodel *m = NULL;
-            clenc__ids ids = {0};
-            st = clenc__tmodel_parse(objs[i], &p, &m);
-            if (st == CLENC_OK)
-                st = m->run(m, "abcb", 4, &ids);
-            if (st == CLENC_OK)
-                used += (size_t)snprintf(digest + used, room - used, "%zu|",
-                                         ids.n);
-            clenc__ids_free(&ids);
-            if (m)
-                m->free(m);
-        }
-        if (used >= room)
-            used = room - 1;
-    }
+    digest[0] = '\0';
+    for (size_t i = 0; i < FAULT_COUNT && st == CLENC_OK; i++)
+        st = tj_parse_and_run(fault_kinds[i], objs[i],
+                              fault_kinds[i] == TJ_MODEL ? "abcb" : text,
+                              digest, room);
     return st;
 }
 
@@ -728,62 +517,12 @@ static clenc_status fault_scenario(json_t *const *objs, const kind *kinds,
  * leaked, and the next run right. */
 void test_tj_basic_faults_leave_nothing(void)
 {
-    static const char *const texts[] = {
-        "{\"type\": \"BertNormalizer\", \"clean_text\": true, "
-        "\"handle_chinese_chars\": true, \"lowercase\": true}",
-        "{\"type\": \"Sequence\", \"normalizers\": [{\"type\": \"NFKC\"}, "
-        "{\"type\": \"Lowercase\"}, {\"type\": \"StripAccents\"}, {\"type\": "
-        "\"Strip\", \"strip_left\": true, \"strip_right\": true}, {\"type\": "
-        "\"Prepend\", \"prepend\": \"_\"}]}",
-        "{\"type\": \"Replace\", \"pattern\": {\"String\": \"aab\"}, "
-        "\"content\": \"<>\"}",
-        "{\"type\": \"Replace\", \"pattern\": {\"Regex\": \"\\\\s+\"}, "
-        "\"content\": \" \"}",
-        "{\"type\": \"BertPreTokenizer\"}",
-        "{\"type\": \"Sequence\", \"pretokenizers\": [{\"type\": "
-        "\"Whitespace\"}, {\"type\": \"Punctuation\", \"behavior\": "
-        "\"MergedWithNext\"}, {\"type\": \"Digits\", \"individual_digits\": "
-        "true}]}",
-        WP_HEAD "\"max_input_chars_per_word\": 100, \"vocab\": {\"[UNK]\": 0, "
-                "\"abc\": 1, \"##b\": 2}}",
-    };
-    static const kind kinds[] = {NORMALIZER, NORMALIZER, NORMALIZER,
-                                 NORMALIZER, PRETOK, PRETOK, MODEL};
-    enum { COUNT = sizeof texts / sizeof *texts };
-    json_t *objs[COUNT];
-    for (size_t i = 0; i < COUNT; i++) {
-        json_error_t err;
-        objs[i] = json_loads(texts[i], 0, &err);
-        CU_ASSERT_FATAL(objs[i] != NULL);
-    }
-    char want[4096] = "", got[4096];
-    ASSERT_STATUS(fault_scenario(objs, kinds, COUNT, want, sizeof want),
-                  CLENC_OK);
-    const long blocks = clenc__live_blocks();
-    long n = 1, silent = 0, other = 0, leaks = 0, later = 0;
-    for (;; n++) {
-        clenc__fault_arm(n);
-        clenc_status st = fault_scenario(objs, kinds, COUNT, got, sizeof got);
-        const int injected = clenc__fault_passed() >= n;
-        clenc__fault_arm(0);
-        if (!injected) {
-            ASSERT_STATUS(st, CLENC_OK);
-            break;
-        }
-        other += st != CLENC_ERR_OUT_OF_MEMORY;
-        silent += clenc_last_error()[0] == '\0';
-        leaks += clenc__live_blocks() != blocks;
-        got[0] = 0;
-        later += fault_scenario(objs, kinds, COUNT, got, sizeof got) !=
-                     CLENC_OK ||
-                 strcmp(got, want) != 0;
-    }
-    printf("\n    %ld allocations failed in turn", n - 1);
-    CU_ASSERT(n > 40);
-    CU_ASSERT_EQUAL(other, 0);
-    CU_ASSERT_EQUAL(silent, 0);
-    CU_ASSERT_EQUAL(leaks, 0);
-    CU_ASSERT_EQUAL(later, 0);
-    for (size_t i = 0; i < COUNT; i++)
+    json_t *objs[FAULT_COUNT];
+    for (size_t i = 0; i < FAULT_COUNT; i++)
+        objs[i] = tj_parse_text(fault_specs[i]);
+    char want[4096] = "";
+    ASSERT_STATUS(fault_scenario(objs, want, sizeof want), CLENC_OK);
+    CU_ASSERT(tj_fail_each_allocation(fault_scenario, objs, want) >= 40);
+    for (size_t i = 0; i < FAULT_COUNT; i++)
         json_decref(objs[i]);
 }

@@ -9,149 +9,22 @@
 
 #include "helpers.h"
 #include "text/pipeline.h"
+#include "tj_helpers.h"
 
 /* Paths relative to the repository root, where the tests run. */
 #define EDGE "tests/fixtures/tj_bpe_edge.json" /* make_tj_bpe_fixtures.py */
-#define TOKJSON "tests/fixtures/tokjson/" /* make_tokenizer_json_fixtures.py */
-
-static json_t *load_json(const char *path)
-{
-    json_error_t err;
-    json_t *root = json_load_file(path, 0, &err);
-    if (!root)
-        fprintf(stderr, "\n    cannot read %s: line %d: %s\n", path, err.line,
-                err.text);
-    CU_ASSERT_FATAL(root != NULL);
-    return root;
-}
-
-static json_t *parse_text(const char *text)
-{
-    json_error_t err;
-    json_t *obj = json_loads(text, 0, &err);
-    if (!obj)
-        fprintf(stderr, "\n    bad test JSON: %s: %s\n", err.text, text);
-    CU_ASSERT_FATAL(obj != NULL);
-    return obj;
-}
-
-typedef struct tally {
-    size_t count, mismatches;
-} tally;
-
-static void report(const char *what, const tally *t)
-{
-    printf("\n    %s: %zu cases, %zu mismatches", what, t->count,
-           t->mismatches);
-}
-
-/* The words of pre-tokenizing text as one word (pre_tokenize_str). */
-static int same_words(const clenc__pretok *pt, const char *s, size_t n,
-                      const json_t *want, clenc__words *out)
-{
-    clenc__words in = {0};
-    in.at_start = 1;
-    clenc_status st = clenc__words_add(&in, s, n);
-    if (st == CLENC_OK)
-        st = pt->run(pt, &in, out);
-    clenc__words_free(&in);
-    int same = st == CLENC_OK && out->n == json_array_size(want);
-    for (size_t i = 0; same && i < out->n; i++) {
-        const json_t *w = json_array_get(want, i);
-        const size_t len = out->w[i].end - out->w[i].start;
-        same = json_string_length(w) == len &&
-               (len == 0 || memcmp(json_string_value(w),
-                                   out->text.p + out->w[i].start, len) == 0);
-    }
-    return same;
-}
-
-static void check_words(const clenc__pretok *pt, const json_t *text,
-                        const json_t *want, const char *label, tally *t)
-{
-    clenc__words out = {0};
-    t->count++;
-    if (!same_words(pt, json_string_value(text), json_string_length(text),
-                    want, &out) &&
-        t->mismatches++ < 5) {
-        fprintf(stderr, "\n    %s: '%.60s': HF %zu words, clenc %zu:", label,
-                json_string_value(text), json_array_size(want), out.n);
-        for (size_t i = 0; i < out.n && i < 12; i++)
-            fprintf(stderr, " [%.*s]", (int)(out.w[i].end - out.w[i].start),
-                    out.text.p + out.w[i].start);
-        fprintf(stderr, " HF:");
-        for (size_t i = 0; i < json_array_size(want) && i < 12; i++)
-            fprintf(stderr, " [%s]",
-                    json_string_value(json_array_get(want, i)));
-    }
-    clenc__words_free(&out);
-}
-
-/* ids of the model's run on the case's word, against HF's; a case HF
- * failed ("error": the missing unk_token) must fail too, naming it. */
-static void check_pieces(const clenc__tmodel *m, const json_t *c,
-                         const char *label, tally *t)
-{
-    const json_t *word = json_object_get(c, "word");
-    const json_t *want = json_object_get(c, "ids");
-    clenc__ids ids = {0};
-    t->count++;
-    clenc_status st = m->run(m, json_string_value(word),
-                             json_string_length(word), &ids);
-    int same;
-    if (!want) {
-        same = st == CLENC_ERR_MODEL_FORMAT &&
-               strstr(clenc_last_error(), "unk_token") != NULL;
-    } else {
-        same = st == CLENC_OK && ids.n == json_array_size(want);
-        for (size_t i = 0; same && i < ids.n; i++)
-            same = ids.v[i] == json_integer_value(json_array_get(want, i));
-    }
-    if (!same && t->mismatches++ < 5) {
-        fprintf(stderr, "\n    %s: word '%.60s': clenc (%s)", label,
-                json_string_value(word),
-                st == CLENC_OK ? "ok" : clenc_last_error());
-        for (size_t i = 0; i < ids.n && i < 16; i++)
-            fprintf(stderr, " %d", ids.v[i]);
-        fprintf(stderr, ", HF%s", want ? "" : " an error");
-        for (size_t i = 0; i < json_array_size(want) && i < 16; i++)
-            fprintf(stderr, " %lld",
-                    (long long)json_integer_value(json_array_get(want, i)));
-    }
-    clenc__ids_free(&ids);
-}
 
 /* ------------------------------------------------ one component each */
 
 void test_tj_bpe_pre_tokenizers_match_hf(void)
 {
-    json_t *root = load_json(EDGE);
-    const json_t *texts = json_object_get(root, "texts"), *entry, *text;
-    const json_t *list = json_object_get(root, "pre_tokenizers");
-    CU_ASSERT_FATAL(json_array_size(texts) > 100 && json_array_size(list) > 300);
-    tally t = {0};
-    size_t k, i;
-    json_array_foreach(list, k, entry) {
-        clenc__jpath p = {.file = EDGE};
-        snprintf(p.at, sizeof p.at, "pre_tokenizers[%zu].json", k);
-        clenc__pretok *pt = NULL;
-        ASSERT_STATUS(clenc__pretok_parse(json_object_get(entry, "json"), &p,
-                                          &pt),
-                      CLENC_OK);
-        if (!pt)
-            continue;
-        char label[160];
-        char *spec = json_dumps(json_object_get(entry, "json"), JSON_COMPACT);
-        snprintf(label, sizeof label, "%s", spec ? spec : "?");
-        free(spec);
-        const json_t *outputs = json_object_get(entry, "outputs");
-        CU_ASSERT_EQUAL(json_array_size(outputs), json_array_size(texts));
-        json_array_foreach(texts, i, text) {
-            check_words(pt, text, json_array_get(outputs, i), label, &t);
-        }
-        pt->free(pt);
-    }
-    report("ByteLevel and Split on edge texts", &t);
+    json_t *root = tj_load_json(EDGE);
+    CU_ASSERT_FATAL(json_array_size(json_object_get(root, "texts")) > 100 &&
+                    json_array_size(json_object_get(root, "pre_tokenizers")) >
+                        300);
+    tj_tally t = {0};
+    tj_check_pretok_list(root, EDGE, &t);
+    tj_report("ByteLevel and Split on edge texts", &t);
     CU_ASSERT(t.count > 30000);
     CU_ASSERT_EQUAL(t.mismatches, 0);
     json_decref(root);
@@ -159,29 +32,13 @@ void test_tj_bpe_pre_tokenizers_match_hf(void)
 
 void test_tj_bpe_models_match_hf(void)
 {
-    json_t *root = load_json(EDGE);
-    const json_t *list = json_object_get(root, "models"), *entry, *c;
-    CU_ASSERT_FATAL(json_array_size(list) >= 20);
-    tally t = {0};
-    size_t k, i, errors = 0;
-    json_array_foreach(list, k, entry) {
-        clenc__jpath p = {.file = EDGE};
-        snprintf(p.at, sizeof p.at, "models[%zu].json", k);
-        clenc__tmodel *m = NULL;
-        ASSERT_STATUS(clenc__tmodel_parse(json_object_get(entry, "json"), &p,
-                                          &m),
-                      CLENC_OK);
-        if (!m)
-            continue;
-        json_array_foreach(json_object_get(entry, "cases"), i, c) {
-            errors += json_object_get(c, "ids") == NULL;
-            check_pieces(m, c, p.at, &t);
-        }
-        m->free(m);
-    }
-    report("BPE words of hand-made and random models", &t);
+    json_t *root = tj_load_json(EDGE);
+    CU_ASSERT_FATAL(json_array_size(json_object_get(root, "models")) >= 20);
+    tj_tally t = {0};
+    tj_check_model_list(root, EDGE, TJ_MISSING_UNK, NULL, &t);
+    tj_report("BPE words of hand-made and random models", &t);
     CU_ASSERT(t.count > 700);
-    CU_ASSERT(errors > 0); /* the unk_token missing from the vocabulary */
+    CU_ASSERT(t.refused > 0); /* the unk_token missing from the vocabulary */
     CU_ASSERT_EQUAL(t.mismatches, 0);
     json_decref(root);
 }
@@ -197,49 +54,14 @@ void test_tj_bpe_fixture_tokenizers_match_hf(void)
     } fixtures[] = {{"bpe_bytelevel", 1, 1}, {"assorted_bpe", 1, 1},
                     {"assorted_bytefallback", 0, 1}, {"assorted_split", 1, 0},
                     {"assorted_gpt", 1, 1}};
-    tally pre = {0}, model = {0};
-    for (size_t f = 0; f < sizeof fixtures / sizeof *fixtures; f++) {
-        char path[256], cases_path[256];
-        snprintf(path, sizeof path, TOKJSON "%s/tokenizer.json",
-                 fixtures[f].name);
-        snprintf(cases_path, sizeof cases_path, TOKJSON "%s.cases.json",
-                 fixtures[f].name);
-        json_t *tj = load_json(path), *cases = load_json(cases_path);
-        clenc__jpath p = {.file = path};
-        size_t i;
-        const json_t *c;
-        if (fixtures[f].pre) {
-            clenc__pretok *pt = NULL;
-            snprintf(p.at, sizeof p.at, "pre_tokenizer");
-            ASSERT_STATUS(clenc__pretok_parse(json_object_get(tj,
-                                                              "pre_tokenizer"),
-                                              &p, &pt),
-                          CLENC_OK);
-            CU_ASSERT_FATAL(pt != NULL);
-            json_array_foreach(json_object_get(cases, "pre_tokenizer"), i, c) {
-                check_words(pt, json_object_get(c, "text"),
-                            json_object_get(c, "words"), fixtures[f].name,
-                            &pre);
-            }
-            pt->free(pt);
-        }
-        if (fixtures[f].model) {
-            clenc__tmodel *m = NULL;
-            snprintf(p.at, sizeof p.at, "model");
-            ASSERT_STATUS(clenc__tmodel_parse(json_object_get(tj, "model"), &p,
-                                              &m),
-                          CLENC_OK);
-            CU_ASSERT_FATAL(m != NULL);
-            json_array_foreach(json_object_get(cases, "model"), i, c) {
-                check_pieces(m, c, fixtures[f].name, &model);
-            }
-            m->free(m);
-        }
-        json_decref(tj);
-        json_decref(cases);
-    }
-    report("fixture pre-tokenizers", &pre);
-    report("fixture BPE words", &model);
+    tj_tally pre = {0}, model = {0};
+    for (size_t f = 0; f < sizeof fixtures / sizeof *fixtures; f++)
+        tj_check_fixture(fixtures[f].name,
+                         (tj_sections){NULL, fixtures[f].pre ? &pre : NULL,
+                                       fixtures[f].model ? &model : NULL},
+                         NULL);
+    tj_report("fixture pre-tokenizers", &pre);
+    tj_report("fixture BPE words", &model);
     CU_ASSERT(pre.count > 2000 && model.count > 1500);
     CU_ASSERT_EQUAL(pre.mismatches + model.mismatches, 0);
 }
@@ -358,7 +180,7 @@ static const bad_case bad_pretoks[] = {
 
 static void check_bad(const bad_case *c, int model)
 {
-    json_t *obj = parse_text(c->json);
+    json_t *obj = tj_parse_text(c->json);
     clenc__jpath p = {.file = "bad.json"};
     snprintf(p.at, sizeof p.at, model ? "model" : "pre_tokenizer");
     clenc_status st;
@@ -428,12 +250,10 @@ void test_tj_bpe_bad_models_are_named(void)
  * tokenizers) and fails on the first word that needs it, naming it. */
 void test_tj_bpe_missing_unk_fails_when_needed(void)
 {
-    json_t *obj = parse_text(BPE_HEAD "\"unk_token\": \"<unk>\", " VOCAB_AB
-                                      ", \"merges\": [\"a b\"]}");
-    clenc__jpath p = {.file = "unk.json", .at = "model"};
-    clenc__tmodel *m = NULL;
-    ASSERT_STATUS(clenc__tmodel_parse(obj, &p, &m), CLENC_OK);
-    CU_ASSERT_FATAL(m != NULL);
+    json_t *obj = tj_parse_text(BPE_HEAD "\"unk_token\": \"<unk>\", " VOCAB_AB
+                                         ", \"merges\": [\"a b\"]}");
+    clenc__tmodel *m =
+        tj_parse_model(clenc__tmodel_parse, obj, "unk.json", "model");
     clenc__ids ids = {0};
     ASSERT_STATUS(m->run(m, "abab", 4, &ids), CLENC_OK);
     CU_ASSERT(ids.n == 2 && ids.v[0] == 2 && ids.v[1] == 2);
@@ -458,9 +278,7 @@ void test_tj_bpe_evil_pattern_fails_quickly(void)
     static const char *const patterns[] = {
         "(a+)+\\\\d", "(a|a)*\\\\Z", "(\\\\w+\\\\s?)+$", "a*a*\\\\d"};
     const size_t n = 4096;
-    char *text = malloc(n + 1);
-    CU_ASSERT_FATAL(text != NULL);
-    memset(text, 'a', n);
+    char *text = tj_filled(n, 'a');
     text[n - 1] = '!';
     for (size_t k = 0; k < sizeof patterns / sizeof *patterns; k++) {
         char spec[256];
@@ -470,11 +288,9 @@ void test_tj_bpe_evil_pattern_fails_quickly(void)
                  "{\"Regex\": \"%s\"}, \"behavior\": \"Isolated\", \"invert\": "
                  "false}]}",
                  patterns[k]);
-        json_t *obj = parse_text(spec);
-        clenc__jpath p = {.file = "evil.json", .at = "pre_tokenizer"};
-        clenc__pretok *pt = NULL;
-        ASSERT_STATUS(clenc__pretok_parse(obj, &p, &pt), CLENC_OK);
-        CU_ASSERT_FATAL(pt != NULL);
+        json_t *obj = tj_parse_text(spec);
+        clenc__pretok *pt = tj_parse_pretok(clenc__pretok_parse, obj,
+                                            "evil.json", "pre_tokenizer");
         clenc__words in = {0}, out = {0};
         in.at_start = 1;
         ASSERT_STATUS(clenc__words_add(&in, text, n), CLENC_OK);
@@ -553,20 +369,16 @@ void test_tj_bpe_deep_pattern_compiles_on_a_small_stack(void)
  * those of the chunks, and the time stays linear in the word. */
 void test_tj_bpe_long_word_is_cut_in_chunks(void)
 {
-    json_t *obj = parse_text(
+    json_t *obj = tj_parse_text(
         BPE_HEAD "\"vocab\": {\"a\": 0, \"aa\": 1, \"aaaa\": 2, \"\xc3\xa9\": 3,"
                  " \"a\xc3\xa9\": 4}, \"merges\": [\"a a\", \"aa aa\", "
                  "\"a \xc3\xa9\"]}");
-    clenc__jpath p = {.file = "long.json", .at = "model"};
-    clenc__tmodel *m = NULL;
-    ASSERT_STATUS(clenc__tmodel_parse(obj, &p, &m), CLENC_OK);
-    CU_ASSERT_FATAL(m != NULL);
+    clenc__tmodel *m =
+        tj_parse_model(clenc__tmodel_parse, obj, "long.json", "model");
     /* 4095 a, then é across the 4096 boundary: the first chunk ends before
      * it (4095 bytes: 1023 aaaa, aa, a), the second holds é and the rest. */
     const size_t n = 3 * CLENC__TJ_MAX_WORD;
-    char *word = malloc(n);
-    CU_ASSERT_FATAL(word != NULL);
-    memset(word, 'a', n);
+    char *word = tj_filled(n, 'a');
     word[CLENC__TJ_MAX_WORD - 1] = '\xc3';
     word[CLENC__TJ_MAX_WORD] = '\xa9';
     clenc__ids ids = {0};
@@ -587,9 +399,7 @@ void test_tj_bpe_long_word_is_cut_in_chunks(void)
     /* 4 MB of one letter: linear (chunks), where one O(n log n) word
      * would hold 4 M symbols at once. */
     const size_t big = (size_t)4 << 20;
-    word = malloc(big);
-    CU_ASSERT_FATAL(word != NULL);
-    memset(word, 'a', big);
+    word = tj_filled(big, 'a');
     const uint64_t t0 = clenc__now_ns();
     ASSERT_STATUS(m->run(m, word, big, &ids), CLENC_OK);
     const double seconds = (double)(clenc__now_ns() - t0) * 1e-9;
@@ -618,11 +428,9 @@ void test_tj_bpe_byte_fallback_symbols_stay_bounded(void)
     k += PREFIX;
     sprintf(spec + k, "\", \"vocab\": {\"a\": 0, \"<0x61>\": 1, "
                       "\"<0x78>\": 2}, \"merges\": []}");
-    json_t *obj = parse_text(spec);
-    clenc__jpath p = {.file = "fallback.json", .at = "model"};
-    clenc__tmodel *m = NULL;
-    ASSERT_STATUS(clenc__tmodel_parse(obj, &p, &m), CLENC_OK);
-    CU_ASSERT_FATAL(m != NULL);
+    json_t *obj = tj_parse_text(spec);
+    clenc__tmodel *m =
+        tj_parse_model(clenc__tmodel_parse, obj, "fallback.json", "model");
     char word[CHARS];
     memset(word, 'a', sizeof word);
     clenc__ids ids = {0};
@@ -645,13 +453,11 @@ void test_tj_bpe_byte_fallback_symbols_stay_bounded(void)
  * the last ended, so the time grows with the text, not its square. */
 void test_tj_bpe_byte_level_long_text_is_linear(void)
 {
-    json_t *obj = parse_text("{\"type\": \"ByteLevel\", \"add_prefix_space\": "
-                             "true, \"trim_offsets\": true, \"use_regex\": "
-                             "true}");
-    clenc__jpath p = {.file = "long.json", .at = "pre_tokenizer"};
-    clenc__pretok *pt = NULL;
-    ASSERT_STATUS(clenc__pretok_parse(obj, &p, &pt), CLENC_OK);
-    CU_ASSERT_FATAL(pt != NULL);
+    json_t *obj = tj_parse_text("{\"type\": \"ByteLevel\", "
+                                "\"add_prefix_space\": true, \"trim_offsets\": "
+                                "true, \"use_regex\": true}");
+    clenc__pretok *pt =
+        tj_parse_pretok(clenc__pretok_parse, obj, "long.json", "pre_tokenizer");
     static const char unit[] = "It's 12 o'clock;  caf\xc3\xa9 \xe4\xb8\xad\n";
     double seconds[2];
     size_t words[2];
@@ -695,24 +501,19 @@ static void *run_shared(void *arg)
     const json_t *c;
     for (int round = 0; round < 3; round++) {
         json_array_foreach(r->pre_cases, i, c) {
-            const json_t *text = json_object_get(c, "text");
             clenc__words out = {0};
-            r->mismatches += !same_words(r->pt, json_string_value(text),
-                                         json_string_length(text),
-                                         json_object_get(c, "words"), &out);
+            r->mismatches += !tj_words_match(r->pt, json_object_get(c, "text"),
+                                             1, json_object_get(c, "words"),
+                                             &out);
             clenc__words_free(&out);
         }
         json_array_foreach(r->model_cases, i, c) {
             const json_t *word = json_object_get(c, "word");
-            const json_t *want = json_object_get(c, "ids");
             clenc__ids ids = {0};
-            int same = r->m->run(r->m, json_string_value(word),
-                                 json_string_length(word), &ids) == CLENC_OK &&
-                       ids.n == json_array_size(want);
-            for (size_t k = 0; same && k < ids.n; k++)
-                same = ids.v[k] ==
-                       json_integer_value(json_array_get(want, k));
-            r->mismatches += !same;
+            r->mismatches += r->m->run(r->m, json_string_value(word),
+                                       json_string_length(word),
+                                       &ids) != CLENC_OK ||
+                             !tj_same_ids(&ids, json_object_get(c, "ids"));
             clenc__ids_free(&ids);
         }
     }
@@ -723,18 +524,14 @@ static void *run_shared(void *arg)
  * threads at once with the answers of one. */
 void test_tj_bpe_threads_share_components(void)
 {
-    json_t *tj = load_json(TOKJSON "assorted_gpt/tokenizer.json");
-    json_t *cases = load_json(TOKJSON "assorted_gpt.cases.json");
-    clenc__jpath p = {.file = "assorted_gpt", .at = "pre_tokenizer"};
-    clenc__pretok *pt = NULL;
-    clenc__tmodel *m = NULL;
-    ASSERT_STATUS(clenc__pretok_parse(json_object_get(tj, "pre_tokenizer"), &p,
-                                      &pt),
-                  CLENC_OK);
-    snprintf(p.at, sizeof p.at, "model");
-    ASSERT_STATUS(clenc__tmodel_parse(json_object_get(tj, "model"), &p, &m),
-                  CLENC_OK);
-    CU_ASSERT_FATAL(pt != NULL && m != NULL);
+    json_t *tj = tj_load_tokenizer("assorted_gpt");
+    json_t *cases = tj_load_cases("assorted_gpt");
+    clenc__pretok *pt = tj_parse_pretok(clenc__pretok_parse,
+                                        json_object_get(tj, "pre_tokenizer"),
+                                        "assorted_gpt", "pre_tokenizer");
+    clenc__tmodel *m =
+        tj_parse_model(clenc__tmodel_parse, json_object_get(tj, "model"),
+                       "assorted_gpt", "model");
     enum { THREADS = 4 };
     shared_run runs[THREADS];
     pthread_t threads[THREADS];
@@ -778,43 +575,11 @@ static clenc_status fault_scenario(json_t *const *objs, char *digest,
 {
     static const char text[] = "  a.ba.b Héllo, 中文 abab abcab  ";
     clenc_status st = CLENC_OK;
-    size_t used = 0;
-    for (size_t i = 0; i < 3 && st == CLENC_OK; i++) {
-        clenc__jpath p = {.file = "faults.json", .at = "c"};
-        if (i < 2) {
-            clenc__pretok *pt = NULL;
-            clenc__words in = {0}, out = {0};
-            in.at_start = 1;
-            st = clenc__pretok_parse(objs[i], &p, &pt);
-            if (st == CLENC_OK)
-                st = clenc__words_add(&in, text, sizeof text - 1);
-            if (st == CLENC_OK)
-                st = pt->run(pt, &in, &out);
-            for (size_t w = 0; st == CLENC_OK && w < out.n && used < room;
-                 w++)
-                used += (size_t)snprintf(digest + used, room - used, "%.*s|",
-                                         (int)(out.w[w].end - out.w[w].start),
-                                         out.text.p + out.w[w].start);
-            clenc__words_free(&in);
-            clenc__words_free(&out);
-            if (pt)
-                pt->free(pt);
-        } else {
-            clenc__tmodel *m = NULL;
-            clenc__ids ids = {0};
-            st = clenc__tmodel_parse(objs[i], &p, &m);
-            if (st == CLENC_OK)
-                st = m->run(m, "ababcab", 7, &ids);
-            for (size_t k = 0; st == CLENC_OK && k < ids.n && used < room; k++)
-                used += (size_t)snprintf(digest + used, room - used, "%d,",
-                                         ids.v[k]);
-            clenc__ids_free(&ids);
-            if (m)
-                m->free(m);
-        }
-        if (used >= room)
-            used = room - 1;
-    }
+    digest[0] = '\0';
+    for (size_t i = 0; i < 3 && st == CLENC_OK; i++)
+        st = i < 2 ? tj_parse_and_run(TJ_PRETOK, objs[i], text, digest, room)
+                   : tj_parse_and_run(TJ_MODEL, objs[i], "ababcab", digest,
+                                      room);
     return st;
 }
 
@@ -826,35 +591,12 @@ void test_tj_bpe_faults_leave_nothing(void)
     enum { COUNT = sizeof fault_specs / sizeof *fault_specs };
     json_t *objs[COUNT];
     for (size_t i = 0; i < COUNT; i++)
-        objs[i] = parse_text(fault_specs[i]);
-    char want[4096] = "", got[4096];
+        objs[i] = tj_parse_text(fault_specs[i]);
+    char want[4096] = "";
     ASSERT_STATUS(fault_scenario(objs, want, sizeof want), CLENC_OK);
     /* abab, then c by its byte, then ab. */
     CU_ASSERT(strstr(want, "|4,5,3,") != NULL);
-    const long blocks = clenc__live_blocks();
-    long n = 1, silent = 0, other = 0, leaks = 0, later = 0;
-    for (;; n++) {
-        clenc__fault_arm(n);
-        clenc_status st = fault_scenario(objs, got, sizeof got);
-        const int injected = clenc__fault_passed() >= n;
-        clenc__fault_arm(0);
-        if (!injected) {
-            ASSERT_STATUS(st, CLENC_OK);
-            break;
-        }
-        other += st != CLENC_ERR_OUT_OF_MEMORY;
-        silent += clenc_last_error()[0] == '\0';
-        leaks += clenc__live_blocks() != blocks;
-        got[0] = 0;
-        later += fault_scenario(objs, got, sizeof got) != CLENC_OK ||
-                 strcmp(got, want) != 0;
-    }
-    printf("\n    %ld allocations failed in turn", n - 1);
-    CU_ASSERT(n > 30);
-    CU_ASSERT_EQUAL(other, 0);
-    CU_ASSERT_EQUAL(silent, 0);
-    CU_ASSERT_EQUAL(leaks, 0);
-    CU_ASSERT_EQUAL(later, 0);
+    CU_ASSERT(tj_fail_each_allocation(fault_scenario, objs, want) >= 30);
     for (size_t i = 0; i < COUNT; i++)
         json_decref(objs[i]);
 }

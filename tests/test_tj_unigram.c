@@ -8,38 +8,13 @@
 
 #include "helpers.h"
 #include "text/pipeline.h"
+#include "tj_helpers.h"
 
-/* Written by tests/fixtures/make_tokenizer_json_fixtures.py (unigram_spm:
- * SentencePiece's nmt_nfkc map; unigram_hf: byte fallback, Metaspace
- * "first") and make_tj_unigram_fixtures.py (EDGE), from
+/* Written by tests/fixtures/make_tokenizer_json_fixtures.py (in
+ * TJ_FIXTURES, unigram_spm: SentencePiece's nmt_nfkc map; unigram_hf: byte
+ * fallback, Metaspace "first") and make_tj_unigram_fixtures.py (EDGE), from
  * tokenizers 0.23.3. Paths are relative to the repository root. */
-#define FIXTURES "tests/fixtures/tokjson/"
 #define EDGE "tests/fixtures/tj_unigram_edge.json"
-
-static json_t *load_json(const char *path)
-{
-    json_error_t err;
-    json_t *root = json_load_file(path, 0, &err);
-    if (!root)
-        fprintf(stderr, "\n    cannot read %s: line %d: %s\n", path, err.line,
-                err.text);
-    CU_ASSERT_FATAL(root != NULL);
-    return root;
-}
-
-static json_t *load_tokenizer(const char *name)
-{
-    char path[256];
-    snprintf(path, sizeof path, FIXTURES "%s/tokenizer.json", name);
-    return load_json(path);
-}
-
-static json_t *load_cases(const char *name)
-{
-    char path[256];
-    snprintf(path, sizeof path, FIXTURES "%s.cases.json", name);
-    return load_json(path);
-}
 
 static clenc__jpath path_at(const char *at)
 {
@@ -48,181 +23,84 @@ static clenc__jpath path_at(const char *at)
     return p;
 }
 
-static int same_bytes(const char *a, size_t na, const json_t *want)
-{
-    return na == json_string_length(want) &&
-           (na == 0 || memcmp(a, json_string_value(want), na) == 0);
-}
-
-/* ------------------------------------------------- running components */
-
-/* Each {"text", "normalized"} of cases through n; prints the first
- * mismatches, returns their count. */
-static size_t run_normalizer(const clenc__normalizer *n, const json_t *cases,
-                             const char *label)
-{
-    size_t bad = 0, i;
-    const json_t *c;
-    json_array_foreach(cases, i, c) {
-        const json_t *text = json_object_get(c, "text");
-        const json_t *want = json_object_get(c, "normalized");
-        CU_ASSERT_FATAL(json_is_string(text) && json_is_string(want));
-        clenc__str out = {0};
-        clenc_status st = n->run(n, json_string_value(text),
-                                 json_string_length(text), &out);
-        if (st != CLENC_OK || !same_bytes(out.p, out.n, want)) {
-            if (bad++ < 5)
-                fprintf(stderr, "\n    %s normalizer case %zu '%s': got '%.*s' "
-                                "(%s), want '%s'",
-                        label, i, json_string_value(text), (int)out.n,
-                        out.p ? out.p : "", clenc_status_name(st),
-                        json_string_value(want));
-        }
-        clenc__str_free(&out);
-    }
-    return bad;
-}
-
-/* The text as one word (at_start as given) through pre; compared with the
- * words. */
-static int pretok_matches(const clenc__pretok *pre, const json_t *text,
-                          int at_start, const json_t *want, clenc__words *got)
-{
-    clenc__words in = {0};
-    in.at_start = at_start;
-    clenc_status st = clenc__words_add(&in, json_string_value(text),
-                                       json_string_length(text));
-    if (st == CLENC_OK)
-        st = pre->run(pre, &in, got);
-    clenc__words_free(&in);
-    int same = st == CLENC_OK && got->n == json_array_size(want);
-    for (size_t k = 0; same && k < got->n; k++)
-        same = same_bytes(got->text.p + got->w[k].start,
-                          got->w[k].end - got->w[k].start,
-                          json_array_get(want, k));
-    return same;
-}
-
-static size_t run_pretok(const clenc__pretok *pre, const json_t *cases,
-                         const char *label)
-{
-    size_t bad = 0, i;
-    const json_t *c;
-    json_array_foreach(cases, i, c) {
-        const json_t *text = json_object_get(c, "text");
-        const json_t *want = json_object_get(c, "words");
-        const json_t *at = json_object_get(c, "at_start");
-        CU_ASSERT_FATAL(json_is_string(text) && json_is_array(want));
-        clenc__words got = {0};
-        /* pre_tokenize_str sees a whole text: original offset 0 */
-        if (!pretok_matches(pre, text, at ? json_is_true(at) : 1, want, &got) &&
-            bad++ < 5) {
-            fprintf(stderr, "\n    %s pre-tokenizer case %zu '%s'%s: got",
-                    label, i, json_string_value(text),
-                    at && !json_is_true(at) ? " (not at start)" : "");
-            for (size_t k = 0; k < got.n; k++)
-                fprintf(stderr, " '%.*s'", (int)(got.w[k].end - got.w[k].start),
-                        got.text.p + got.w[k].start);
-            fprintf(stderr, " (%zu words, want %zu)", got.n,
-                    json_array_size(want));
-        }
-        clenc__words_free(&got);
-    }
-    return bad;
-}
-
-/* Each {"word", "ids"} (or "error": tokenizers fails) through m. */
-static size_t run_model(const clenc__tmodel *m, const json_t *cases,
-                        const char *label)
-{
-    size_t bad = 0, i;
-    const json_t *c;
-    json_array_foreach(cases, i, c) {
-        const json_t *word = json_object_get(c, "word");
-        const json_t *want = json_object_get(c, "ids");
-        CU_ASSERT_FATAL(json_is_string(word));
-        clenc__ids ids = {0};
-        clenc_status st = m->run(m, json_string_value(word),
-                                 json_string_length(word), &ids);
-        int same;
-        if (!want) /* tokenizers refused the word: so must clenc */
-            same = st == CLENC_ERR_INVALID_ARG && clenc_last_error()[0];
-        else {
-            same = st == CLENC_OK && ids.n == json_array_size(want);
-            for (size_t k = 0; same && k < ids.n; k++)
-                same = ids.v[k] == json_integer_value(json_array_get(want, k));
-        }
-        if (!same && bad++ < 5) {
-            fprintf(stderr, "\n    %s model case %zu '%.60s' (%s):", label, i,
-                    json_string_value(word), clenc_status_name(st));
-            for (size_t k = 0; k < ids.n; k++)
-                fprintf(stderr, " %d", ids.v[k]);
-            fprintf(stderr, " want %s", want ? "" : "an error");
-            for (size_t k = 0; want && k < json_array_size(want); k++)
-                fprintf(stderr, " %lld",
-                        json_integer_value(json_array_get(want, k)));
-        }
-        clenc__ids_free(&ids);
-    }
-    return bad;
-}
+/* tokenizers refuses a character no piece covers when there is no unk_id:
+ * bad input, whatever the message says. */
+static const tj_refusal unknown_char = {CLENC_ERR_INVALID_ARG, ""};
 
 static clenc__normalizer *parse_precompiled(json_t *obj)
 {
-    clenc__jpath p = path_at("normalizer");
-    clenc__normalizer *n = NULL;
-    ASSERT_STATUS(clenc__norm_precompiled_parse(obj, &p, &n), CLENC_OK);
-    CU_ASSERT_FATAL(n != NULL);
-    return n;
+    return tj_parse_normalizer(clenc__norm_precompiled_parse, obj,
+                               "tokenizer.json", "normalizer");
 }
 
 static clenc__tmodel *parse_unigram(json_t *obj)
 {
-    clenc__jpath p = path_at("model");
-    clenc__tmodel *m = NULL;
-    ASSERT_STATUS(clenc__tmodel_unigram_parse(obj, &p, &m), CLENC_OK);
-    CU_ASSERT_FATAL(m != NULL);
-    return m;
+    return tj_parse_model(clenc__tmodel_unigram_parse, obj, "tokenizer.json",
+                          "model");
 }
 
 static clenc__pretok *parse_metaspace(json_t *obj)
 {
-    clenc__jpath p = path_at("pre_tokenizer");
-    clenc__pretok *pre = NULL;
-    ASSERT_STATUS(clenc__pretok_metaspace_parse(obj, &p, &pre), CLENC_OK);
-    CU_ASSERT_FATAL(pre != NULL);
-    return pre;
+    return tj_parse_pretok(clenc__pretok_metaspace_parse, obj, "tokenizer.json",
+                           "pre_tokenizer");
+}
+
+/* EDGE's sections under key ("precompiled", "metaspace", "unigram"):
+ * each one component, parsed by its type's own parse, and its cases; no
+ * mismatch, and at least `least` cases (reported as `what`). */
+static void check_hand_made(const char *key, const char *what, size_t least)
+{
+    json_t *edge = tj_load_json(EDGE);
+    tj_tally t = {0};
+    size_t i;
+    const json_t *section;
+    json_array_foreach(json_object_get(edge, key), i, section) {
+        const json_t *cases = json_object_get(section, "cases");
+        const char *label = json_string_value(json_object_get(section, "what"));
+        if (strcmp(key, "precompiled") == 0) {
+            clenc__normalizer *n =
+                parse_precompiled(json_object_get(section, "normalizer"));
+            tj_check_normalizer_cases(n, cases, NULL, label, &t);
+            n->free(n);
+        } else if (strcmp(key, "metaspace") == 0) {
+            clenc__pretok *pre =
+                parse_metaspace(json_object_get(section, "pre_tokenizer"));
+            tj_check_pretok_cases(pre, cases, label, &t);
+            pre->free(pre);
+        } else {
+            clenc__tmodel *m = parse_unigram(json_object_get(section, "model"));
+            tj_check_model_cases(m, cases, unknown_char, label, &t);
+            m->free(m);
+        }
+    }
+    tj_report(what, &t);
+    CU_ASSERT_EQUAL(t.mismatches, 0);
+    CU_ASSERT(t.count >= least);
+    json_decref(edge);
 }
 
 /* ------------------------------------------------------ against HF */
 
 void test_tj_unigram_precompiled_matches_hf(void)
 {
-    json_t *tj = load_tokenizer("unigram_spm"), *cases = load_cases("unigram_spm");
+    json_t *tj = tj_load_tokenizer("unigram_spm");
+    json_t *cases = tj_load_cases("unigram_spm");
     json_t *norm = json_object_get(tj, "normalizer");
     CU_ASSERT_FATAL(strcmp(json_string_value(json_object_get(norm, "type")),
                            "Precompiled") == 0);
     clenc__normalizer *n = parse_precompiled(norm);
     const json_t *list = json_object_get(cases, "normalizer");
     CU_ASSERT_FATAL(json_array_size(list) >= 300);
-    CU_ASSERT_EQUAL(run_normalizer(n, list, "unigram_spm"), 0);
+    tj_tally spm = {0};
+    tj_check_normalizer_cases(n, list, NULL, "unigram_spm", &spm);
+    tj_report("unigram_spm Precompiled", &spm);
+    CU_ASSERT_EQUAL(spm.mismatches, 0);
 
     /* Hand-made maps: a cluster under 6 bytes replaced whole by its first
      * (shortest) key, CR LF one cluster, the characters whose grapheme
      * class changed after utf8proc's Unicode 15. */
-    json_t *edge = load_json(EDGE);
-    size_t i, cases_run = 0;
-    const json_t *section;
-    json_array_foreach(json_object_get(edge, "precompiled"), i, section) {
-        clenc__normalizer *m = parse_precompiled(json_object_get(section, "normalizer"));
-        const json_t *c = json_object_get(section, "cases");
-        cases_run += json_array_size(c);
-        CU_ASSERT_EQUAL(run_normalizer(m, c, "unigram_edge"), 0);
-        m->free(m);
-    }
-    CU_ASSERT(cases_run >= 50);
+    check_hand_made("precompiled", "hand-made Precompiled maps", 50);
     n->free(n);
-    json_decref(edge);
     json_decref(cases);
     json_decref(tj);
 }
@@ -234,7 +112,8 @@ void test_tj_unigram_precompiled_matches_hf(void)
  * A Precompiled that ran NFKC would fail here. */
 void test_tj_unigram_precompiled_is_not_nfkc(void)
 {
-    json_t *tj = load_tokenizer("unigram_spm"), *cases = load_cases("unigram_spm");
+    json_t *tj = tj_load_tokenizer("unigram_spm");
+    json_t *cases = tj_load_cases("unigram_spm");
     clenc__normalizer *n = parse_precompiled(json_object_get(tj, "normalizer"));
     size_t differ = 0, matched = 0, i;
     const json_t *c;
@@ -244,13 +123,14 @@ void test_tj_unigram_precompiled_is_not_nfkc(void)
         utf8proc_uint8_t *nfkc = utf8proc_NFKC(
             (const utf8proc_uint8_t *)json_string_value(text));
         CU_ASSERT_FATAL(nfkc != NULL);
-        if (!same_bytes((const char *)nfkc, strlen((const char *)nfkc), want)) {
+        if (!tj_same_bytes((const char *)nfkc, strlen((const char *)nfkc),
+                           want)) {
             differ++;
             clenc__str out = {0};
             ASSERT_STATUS(n->run(n, json_string_value(text),
                                  json_string_length(text), &out),
                           CLENC_OK);
-            matched += same_bytes(out.p, out.n, want);
+            matched += tj_same_bytes(out.p, out.n, want);
             clenc__str_free(&out);
         }
         free(nfkc);
@@ -279,56 +159,40 @@ void test_tj_unigram_metaspace_matches_hf(void)
     /* unigram_spm: Sequence[WhitespaceSplit, Metaspace "always"];
      * unigram_hf: Metaspace "first" alone. */
     static const char *const names[] = {"unigram_spm", "unigram_hf"};
+    tj_tally fixtures = {0};
     for (size_t t = 0; t < 2; t++) {
-        json_t *tj = load_tokenizer(names[t]), *cases = load_cases(names[t]);
-        clenc__jpath p = path_at("pre_tokenizer");
-        clenc__pretok *pre = NULL;
-        ASSERT_STATUS(clenc__pretok_parse(json_object_get(tj, "pre_tokenizer"),
-                                          &p, &pre),
-                      CLENC_OK);
-        CU_ASSERT_FATAL(pre != NULL);
-        const json_t *list = json_object_get(cases, "pre_tokenizer");
-        CU_ASSERT_FATAL(json_array_size(list) >= 300);
-        CU_ASSERT_EQUAL(run_pretok(pre, list, names[t]), 0);
-        pre->free(pre);
-        json_decref(cases);
-        json_decref(tj);
+        const size_t before = fixtures.count;
+        tj_check_fixture(names[t], (tj_sections){NULL, &fixtures, NULL}, NULL);
+        CU_ASSERT(fixtures.count - before >= 300);
     }
+    tj_report("unigram_spm and unigram_hf pre-tokenizers", &fixtures);
+    CU_ASSERT_EQUAL(fixtures.mismatches, 0);
     /* Each scheme, split or not, another replacement, the legacy
      * add_prefix_space; each text also as the piece after an added token
      * (not at the start: "first" prepends nothing there). */
-    json_t *edge = load_json(EDGE);
-    size_t i, cases_run = 0;
-    const json_t *section;
-    json_array_foreach(json_object_get(edge, "metaspace"), i, section) {
-        clenc__pretok *pre = parse_metaspace(json_object_get(section, "pre_tokenizer"));
-        const json_t *c = json_object_get(section, "cases");
-        cases_run += json_array_size(c);
-        CU_ASSERT_EQUAL(run_pretok(pre, c, json_string_value(
-                                               json_object_get(section, "what"))),
-                        0);
-        pre->free(pre);
-    }
-    CU_ASSERT(cases_run >= 100);
-    json_decref(edge);
+    check_hand_made("metaspace", "hand-made Metaspaces", 100);
 }
 
 void test_tj_unigram_model_matches_hf(void)
 {
     static const char *const names[] = {"unigram_spm", "unigram_hf"};
-    for (size_t t = 0; t < 2; t++) {
-        json_t *tj = load_tokenizer(names[t]), *cases = load_cases(names[t]);
+    tj_tally t = {0};
+    for (size_t k = 0; k < 2; k++) {
+        json_t *tj = tj_load_tokenizer(names[k]);
+        json_t *cases = tj_load_cases(names[k]);
         clenc__tmodel *m = parse_unigram(json_object_get(tj, "model"));
         CU_ASSERT_EQUAL(m->vocab_size,
                         json_array_size(json_object_get(
                             json_object_get(tj, "model"), "vocab")));
         const json_t *list = json_object_get(cases, "model");
         CU_ASSERT_FATAL(json_array_size(list) >= 300);
-        CU_ASSERT_EQUAL(run_model(m, list, names[t]), 0);
+        tj_check_model_cases(m, list, unknown_char, names[k], &t);
         m->free(m);
         json_decref(cases);
         json_decref(tj);
     }
+    tj_report("unigram_spm and unigram_hf Unigram words", &t);
+    CU_ASSERT_EQUAL(t.mismatches, 0);
 }
 
 /* Vocabularies built to hit one rule each: scores that tie only as
@@ -337,32 +201,16 @@ void test_tj_unigram_model_matches_hf(void)
  * unk_id, the unk piece's own text, equal-score paths. */
 void test_tj_unigram_model_edge_cases_match_hf(void)
 {
-    json_t *edge = load_json(EDGE);
-    size_t i, cases_run = 0;
-    const json_t *section;
-    json_array_foreach(json_object_get(edge, "unigram"), i, section) {
-        clenc__tmodel *m = parse_unigram(json_object_get(section, "model"));
-        const json_t *c = json_object_get(section, "cases");
-        cases_run += json_array_size(c);
-        CU_ASSERT_EQUAL(run_model(m, c, json_string_value(
-                                            json_object_get(section, "what"))),
-                        0);
-        m->free(m);
-    }
-    CU_ASSERT(cases_run >= 30);
-    json_decref(edge);
+    check_hand_made("unigram", "hand-made Unigram words", 30);
 }
 
 /* The id of a piece both ways; "<0xXX>" pieces found for byte fallback. */
 void test_tj_unigram_model_looks_up_pieces(void)
 {
-    json_error_t err;
-    json_t *obj = json_loads(
+    json_t *obj = tj_parse_text(
         "{\"type\": \"Unigram\", \"unk_id\": 1, \"byte_fallback\": true,"
         " \"vocab\": [[\"\", -1], [\"<unk>\", 0], [\"ab\", -2.5],"
-        " [\"a\", -1], [\"<0x41>\", -9], [\"a\", -3]]}",
-        0, &err);
-    CU_ASSERT_FATAL(obj != NULL);
+        " [\"a\", -1], [\"<0x41>\", -9], [\"a\", -3]]}");
     clenc__tmodel *m = parse_unigram(obj);
     CU_ASSERT_EQUAL(m->vocab_size, 6);
     CU_ASSERT_EQUAL(m->id(m, "ab", 2), 2);
@@ -579,7 +427,7 @@ void test_tj_unigram_bad_charsmap_is_model_format(void)
  * build checks the reads). */
 void test_tj_unigram_corrupt_charsmap_never_crashes(void)
 {
-    json_t *tj = load_tokenizer("unigram_spm");
+    json_t *tj = tj_load_tokenizer("unigram_spm");
     const char *b64 = json_string_value(
         json_object_get(json_object_get(tj, "normalizer"), "precompiled_charsmap"));
     CU_ASSERT_FATAL(b64 != NULL);
@@ -624,9 +472,7 @@ void test_tj_unigram_corrupt_charsmap_never_crashes(void)
 
 static clenc_status parse_model_text(const char *text, clenc__tmodel **out)
 {
-    json_error_t err;
-    json_t *obj = json_loads(text, 0, &err);
-    CU_ASSERT_FATAL(obj != NULL);
+    json_t *obj = tj_parse_text(text);
     clenc__jpath p = path_at("model");
     clenc_status st = clenc__tmodel_unigram_parse(obj, &p, out);
     json_decref(obj);
@@ -709,9 +555,7 @@ void test_tj_unigram_bad_metaspace_refused(void)
          "pre_tokenizer.add_prefix_space", CLENC_ERR_MODEL_FORMAT},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        json_error_t err;
-        json_t *obj = json_loads(bad[i].json, 0, &err);
-        CU_ASSERT_FATAL(obj != NULL);
+        json_t *obj = tj_parse_text(bad[i].json);
         clenc__jpath p = path_at("pre_tokenizer");
         clenc__pretok *pre = (clenc__pretok *)&p; /* must become NULL */
         expect_bad(clenc__pretok_metaspace_parse(obj, &p, &pre), bad[i].st,
@@ -725,7 +569,8 @@ void test_tj_unigram_bad_metaspace_refused(void)
  * CLENC_ERR_OUT_OF_MEMORY (or success), nothing left allocated. */
 void test_tj_unigram_allocation_failures_are_clean(void)
 {
-    json_t *tj = load_tokenizer("unigram_hf"), *spm = load_tokenizer("unigram_spm");
+    json_t *tj = tj_load_tokenizer("unigram_hf");
+    json_t *spm = tj_load_tokenizer("unigram_spm");
     json_t *objs[3] = {json_object_get(spm, "normalizer"),
                        json_object_get(tj, "pre_tokenizer"),
                        json_object_get(tj, "model")};

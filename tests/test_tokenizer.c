@@ -7,6 +7,7 @@
 
 #include "helpers.h"
 #include "text/tokenizer.h"
+#include "tj_helpers.h"
 
 /* Written by tests/fixtures/make_tokenizer_fixtures.py; paths are relative
  * to the repository root, where `make check` runs the tests. */
@@ -16,17 +17,6 @@
 
 /* The five special tokens and a few words, in a line order unlike BERT's. */
 #define SPECIALS_VOCAB "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n"
-
-static json_t *load_json(const char *path)
-{
-    json_error_t err;
-    json_t *root = json_load_file(path, 0, &err);
-    if (!root)
-        fprintf(stderr, "\n    cannot read %s: line %d: %s\n", path, err.line,
-                err.text);
-    CU_ASSERT_FATAL(root != NULL);
-    return root;
-}
 
 static clenc__tokenizer *load_mem(const char *vocab,
                                   const clenc__tokenizer_options *opt)
@@ -107,7 +97,7 @@ void test_tokenizer_matches_hf_minilm(void)
     ASSERT_STATUS(clenc__tokenizer_load(MINILM_VOCAB, NULL, &tok), CLENC_OK);
     CU_ASSERT_FATAL(tok != NULL);
     CU_ASSERT_EQUAL(clenc__tokenizer_vocab_size(tok), 30522);
-    json_t *cases = load_json(MINILM_CASES);
+    json_t *cases = tj_load_json(MINILM_CASES);
     CU_ASSERT(json_array_size(cases) >= 60);
     CU_ASSERT_EQUAL(check_cases(tok, cases, MINILM_CASES), 0);
     json_decref(cases);
@@ -118,7 +108,7 @@ void test_tokenizer_matches_hf_minilm(void)
  * "##s" (the later line wins), and runs under each option HF has. */
 void test_tokenizer_tiny_vocab_matches_hf_under_each_option(void)
 {
-    json_t *root = load_json(TINY_CASES);
+    json_t *root = tj_load_json(TINY_CASES);
     const char *vocab = json_string_value(json_object_get(root, "vocab"));
     const json_t *groups = json_object_get(root, "groups"), *group;
     size_t g;

@@ -178,3 +178,51 @@ void test_tokenizer_json_minilm_equals_vocab_txt(void)
     CU_ASSERT(count >= 50);
     CU_ASSERT_EQUAL(bad, 0);
 }
+
+/* Each fixture's model alone (added tokens and post-processor taken out,
+ * which otherwise raise the size): every id it gives on the fixture's
+ * texts lies below the size the tokenizer reports. A model that left its
+ * largest id unset (the fuzzer found Unigram's) fails here. */
+void test_tokenizer_json_size_covers_the_model_alone(void)
+{
+    static const char *const names[] = {"wordpiece", "bpe_bytelevel",
+                                        "unigram_spm", "unigram_hf"};
+    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+        char path[512];
+        snprintf(path, sizeof path, FIXTURES "%s/tokenizer.json", names[k]);
+        json_error_t err;
+        json_t *root = json_load_file(path, 0, &err);
+        CU_ASSERT_FATAL(root != NULL);
+        json_object_set_new(root, "added_tokens", json_array());
+        json_object_set_new(root, "post_processor", json_null());
+        char *text = json_dumps(root, JSON_COMPACT);
+        CU_ASSERT_FATAL(text != NULL);
+        clenc__tokenizer *tok = NULL;
+        ASSERT_STATUS(clenc__tokenizer_load_json_mem(text, strlen(text), path,
+                                                     &tok),
+                      CLENC_OK);
+        CU_ASSERT_FATAL(tok != NULL);
+        static const char *const texts[] = {
+            "Hello, world! The quick brown fox.", "naïve café 你好 Ωμέγα",
+            "zzzz qqqq 12345 ~~~"};
+        size_t outside = 0, total = 0;
+        for (size_t t = 0; t < 3; t++) {
+            int32_t ids[256];
+            size_t n = 0;
+            ASSERT_STATUS(clenc__tokenize(tok, texts[t], NULL, 256, ids, NULL,
+                                          &n),
+                          CLENC_OK);
+            for (size_t i = 0; i < n; i++)
+                outside += ids[i] < 0 ||
+                           (size_t)ids[i] >= clenc__tokenizer_vocab_size(tok);
+            total += n;
+        }
+        printf("\n    %s alone: %zu ids, %zu outside its size %zu", names[k],
+               total, outside, clenc__tokenizer_vocab_size(tok));
+        CU_ASSERT(total > 10);
+        CU_ASSERT_EQUAL(outside, 0);
+        clenc__tokenizer_free(tok);
+        free(text);
+        json_decref(root);
+    }
+}

@@ -8,6 +8,24 @@
 /* The test hook's NaN goes up as uploads from this chunk. Written once,
  * before the hook is on. */
 enum { NAN_CHUNK = 16384 };
+/* Each token's position id. From 0, or from RoBERTa's padding_idx + 1
+ * (position_offset), where transformers' create_position_ids_from_input_ids
+ * gives the pad token itself (id padding_idx, as RoBERTa's files have it)
+ * position padding_idx and counts only the other tokens. */
+static void positions_of(const clenc_config *c, const int32_t *ids,
+                         unsigned len, int32_t *out)
+{
+    const unsigned offset = c->position_offset;
+    unsigned next = offset;
+    for (unsigned p = 0; p < len; p++) {
+        if (offset && ids[p] == (int32_t)offset - 1) {
+            out[p] = (int32_t)offset - 1;
+            continue;
+        }
+        out[p] = (int32_t)next++;
+    }
+}
+
 static float nan_chunk[NAN_CHUNK];
 static uint16_t nan_halves[NAN_CHUNK];
 static atomic_int poison;
@@ -147,8 +165,8 @@ static size_t pack(clenc_session *s, const int32_t *ids,
                    len * sizeof *type_ids);
         else
             memset(s->host_type_ids + t, 0, len * sizeof *type_ids);
-        for (unsigned p = 0; p < len; p++)
-            s->host_positions[t + p] = (int32_t)p;
+        positions_of(&s->model->config, ids + (size_t)b * seq, len,
+                     s->host_positions + t);
         t += len;
         *sum_sq += (double)len * len;
         if (len > *max_len)

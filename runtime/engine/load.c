@@ -226,6 +226,65 @@ out:
     return st;
 }
 
+/* DistilBERT: embeddings as BERT's (no token types), layers under
+ * "transformer.layer.N." with their own names. */
+static clenc_status map_distilbert(loader *L, const clenc_config *c,
+                                   clenc_weights *w,
+                                   clenc_layer_weights *layers,
+                                   clenc__half_layer *half_layers)
+{
+    clenc_status st;
+    const unsigned h = c->hidden, f = c->ffn;
+    clenc__half_weights *hw = &L->halves;
+    if (!find_prefix(L, "embeddings.word_embeddings.weight"))
+        return clenc__fail(CLENC_ERR_MODEL_FORMAT,
+                           "%s: no tensor 'embeddings.word_embeddings.weight' "
+                           "(with or without a prefix such as "
+                           "'distilbert.')",
+                           L->files->weights_path);
+    TRY(tensor_as(L, "embeddings.word_embeddings.weight", c->vocab_size, h, 1,
+                  &w->word_embeddings, &hw->word_embeddings),
+        out);
+    TRY(tensor_as(L, "embeddings.position_embeddings.weight",
+                  c->max_positions, h, 1, &w->position_embeddings,
+                  &hw->position_embeddings),
+        out);
+    TRY(layer_norm(L, "embeddings.LayerNorm", h, &w->embedding_norm_weight,
+                   &w->embedding_norm_bias),
+        out);
+    for (unsigned i = 0; i < c->layers; i++) {
+        clenc_layer_weights *l = &layers[i];
+        clenc__half_layer *hl = &half_layers[i];
+        char n[256];
+#define GET(field, suffix, d0, d1)                                             \
+    snprintf(n, sizeof n, "transformer.layer.%u.%s", i, suffix);               \
+    TRY(tensor(L, n, d0, d1, 1, &l->field), out)
+#define GET_MATRIX(field, suffix, d0, d1)                                      \
+    snprintf(n, sizeof n, "transformer.layer.%u.%s", i, suffix);               \
+    TRY(tensor_as(L, n, d0, d1, 1, &l->field, &hl->field), out)
+        GET_MATRIX(q_weight, "attention.q_lin.weight", h, h);
+        GET(q_bias, "attention.q_lin.bias", h, 0);
+        GET_MATRIX(k_weight, "attention.k_lin.weight", h, h);
+        GET(k_bias, "attention.k_lin.bias", h, 0);
+        GET_MATRIX(v_weight, "attention.v_lin.weight", h, h);
+        GET(v_bias, "attention.v_lin.bias", h, 0);
+        GET_MATRIX(o_weight, "attention.out_lin.weight", h, h);
+        GET(o_bias, "attention.out_lin.bias", h, 0);
+        GET_MATRIX(ffn_up_weight, "ffn.lin1.weight", f, h);
+        GET(ffn_up_bias, "ffn.lin1.bias", f, 0);
+        GET_MATRIX(ffn_down_weight, "ffn.lin2.weight", h, f);
+        GET(ffn_down_bias, "ffn.lin2.bias", h, 0);
+#undef GET_MATRIX
+#undef GET
+        snprintf(n, sizeof n, "transformer.layer.%u.sa_layer_norm", i);
+        TRY(layer_norm(L, n, h, &l->norm1_weight, &l->norm1_bias), out);
+        snprintf(n, sizeof n, "transformer.layer.%u.output_layer_norm", i);
+        TRY(layer_norm(L, n, h, &l->norm2_weight, &l->norm2_bias), out);
+    }
+out:
+    return st;
+}
+
 static clenc_status map_torch(loader *L, clenc_config *c, clenc_weights *w,
                               clenc_layer_weights *layers,
                               clenc__half_layer *half_layers)
@@ -285,14 +344,30 @@ out:
     return st;
 }
 
+/* Each layout's names: the encoder's parts (what lies elsewhere under the
+ * prefix is a head or a pooler), its layers, and config.json's count of
+ * them. */
+static const struct layout {
+    const char *parts[3];
+    const char *layers, *layers_key;
+    int bert_names; /* embeddings.* with HF's position_ids buffers */
+} layouts[] = {
+    [CLENC__ARCH_BERT] = {{"embeddings.", "encoder."}, "encoder.layer.",
+                          "num_hidden_layers", 1},
+    [CLENC__ARCH_DISTILBERT] = {{"embeddings.", "transformer."},
+                                "transformer.layer.", "n_layers", 1},
+    [CLENC__ARCH_TORCH_ENCODER] = {{"embedding.", "layers.", "norm."},
+                                   "layers.", "num_layers", 0},
+};
+
 /* A tensor of the encoder that config.json leaves out: the checkpoint was
  * trained as a different network than the one clenc would run. */
 static clenc_status unaccounted(const loader *L, const char *name,
                                 const char *rest, clenc__arch arch,
                                 const clenc_config *c)
 {
-    const int bert = arch == CLENC__ARCH_BERT;
-    const char *layer_names = bert ? "encoder.layer." : "layers.";
+    const int bert = layouts[arch].bert_names;
+    const char *layer_names = layouts[arch].layers;
     const size_t k = strlen(layer_names);
     if (strncmp(rest, layer_names, k) == 0 && rest[k] >= '0' &&
         rest[k] <= '9' && strtoul(rest + k, NULL, 10) >= c->layers)
@@ -302,8 +377,7 @@ static clenc_status unaccounted(const loader *L, const char *name,
                            "more layers than config.json describes",
                            L->files->weights_path, name,
                            strtoul(rest + k, NULL, 10),
-                           bert ? "num_hidden_layers" : "num_layers",
-                           c->layers);
+                           layouts[arch].layers_key, c->layers);
     if (bert && c->type_vocab_size == 0 &&
         strcmp(rest, "embeddings.token_type_embeddings.weight") == 0)
         return clenc__fail(CLENC_ERR_MODEL_FORMAT,
@@ -326,14 +400,10 @@ static clenc_status unaccounted(const loader *L, const char *name,
 static clenc_status check_accounted(const loader *L, clenc__arch arch,
                                     const clenc_config *c)
 {
-    static const char *const bert_parts[] = {"embeddings.", "encoder."};
-    static const char *const torch_parts[] = {"embedding.", "layers.",
-                                              "norm."};
     static const char *const buffers[] = {"embeddings.position_ids",
                                           "embeddings.token_type_ids"};
-    const int bert = arch == CLENC__ARCH_BERT;
-    const char *const *parts = bert ? bert_parts : torch_parts;
-    const size_t part_count = bert ? 2 : 3;
+    const int bert = layouts[arch].bert_names;
+    const char *const *parts = layouts[arch].parts;
     for (size_t i = 0; i < L->st.count; i++) {
         const char *name = L->st.tensors[i].name;
         if (L->used[i] ||
@@ -341,7 +411,7 @@ static clenc_status check_accounted(const loader *L, clenc__arch arch,
             continue;
         const char *rest = name + L->prefix_len;
         int encoder = 0;
-        for (size_t p = 0; p < part_count; p++)
+        for (size_t p = 0; p < 3 && parts[p]; p++)
             encoder |= strncmp(rest, parts[p], strlen(parts[p])) == 0;
         for (size_t b = 0; bert && b < 2; b++)
             encoder &= strcmp(rest, buffers[b]) != 0;
@@ -411,6 +481,8 @@ clenc_status clenc_model_load_as(clenc_context *ctx, const char *path,
     L.halves.layers = half_layers;
     TRY(files.arch == CLENC__ARCH_BERT
             ? map_bert(&L, &config, &weights, layers, half_layers)
+        : files.arch == CLENC__ARCH_DISTILBERT
+            ? map_distilbert(&L, &config, &weights, layers, half_layers)
             : map_torch(&L, &config, &weights, layers, half_layers),
         out_close);
     TRY(check_accounted(&L, files.arch, &config), out_close);

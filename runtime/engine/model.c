@@ -40,6 +40,11 @@ static clenc_status check_config(const clenc_config *c)
     if ((unsigned)c->precision > CLENC_PRECISION_INT8)
         return clenc__fail(CLENC_ERR_INVALID_ARG, "config.precision is %d",
                            (int)c->precision);
+    if (c->position_offset >= c->max_positions)
+        return clenc__fail(CLENC_ERR_INVALID_ARG,
+                           "config.position_offset %u leaves no position of "
+                           "config.max_positions %u",
+                           c->position_offset, c->max_positions);
     if ((unsigned)c->positions > CLENC_POS_NONE)
         return clenc__fail(CLENC_ERR_INVALID_ARG, "config.positions is %d",
                            (int)c->positions);
@@ -408,7 +413,7 @@ clenc_status clenc__model_create(clenc_context *ctx, const clenc_config *config,
         return clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no host memory");
     m->ctx = ctx;
     m->config = *config;
-    m->max_text_tokens = config->max_positions;
+    m->max_text_tokens = config->max_positions - config->position_offset;
     spec_from_config(ctx, config, &m->spec);
     /* Tiles are measured on the fp32 kernel (the tuner uploads float
      * weights); the fp16 kernel has the same loop and reuses them. */

@@ -148,11 +148,13 @@ clenc_status clenc_session_create(clenc_model *model, unsigned max_batch,
                            "clenc_session_create: max_batch %u and max_seq %u "
                            "must be at least 1",
                            max_batch, max_seq);
-    if (max_seq > model->config.max_positions)
+    const unsigned room =
+        model->config.max_positions - model->config.position_offset;
+    if (max_seq > room)
         return clenc__fail(CLENC_ERR_INVALID_ARG,
                            "clenc_session_create: max_seq %u is over the "
                            "model's %u positions",
-                           max_seq, model->config.max_positions);
+                           max_seq, room);
     if ((uint64_t)max_batch * max_seq > (1u << 24))
         return clenc__fail(CLENC_ERR_INVALID_ARG,
                            "clenc_session_create: %u x %u tokens is over the "

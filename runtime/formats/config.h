@@ -6,7 +6,9 @@
 #include "text/tokenizer.h"
 
 typedef enum clenc__arch {
-    CLENC__ARCH_BERT,         /* HF BertModel and the same layout */
+    CLENC__ARCH_BERT,         /* HF BertModel and the same layout: RoBERTa,
+                                 XLM-RoBERTa, CamemBERT */
+    CLENC__ARCH_DISTILBERT,   /* HF DistilBertModel's tensor names */
     CLENC__ARCH_TORCH_ENCODER /* a torch.nn.TransformerEncoder state dict */
 } clenc__arch;
 

@@ -132,12 +132,15 @@ static const char *token_string(json_t *v)
 }
 
 /* Truncation: sentence-transformers' max_seq_length wins over the
- * tokenizer's model_max_length; the positions cap both. */
+ * tokenizer's model_max_length; the positions cap both (RoBERTa's from
+ * padding_idx + 1: 514 of them hold 512 tokens). */
 static clenc_status read_truncation(const char *folder, json_t *tc,
                                     json_t *sb, clenc__model_files *f)
 {
     clenc_status st = CLENC_OK;
-    unsigned limit = f->config.max_positions, v = 0;
+    const unsigned positions =
+        f->config.max_positions - f->config.position_offset;
+    unsigned limit = positions, v = 0;
     const double mml = json_number_value(json_object_get(tc, "model_max_length"));
     if (mml >= 1 && mml < limit)
         limit = (unsigned)mml;
@@ -145,13 +148,13 @@ static clenc_status read_truncation(const char *folder, json_t *tc,
         TRY(clenc__json_uint(sb, "sentence_bert_config.json", "max_seq_length", 0, &v),
             out);
         if (v)
-            limit = v < f->config.max_positions ? v : f->config.max_positions;
+            limit = v < positions ? v : positions;
     }
     /* [CLS] and [SEP] take two tokens: under 3, no text fits and every
      * call would fail; refuse the file once, here. */
     if (limit < 3) {
         const int from_sb = sb && json_object_get(sb, "max_seq_length") && v;
-        const int from_tc = !from_sb && mml >= 1 && mml < f->config.max_positions;
+        const int from_tc = !from_sb && mml >= 1 && mml < positions;
         st = clenc__fail(CLENC_ERR_MODEL_FORMAT,
                          "%s/%s: %s %u leaves no room for a token of text "
                          "after [CLS] and [SEP] (at least 3)",
@@ -286,8 +289,8 @@ clenc_status clenc__model_files_read(const char *path, clenc__model_files *f)
     clenc__free(file);
     if (st != CLENC_OK)
         goto out;
-    f->max_text_tokens = f->config.max_positions;
-    if (f->arch == CLENC__ARCH_BERT) {
+    f->max_text_tokens = f->config.max_positions - f->config.position_offset;
+    if (f->arch != CLENC__ARCH_TORCH_ENCODER) {
         TRY(read_pooling(f->folder, &f->config), out);
         char *vocab = clenc__path_join(f->folder, "vocab.txt");
         char *fast = clenc__path_join(f->folder, "tokenizer.json");

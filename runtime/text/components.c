@@ -3,10 +3,16 @@
 
 #include "text/pipeline.h"
 
+static clenc_status norm_sequence_parse(json_t *obj, const clenc__jpath *p,
+                                        clenc__normalizer **out);
+static clenc_status pretok_sequence_parse(json_t *obj, const clenc__jpath *p,
+                                          clenc__pretok **out);
+
 static const struct {
     const char *type;
     clenc__normalizer_parse_fn parse;
 } normalizers[] = {
+    {"Sequence", norm_sequence_parse},
     {"BertNormalizer", clenc__norm_bert_parse},
     {"NFC", clenc__norm_nfc_parse},
     {"NFD", clenc__norm_nfd_parse},
@@ -24,6 +30,7 @@ static const struct {
     const char *type;
     clenc__pretok_parse_fn parse;
 } pretoks[] = {
+    {"Sequence", pretok_sequence_parse},
     {"BertPreTokenizer", clenc__pretok_bert_parse},
     {"Whitespace", clenc__pretok_whitespace_parse},
     {"WhitespaceSplit", clenc__pretok_whitespace_split_parse},
@@ -60,22 +67,47 @@ static clenc_status type_of(json_t *obj, const clenc__jpath *p,
 
 /* ------------------------------------------------------------ Sequence */
 
-typedef struct norm_sequence {
-    clenc__normalizer base;
-    clenc__normalizer **parts;
+/* A Sequence of normalizers or of pre-tokenizers: the base its kind runs
+ * and frees it through (first, so that a pointer to it is one to the
+ * sequence), then its parts: clenc__normalizer * or clenc__pretok *. */
+typedef struct sequence {
+    union {
+        clenc__normalizer norm;
+        clenc__pretok pretok;
+    } base;
+    int of_normalizers;
+    void **parts;
     size_t count;
-} norm_sequence;
+} sequence;
+
+static void sequence_free(sequence *q)
+{
+    for (size_t i = 0; i < q->count; i++) {
+        if (!q->parts[i])
+            continue;
+        if (q->of_normalizers) {
+            clenc__normalizer *n = q->parts[i];
+            n->free(n);
+        } else {
+            clenc__pretok *pt = q->parts[i];
+            pt->free(pt);
+        }
+    }
+    clenc__free(q->parts);
+    clenc__free(q);
+}
 
 static clenc_status norm_sequence_run(const clenc__normalizer *self,
                                       const char *s, size_t n, clenc__str *out)
 {
-    const norm_sequence *q = (const norm_sequence *)self;
+    const sequence *q = (const sequence *)self;
     clenc__str a = {0}, b = {0};
     clenc_status st = clenc__str_put(&a, s, n);
     int moved = 0;
     for (size_t i = 0; st == CLENC_OK && i < q->count; i++) {
+        const clenc__normalizer *part = q->parts[i];
         b.moved = 0;
-        st = q->parts[i]->run(q->parts[i], a.p ? a.p : "", a.n, &b);
+        st = part->run(part, a.p ? a.p : "", a.n, &b);
         moved |= b.moved;
         clenc__str t = a;
         a = b;
@@ -92,33 +124,23 @@ static clenc_status norm_sequence_run(const clenc__normalizer *self,
 
 static void norm_sequence_free(clenc__normalizer *self)
 {
-    norm_sequence *q = (norm_sequence *)self;
-    for (size_t i = 0; i < q->count; i++)
-        if (q->parts[i])
-            q->parts[i]->free(q->parts[i]);
-    clenc__free(q->parts);
-    clenc__free(q);
+    sequence_free((sequence *)self);
 }
-
-typedef struct pretok_sequence {
-    clenc__pretok base;
-    clenc__pretok **parts;
-    size_t count;
-} pretok_sequence;
 
 static clenc_status pretok_sequence_run(const clenc__pretok *self,
                                         const clenc__words *in,
                                         clenc__words *out)
 {
-    const pretok_sequence *q = (const pretok_sequence *)self;
+    const sequence *q = (const sequence *)self;
     clenc__words a = {0}, b = {0};
     clenc_status st = CLENC_OK;
     const clenc__words *from = in;
     for (size_t i = 0; st == CLENC_OK && i < q->count; i++) {
+        const clenc__pretok *part = q->parts[i];
         clenc__words *to = i + 1 == q->count ? out : from == &a ? &b : &a;
         clenc__words_clear(to);
         to->at_start = from->at_start;
-        st = q->parts[i]->run(q->parts[i], from, to);
+        st = part->run(part, from, to);
         from = to;
     }
     if (q->count == 0) { /* an empty Sequence keeps the words */
@@ -135,20 +157,14 @@ static clenc_status pretok_sequence_run(const clenc__pretok *self,
 
 static void pretok_sequence_free(clenc__pretok *self)
 {
-    pretok_sequence *q = (pretok_sequence *)self;
-    for (size_t i = 0; i < q->count; i++)
-        if (q->parts[i])
-            q->parts[i]->free(q->parts[i]);
-    clenc__free(q->parts);
-    clenc__free(q);
+    sequence_free((sequence *)self);
 }
 
 /* The parts of a Sequence under `key`, each parsed by `parse_one` (which
  * may be this kind's own dispatch: Sequences nest, and the depth is
  * bounded by the JSON parser's). */
 static clenc_status sequence_parts(json_t *obj, const clenc__jpath *p,
-                                   const char *key, void ***parts,
-                                   size_t *count,
+                                   const char *key, sequence *q,
                                    clenc_status (*parse_one)(json_t *,
                                                              const clenc__jpath *,
                                                              void **))
@@ -162,19 +178,19 @@ static clenc_status sequence_parts(json_t *obj, const clenc__jpath *p,
         return clenc__jpath_bad(p, key, "has %zu entries (at most %u)",
                                 json_array_size(list),
                                 CLENC__TJ_MAX_COMPONENTS);
-    /* count only once parts exists: the caller's free walks them */
-    if (!(*parts = clenc__calloc(json_array_size(list) ? json_array_size(list)
-                                                       : 1,
-                                 sizeof **parts)))
+    /* count only once parts exists: sequence_free walks them */
+    if (!(q->parts = clenc__calloc(json_array_size(list) ? json_array_size(list)
+                                                         : 1,
+                                   sizeof *q->parts)))
         return clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no host memory");
-    *count = json_array_size(list);
-    for (size_t i = 0; i < *count; i++) {
+    q->count = json_array_size(list);
+    for (size_t i = 0; i < q->count; i++) {
         clenc__jpath ip;
         clenc__jpath_sub(&lp, NULL, (long)i, &ip);
-        clenc_status st = parse_one(json_array_get(list, i), &ip, &(*parts)[i]);
+        clenc_status st = parse_one(json_array_get(list, i), &ip, &q->parts[i]);
         if (st != CLENC_OK)
             return st;
-        if (!(*parts)[i])
+        if (!q->parts[i])
             return clenc__jpath_bad(&ip, "", "is null");
     }
     return CLENC_OK;
@@ -183,40 +199,87 @@ static clenc_status sequence_parts(json_t *obj, const clenc__jpath *p,
 static clenc_status normalizer_one(json_t *obj, const clenc__jpath *p,
                                    void **out)
 {
-    return clenc__normalizer_parse(obj, p, (clenc__normalizer **)out);
+    clenc__normalizer *n = NULL;
+    clenc_status st = clenc__normalizer_parse(obj, p, &n);
+    *out = n;
+    return st;
 }
 
 static clenc_status pretok_one(json_t *obj, const clenc__jpath *p, void **out)
 {
-    return clenc__pretok_parse(obj, p, (clenc__pretok **)out);
+    clenc__pretok *pt = NULL;
+    clenc_status st = clenc__pretok_parse(obj, p, &pt);
+    *out = pt;
+    return st;
+}
+
+/* A Sequence of normalizers (of_normalizers) or of pre-tokenizers; on
+ * failure *out is NULL and nothing is left allocated. */
+static clenc_status sequence_parse(json_t *obj, const clenc__jpath *p,
+                                   int of_normalizers, sequence **out)
+{
+    sequence *q = clenc__calloc(1, sizeof *q);
+    *out = NULL;
+    if (!q)
+        return clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no host memory");
+    q->of_normalizers = of_normalizers;
+    clenc_status st;
+    if (of_normalizers) {
+        q->base.norm = (clenc__normalizer){norm_sequence_run,
+                                           norm_sequence_free};
+        st = sequence_parts(obj, p, "normalizers", q, normalizer_one);
+    } else {
+        q->base.pretok = (clenc__pretok){pretok_sequence_run,
+                                         pretok_sequence_free};
+        st = sequence_parts(obj, p, "pretokenizers", q, pretok_one);
+    }
+    if (st != CLENC_OK) {
+        sequence_free(q);
+        return st;
+    }
+    *out = q;
+    return CLENC_OK;
+}
+
+static clenc_status norm_sequence_parse(json_t *obj, const clenc__jpath *p,
+                                        clenc__normalizer **out)
+{
+    sequence *q;
+    clenc_status st = sequence_parse(obj, p, 1, &q);
+    *out = q ? &q->base.norm : NULL;
+    return st;
+}
+
+static clenc_status pretok_sequence_parse(json_t *obj, const clenc__jpath *p,
+                                          clenc__pretok **out)
+{
+    sequence *q;
+    clenc_status st = sequence_parse(obj, p, 0, &q);
+    *out = q ? &q->base.pretok : NULL;
+    return st;
 }
 
 /* ------------------------------------------------------------ dispatch */
 
+/* A normalizer's or pre-tokenizer's "type"; NULL for a JSON null or an
+ * absent object (no component). */
+static clenc_status optional_type(json_t *obj, const clenc__jpath *p,
+                                  const char **type)
+{
+    *type = NULL;
+    if (!obj || json_is_null(obj))
+        return CLENC_OK;
+    return type_of(obj, p, NULL, type);
+}
+
 clenc_status clenc__normalizer_parse(json_t *obj, const clenc__jpath *p,
                                      clenc__normalizer **out)
 {
-    *out = NULL;
-    if (!obj || json_is_null(obj))
-        return CLENC_OK;
     const char *type;
-    clenc_status st = type_of(obj, p, NULL, &type);
-    if (st != CLENC_OK)
+    clenc_status st = optional_type(obj, p, &type);
+    *out = NULL;
+    if (st != CLENC_OK || !type)
         return st;
-    if (strcmp(type, "Sequence") == 0) {
-        norm_sequence *q = clenc__calloc(1, sizeof *q);
-        if (!q)
-            return clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no host memory");
-        q->base = (clenc__normalizer){norm_sequence_run, norm_sequence_free};
-        st = sequence_parts(obj, p, "normalizers", (void ***)&q->parts,
-                            &q->count, normalizer_one);
-        if (st != CLENC_OK) {
-            norm_sequence_free(&q->base);
-            return st;
-        }
-        *out = &q->base;
-        return CLENC_OK;
-    }
     for (size_t i = 0; i < COUNT(normalizers); i++)
         if (strcmp(type, normalizers[i].type) == 0)
             return normalizers[i].parse(obj, p, out);
@@ -226,27 +289,11 @@ clenc_status clenc__normalizer_parse(json_t *obj, const clenc__jpath *p,
 clenc_status clenc__pretok_parse(json_t *obj, const clenc__jpath *p,
                                  clenc__pretok **out)
 {
-    *out = NULL;
-    if (!obj || json_is_null(obj))
-        return CLENC_OK;
     const char *type;
-    clenc_status st = type_of(obj, p, NULL, &type);
-    if (st != CLENC_OK)
+    clenc_status st = optional_type(obj, p, &type);
+    *out = NULL;
+    if (st != CLENC_OK || !type)
         return st;
-    if (strcmp(type, "Sequence") == 0) {
-        pretok_sequence *q = clenc__calloc(1, sizeof *q);
-        if (!q)
-            return clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no host memory");
-        q->base = (clenc__pretok){pretok_sequence_run, pretok_sequence_free};
-        st = sequence_parts(obj, p, "pretokenizers", (void ***)&q->parts,
-                            &q->count, pretok_one);
-        if (st != CLENC_OK) {
-            pretok_sequence_free(&q->base);
-            return st;
-        }
-        *out = &q->base;
-        return CLENC_OK;
-    }
     for (size_t i = 0; i < COUNT(pretoks); i++)
         if (strcmp(type, pretoks[i].type) == 0)
             return pretoks[i].parse(obj, p, out);

@@ -364,6 +364,7 @@ clenc_status clenc__tmodel_unigram_parse(json_t *obj, const clenc__jpath *p,
     u->base = (clenc__tmodel){.run = unigram_run,
                               .id = unigram_id,
                               .vocab_size = count,
+                              .max_id = (int32_t)count - 1,
                               .free = unigram_free};
     u->unk_id = (int32_t)unk_id;
     u->byte_fallback = byte_fallback;
