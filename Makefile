@@ -99,7 +99,10 @@ $(B)/libclenc.so: $(B)/libclenc.so.$(VERSION)
 # -------------------------------------------------------------------- tools
 $(B)/bin/%: $(B)/obj/tools/%.o $(TOOL_COMMON) $(B)/libclenc.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALLFLAGS) $< $(TOOL_COMMON) $(B)/libclenc.a $(LIBS) -o $@
+	$(CC) $(ALLFLAGS) $(filter %.o,$^) $(B)/libclenc.a $(LIBS) -o $@
+
+# clenc-run's --rerank and --classify are a file of their own.
+$(B)/bin/clenc-run: $(B)/obj/tools/run_scores.o
 
 # The GEMM benchmark links OpenBLAS and oneDNN (on libgomp) too.
 $(B)/bin/clenc-bench-gemm: tools/bench-gemm.c tools/blas_peers.c \

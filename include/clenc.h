@@ -416,6 +416,8 @@ typedef enum clenc_pooling {
     CLENC_POOL_MEAN = 1,    /* mean over the real tokens of each sequence */
     CLENC_POOL_CLS = 2,     /* the first token's hidden state (no pooler) */
     CLENC_POOL_NONE = 3,    /* every token's hidden state */
+    CLENC_POOL_POOLER = 4,  /* BERT's pooler: dense + tanh on the first
+                               token (models whose checkpoint has it) */
     CLENC_POOL_NORMALIZE = 0x100 /* L2-normalise each returned vector */
 } clenc_pooling;
 
@@ -487,6 +489,26 @@ typedef struct clenc_weights {
  * shared by threads; it must outlive its sessions. */
 typedef struct clenc_model clenc_model;
 
+/* A sequence-classification head on the first token, as transformers'
+ * *ForSequenceClassification models have them (rerankers, classifiers). */
+typedef enum clenc_head_kind {
+    CLENC_HEAD_NONE = 0,
+    CLENC_HEAD_BERT = 1,      /* pooler (dense + tanh), then classifier */
+    CLENC_HEAD_ROBERTA = 2,   /* classifier.dense + tanh, then out_proj */
+    CLENC_HEAD_DISTILBERT = 3 /* pre_classifier + ReLU, then classifier */
+} clenc_head_kind;
+
+/* What turns a head's logits into scores, from the model's files:
+ * sentence-transformers' CrossEncoder activation_fn where config.json
+ * names one; else transformers' problem_type: one label (a reranker) gets
+ * a sigmoid, "regression" none; several labels a softmax,
+ * "multi_label_classification" a sigmoid each. */
+typedef enum clenc_score_activation {
+    CLENC_SCORE_IDENTITY = 0, /* raw logits */
+    CLENC_SCORE_SIGMOID = 1,
+    CLENC_SCORE_SOFTMAX = 2
+} clenc_score_activation;
+
 typedef struct clenc_model_info {
     unsigned hidden;        /* floats per output vector */
     unsigned max_sequence;  /* longest sequence, in tokens */
@@ -504,6 +526,10 @@ typedef struct clenc_model_info {
      * has cl_khr_fp16, or fp16_compute FORCE); 0 when the weights' halves
      * are read into float activations. */
     int fp16_compute;
+    clenc_head_kind head;   /* NONE: an embedder */
+    unsigned num_labels;    /* the head's outputs; 0 without a head */
+    clenc_score_activation score_activation;
+    int has_pooler;         /* BERT's pooler is loaded: CLENC_POOL_POOLER */
 } clenc_model_info;
 
 /* Validates the configuration (CLENC_ERR_INVALID_ARG naming the field),
@@ -613,6 +639,27 @@ CLENC_API clenc_status clenc_embed_text_n(clenc_session *session,
                                           const char *const *texts,
                                           const size_t *lengths, size_t n,
                                           float *out);
+
+/* Rerankers and classifiers: models with a sequence-classification head
+ * (clenc_model_info.head not NONE). Scores are [n][num_labels] floats,
+ * the head's logits through the model's score_activation, or raw logits
+ * with CLENC_SCORES_RAW in flags. Pairs are (queries[i], passages[i]),
+ * tokenized as the model's tokenizer joins a pair and truncated as it
+ * does (longest first); texts and pairs are batched by length like
+ * clenc_embed_text. A model without a head is CLENC_ERR_UNSUPPORTED. */
+#define CLENC_SCORES_RAW 1u
+CLENC_API clenc_status clenc_score_pairs(clenc_session *session,
+                                         const char *const *queries,
+                                         const char *const *passages,
+                                         size_t n, unsigned flags,
+                                         float *scores);
+CLENC_API clenc_status clenc_classify(clenc_session *session,
+                                      const char *const *texts, size_t n,
+                                      unsigned flags, float *scores);
+/* The name of label `index` (config.json's id2label; "LABEL_<i>" where it
+ * names none), or NULL past num_labels. Valid while the model lives. */
+CLENC_API const char *clenc_model_label(const clenc_model *model,
+                                        unsigned index);
 
 /* Encodes `batch` sequences. ids and type_ids are [batch][seq] (type_ids
  * may be NULL: all 0); lengths[b] in 1..seq gives each sequence's real

@@ -513,3 +513,12 @@ int test_spawn(char *const argv[])
     }
     return (int)pid;
 }
+
+int test_run_clenc_run(char **argv, char **out, char **err)
+{
+    char *tool = test_tool("clenc-run");
+    argv[0] = tool;
+    int rc = test_run(argv, NULL, out, err);
+    free(tool);
+    return rc;
+}

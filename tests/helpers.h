@@ -53,6 +53,8 @@ size_t test_list_dir(const char *dir, const char *suffix, char **first);
 int test_run(char *const argv[], char *const env[], char **out, char **err);
 /* Starts argv (stdout and stderr inherited) and returns its pid. */
 int test_spawn(char *const argv[]);
+/* clenc-run with argv[1..] (argv[0] is set here): as test_run. */
+int test_run_clenc_run(char **argv, char **out, char **err);
 /* Path of this test binary and of the tools beside it. */
 const char *test_self(void);
 char *test_tool(const char *name);

@@ -9,6 +9,7 @@
 #include "helpers.h"
 #include "formats/safetensors.h"
 #include "testmodel.h"
+#include "tj_helpers.h"
 
 /* tests/fixtures/make_arch_fixtures.py writes the folders and, beside each,
  * NAME.expected.json (texts, ids, HF's position rows) and
@@ -43,11 +44,7 @@ static void arch_open(arch_fixture *f, const char *name)
     snprintf(f->dir, sizeof f->dir, FIXTURES "/%s", name);
     char path[300];
     snprintf(path, sizeof path, FIXTURES "/%s.expected.json", name);
-    json_error_t err;
-    f->root = json_load_file(path, 0, &err);
-    if (!f->root)
-        fprintf(stderr, "\n    %s: %s\n", path, err.text);
-    CU_ASSERT_FATAL(f->root != NULL);
+    f->root = tj_load_json(path);
     f->texts = json_object_get(f->root, "texts");
     f->count = json_array_size(f->texts);
     CU_ASSERT_FATAL(f->count >= 8);

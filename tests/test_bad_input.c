@@ -524,7 +524,15 @@ static clenc_status r_encode_null_session(void)
 }
 static clenc_status r_set_pooling_bad(void)
 {
-    return clenc_session_set_pooling(W.session, (clenc_pooling)0x104);
+    return clenc_session_set_pooling(W.session, (clenc_pooling)0x100);
+}
+static clenc_status r_set_pooling_past(void)
+{
+    return clenc_session_set_pooling(W.session, (clenc_pooling)0x105);
+}
+static clenc_status r_set_pooling_no_pooler(void)
+{
+    return clenc_session_set_pooling(W.session, CLENC_POOL_POOLER);
 }
 static clenc_status r_session_info_null(void)
 {
@@ -880,6 +888,8 @@ static const row table[] = {
     {"clenc_encode: NULL ids", CLENC_ERR_INVALID_ARG, "ids is NULL", r_encode_null_ids},
     {"clenc_encode: NULL session", CLENC_ERR_INVALID_ARG, "session is NULL", r_encode_null_session},
     {"clenc_session_set_pooling: DEFAULT | NORMALIZE", CLENC_ERR_INVALID_ARG, "not a pooling", r_set_pooling_bad},
+    {"clenc_session_set_pooling: 5 | NORMALIZE", CLENC_ERR_INVALID_ARG, "not a pooling", r_set_pooling_past},
+    {"clenc_session_set_pooling: POOLER, model without one", CLENC_ERR_UNSUPPORTED, "has no pooler", r_set_pooling_no_pooler},
     {"clenc_session_info_get: NULL session", CLENC_ERR_INVALID_ARG, "session", r_session_info_null},
     {"clenc_tokenize: a model without tokenizer", CLENC_ERR_UNSUPPORTED, "no tokenizer", r_tokenize_no_tokenizer},
     {"clenc_tokenize: NULL text", CLENC_ERR_INVALID_ARG, "text is NULL", r_tokenize_null_text},

@@ -11,6 +11,7 @@
     TESTS_TOKENIZER(TEST)                                                      \
     TESTS_MODELS(TEST)                                                         \
     TESTS_ARCH(TEST)                                                           \
+    TESTS_HEADS(TEST)                                                          \
     TESTS_TOOLS(TEST)                                                          \
     TESTS_RELIABILITY(TEST)                                                    \
     TESTS_PROBE(TEST)                                                          \
@@ -212,6 +213,16 @@
     TEST(arch, test_arch_pad_token_in_text_takes_hf_position)                 \
     TEST(arch, test_arch_unsupported_settings_named)
 
+/* Rerankers, classifiers, BERT's pooler (tests/test_heads.c). */
+#define TESTS_HEADS(TEST)                                                      \
+    TEST(heads, test_heads_info_matches_config)                               \
+    TEST(heads, test_heads_pair_and_text_ids_match_transformers)              \
+    TEST(heads, test_heads_scores_and_logits_match_transformers)              \
+    TEST(heads, test_heads_pooler_output_matches_transformers)                \
+    TEST(heads, test_heads_activation_follows_the_files)                      \
+    TEST(heads, test_heads_sentence_transformers_6_files_name_the_activation) \
+    TEST(heads, test_heads_refusals_are_named)
+
 #define TESTS_TOOLS(TEST)                                                      \
     TEST(tools, test_run_json_holds_tokens_and_embeddings)                    \
     TEST(tools, test_run_json_pooling_none_lists_every_token)                 \
@@ -220,6 +231,11 @@
     TEST(tools, test_run_reports_bad_usage_and_input)                         \
     TEST(tools, test_run_input_names_bad_line_and_keeps_the_rest)             \
     TEST(tools, test_run_max_seq_bounds_what_is_planned)                      \
+    TEST(tools, test_run_rerank_json_ranks_as_clenc_score_pairs)              \
+    TEST(tools, test_run_rerank_text_raw_scores_and_label_count)              \
+    TEST(tools, test_run_classify_json_text_and_input)                        \
+    TEST(tools, test_run_help_documents_rerank_and_classify)                  \
+    TEST(tools, test_run_pooling_pooler_matches_the_library)                  \
     TEST(tools, test_prof_trace_has_one_event_per_counted_launch)             \
     TEST(tools, test_bench_json_holds_every_cell)                             \
     TEST(tools, test_compile_container_runs_without_compiler)                 \

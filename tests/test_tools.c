@@ -10,21 +10,13 @@
 
 #define MODEL_DIR "models/all-MiniLM-L6-v2"
 
-static int run_tool(char **argv, char **out, char **err)
-{
-    char *tool = test_tool("clenc-run");
-    argv[0] = tool;
-    int rc = test_run(argv, NULL, out, err);
-    free(tool);
-    return rc;
-}
 
 void test_run_json_holds_tokens_and_embeddings(void)
 {
     char *argv[] = {NULL, "--model", MODEL_DIR, "--json", "Hello world",
                     "Embeddings on any OpenCL device.", NULL};
     char *out = NULL, *err = NULL;
-    CU_ASSERT_EQUAL_FATAL(run_tool(argv, &out, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(test_run_clenc_run(argv, &out, &err), 0);
     json_error_t jerr;
     json_t *root = json_loads(out, 0, &jerr); /* exactly one object */
     CU_ASSERT_FATAL(root != NULL);
@@ -79,7 +71,7 @@ void test_run_json_pooling_none_lists_every_token(void)
     char *argv[] = {NULL, "--model", MODEL_DIR, "--json", "--pooling", "none",
                     "--no-normalize", "one two three", NULL};
     char *out = NULL;
-    CU_ASSERT_EQUAL_FATAL(run_tool(argv, &out, NULL), 0);
+    CU_ASSERT_EQUAL_FATAL(test_run_clenc_run(argv, &out, NULL), 0);
     json_t *root = json_loads(out, 0, NULL);
     CU_ASSERT_FATAL(root != NULL);
     CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(root, "pooling")),
@@ -108,7 +100,7 @@ void test_run_text_similarity_and_input_file(void)
                     "A man is eating food.", "A man is eating a piece of bread.",
                     "The new movie is awesome.", NULL};
     char *out = NULL;
-    CU_ASSERT_EQUAL_FATAL(run_tool(argv, &out, NULL), 0);
+    CU_ASSERT_EQUAL_FATAL(test_run_clenc_run(argv, &out, NULL), 0);
     CU_ASSERT(out && strstr(out, "cosine similarity"));
     CU_ASSERT(out && strstr(out, " 1.000"));
     CU_ASSERT_EQUAL(count_lines(out), 2 + 1 + 3);
@@ -155,7 +147,7 @@ void test_run_text_similarity_and_input_file(void)
     const char *lines = "first line\nsecond line\r\n\nfourth, after an empty one\n";
     CU_ASSERT_FATAL(test_write_file(file, lines, strlen(lines)));
     char *argv2[] = {NULL, "--model", MODEL_DIR, "--input", file, NULL};
-    CU_ASSERT_EQUAL_FATAL(run_tool(argv2, &out, NULL), 0);
+    CU_ASSERT_EQUAL_FATAL(test_run_clenc_run(argv2, &out, NULL), 0);
     CU_ASSERT_EQUAL(count_lines(out), 4); /* a vector a line */
     /* Each line has 384 numbers. */
     size_t fields = 0;
@@ -172,7 +164,7 @@ void test_run_ids_for_tokenizer_less_model(void)
     char *argv[] = {NULL, "--model", "tests/fixtures/torch_encoder", "--ids",
                     "--json", "5 17 42 3", "9", NULL};
     char *out = NULL;
-    CU_ASSERT_EQUAL_FATAL(run_tool(argv, &out, NULL), 0);
+    CU_ASSERT_EQUAL_FATAL(test_run_clenc_run(argv, &out, NULL), 0);
     json_t *root = json_loads(out, 0, NULL);
     CU_ASSERT_FATAL(root != NULL);
     CU_ASSERT_EQUAL(json_integer_value(json_object_get(root, "dim")), 32);
@@ -184,17 +176,17 @@ void test_run_ids_for_tokenizer_less_model(void)
     char *err = NULL;
     char *text[] = {NULL, "--model", "tests/fixtures/torch_encoder", "hello",
                     NULL};
-    CU_ASSERT_EQUAL(run_tool(text, NULL, &err), 1);
+    CU_ASSERT_EQUAL(test_run_clenc_run(text, NULL, &err), 1);
     CU_ASSERT(err && strstr(err, "no tokenizer") && strstr(err, "--ids"));
     free(err);
     char *bad[] = {NULL, "--model", "tests/fixtures/torch_encoder", "--ids",
                    "5 x 7", NULL};
-    CU_ASSERT_EQUAL(run_tool(bad, NULL, &err), 1);
+    CU_ASSERT_EQUAL(test_run_clenc_run(bad, NULL, &err), 1);
     CU_ASSERT(err && strstr(err, "token ids"));
     free(err);
     char *range[] = {NULL, "--model", "tests/fixtures/torch_encoder", "--ids",
                      "5 600", NULL};
-    CU_ASSERT_EQUAL(run_tool(range, NULL, &err), 1);
+    CU_ASSERT_EQUAL(test_run_clenc_run(range, NULL, &err), 1);
     CU_ASSERT(err && strstr(err, "token id 600"));
     free(err);
 }
@@ -203,28 +195,28 @@ void test_run_reports_bad_usage_and_input(void)
 {
     char *err = NULL, *out = NULL;
     char *no_model[] = {NULL, "hello", NULL};
-    CU_ASSERT_EQUAL(run_tool(no_model, NULL, &err), 2);
+    CU_ASSERT_EQUAL(test_run_clenc_run(no_model, NULL, &err), 2);
     CU_ASSERT(err && strstr(err, "--model"));
     free(err);
     char *bad_pool[] = {NULL, "--model", MODEL_DIR, "--pooling", "max", "x",
                         NULL};
-    CU_ASSERT_EQUAL(run_tool(bad_pool, NULL, &err), 2);
+    CU_ASSERT_EQUAL(test_run_clenc_run(bad_pool, NULL, &err), 2);
     CU_ASSERT(err && strstr(err, "'max'"));
     free(err);
     char *missing[] = {NULL, "--model", "/nonexistent/model", "x", NULL};
-    CU_ASSERT_EQUAL(run_tool(missing, NULL, &err), 1);
+    CU_ASSERT_EQUAL(test_run_clenc_run(missing, NULL, &err), 1);
     CU_ASSERT(err && strstr(err, "/nonexistent/model"));
     free(err);
     char *utf8[] = {NULL, "--model", MODEL_DIR, "ok", "bad \xff byte", NULL};
-    CU_ASSERT_EQUAL(run_tool(utf8, NULL, &err), 1);
+    CU_ASSERT_EQUAL(test_run_clenc_run(utf8, NULL, &err), 1);
     CU_ASSERT(err && strstr(err, "UTF-8") && strstr(err, "input 2"));
     free(err);
     char *help[] = {NULL, "--help", NULL};
-    CU_ASSERT_EQUAL(run_tool(help, &out, NULL), 0);
+    CU_ASSERT_EQUAL(test_run_clenc_run(help, &out, NULL), 0);
     CU_ASSERT(out && strstr(out, "usage: clenc-run"));
     free(out);
     char *version[] = {NULL, "--version", NULL};
-    CU_ASSERT_EQUAL(run_tool(version, &out, NULL), 0);
+    CU_ASSERT_EQUAL(test_run_clenc_run(version, &out, NULL), 0);
     CU_ASSERT(out && strstr(out, clenc_version()));
     free(out);
 }
@@ -416,7 +408,7 @@ void test_run_input_names_bad_line_and_keeps_the_rest(void)
 
     char *out = NULL, *err = NULL;
     char *json[] = {NULL, "--model", MODEL_DIR, "--json", "--input", file, NULL};
-    CU_ASSERT_EQUAL(run_tool(json, &out, &err), 1);
+    CU_ASSERT_EQUAL(test_run_clenc_run(json, &out, &err), 1);
     CU_ASSERT(err && strstr(err, where) && strstr(err, "UTF-8"));
     json_t *root = json_loads(out ? out : "", 0, NULL);
     CU_ASSERT_FATAL(root != NULL);
@@ -434,7 +426,7 @@ void test_run_input_names_bad_line_and_keeps_the_rest(void)
     free(err);
 
     char *text[] = {NULL, "--model", MODEL_DIR, "--input", file, NULL};
-    CU_ASSERT_EQUAL(run_tool(text, &out, &err), 1);
+    CU_ASSERT_EQUAL(test_run_clenc_run(text, &out, &err), 1);
     CU_ASSERT_EQUAL(count_lines(out), 2); /* a vector a line, flushed */
     CU_ASSERT(err && strstr(err, where));
     free(out);
@@ -445,7 +437,7 @@ void test_run_input_names_bad_line_and_keeps_the_rest(void)
     CU_ASSERT_FATAL(test_write_file(file, ids, sizeof ids - 1));
     char *bad_ids[] = {NULL, "--model", "tests/fixtures/torch_encoder",
                        "--ids", "--input", file, NULL};
-    CU_ASSERT_EQUAL(run_tool(bad_ids, &out, &err), 1);
+    CU_ASSERT_EQUAL(test_run_clenc_run(bad_ids, &out, &err), 1);
     CU_ASSERT_EQUAL(count_lines(out), 2);
     CU_ASSERT(err && strstr(err, where) && strstr(err, "token ids"));
     free(out);
@@ -479,14 +471,14 @@ void test_run_max_seq_bounds_what_is_planned(void)
 
     char *out = NULL, *err = NULL;
     char *plain[] = {NULL, "--model", dir, "--ids", "5 17 42 3", NULL};
-    CU_ASSERT_EQUAL(run_tool(plain, &out, &err), 1);
+    CU_ASSERT_EQUAL(test_run_clenc_run(plain, &out, &err), 1);
     CU_ASSERT(err && strstr(err, "--max-seq") && strstr(err, "1048576"));
     free(out);
     free(err);
     char *bounded[] = {NULL, "--model", dir, "--ids", "--max-seq", "8",
                        "--pooling", "none", "--json", "5 17 42 3",
                        "1 2 3 4 5 6 7 8", NULL};
-    CU_ASSERT_EQUAL_FATAL(run_tool(bounded, &out, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(test_run_clenc_run(bounded, &out, &err), 0);
     json_t *root = json_loads(out, 0, NULL);
     CU_ASSERT_FATAL(root != NULL);
     json_t *emb = json_object_get(root, "embeddings");
@@ -499,14 +491,14 @@ void test_run_max_seq_bounds_what_is_planned(void)
     free(err);
     char *too_long[] = {NULL, "--model", dir, "--ids", "--max-seq", "8",
                         "1 2 3 4 5 6 7 8 9", NULL};
-    CU_ASSERT_EQUAL(run_tool(too_long, &out, &err), 1);
+    CU_ASSERT_EQUAL(test_run_clenc_run(too_long, &out, &err), 1);
     CU_ASSERT(err && strstr(err, "input 1") && strstr(err, "--max-seq 8"));
     free(out);
     free(err);
     /* Texts are cut to --max-seq tokens, [CLS] and [SEP] included. */
     char *texts[] = {NULL, "--model", MODEL_DIR, "--max-seq", "4", "--json",
                      "one two three four five", NULL};
-    CU_ASSERT_EQUAL_FATAL(run_tool(texts, &out, NULL), 0);
+    CU_ASSERT_EQUAL_FATAL(test_run_clenc_run(texts, &out, NULL), 0);
     root = json_loads(out, 0, NULL);
     CU_ASSERT_FATAL(root != NULL);
     CU_ASSERT_EQUAL(json_array_size(json_array_get(json_object_get(root, "tokens"), 0)), 4);

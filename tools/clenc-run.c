@@ -1,4 +1,4 @@
-/* clenc-run — embeds texts (or token ids) with a model folder and prints vectors, JSON or a similarity table. */
+/* clenc-run — embeds texts (or token ids) with a model folder and prints vectors, JSON or a similarity table; reranks and classifies (run_scores.c). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "run_scores.h"
 
 #define PROG "clenc-run"
 /* Lines of an --input file embedded at a time. */
@@ -15,14 +16,19 @@
 static const char usage[] =
     "usage: " PROG " --model DIR [options] TEXT...\n"
     "       " PROG " --model DIR [options] --input FILE\n"
+    "       " PROG " --model DIR [options] --rerank QUERY PASSAGE...\n"
+    "       " PROG " --model DIR [options] --classify TEXT...\n"
     "\n"
     "Embeds each TEXT (or each line of FILE) and prints one vector a line.\n"
+    "With --rerank or --classify, a reranker or classifier (a\n"
+    "*ForSequenceClassification model) scores them instead.\n"
     "\n"
     "  --model DIR         model folder (config.json, model.safetensors, ...)\n"
     "  --device SPEC       gpu | accelerator | cpu | P:D | part of a name\n"
     "  --binary FILE       take kernels from a program container, compile none\n"
     "  --precision P       fp32 (default) | fp16 | int8 (README: \"Precision\")\n"
-    "  --pooling P         mean | cls | none (every token); default: the model's\n"
+    "  --pooling P         mean | cls | pooler (BERT's pooler, where loaded) |\n"
+    "                      none (every token); default: the model's\n"
     "  --normalize, --no-normalize\n"
     "                      L2-normalise vectors or not; default: the model's\n"
     "  --json              one JSON object on stdout (README: \"clenc-run --json\")\n"
@@ -36,6 +42,26 @@ static const char usage[] =
     "                      truncation length)\n"
     "  --help, --version\n"
     "\n"
+    "Rerankers and classifiers (--input, --batch, --max-seq and --json apply):\n"
+    "  --rerank QUERY      score (QUERY, PASSAGE) for each PASSAGE (or line of\n"
+    "                      FILE); print the passages best first: rank, score,\n"
+    "                      passage number (from 1), passage. --json:\n"
+    "                      {\"model\", \"query\", \"results\": [{\"index\",\n"
+    "                      \"score\"}]}, best first, index from 0 (as text-\n"
+    "                      embeddings-inference's /rerank). One label only\n"
+    "  --classify          each TEXT's labels (config.json's id2label) and\n"
+    "                      scores, best first, a line a text. --json:\n"
+    "                      {\"model\", \"results\": [{\"text_index\", \"labels\":\n"
+    "                      [{\"label\", \"score\"}]}]}, text_index from 0\n"
+    "  --raw-scores        the head's logits, without the sigmoid or softmax\n"
+    "                      that the model's files ask for\n"
+    "\n"
+    "Examples:\n"
+    "  " PROG " --model models/ms-marco-MiniLM-L-6-v2 --rerank \\\n"
+    "      'how big is a panda?' 'Pandas weigh 100 kg.' 'Paris is in France.'\n"
+    "  " PROG " --model models/sst2-classifier --classify --json \\\n"
+    "      'A delight from start to end.' 'Two hours I will not get back.'\n"
+    "\n"
     "Environment: CLENC_DEVICE, CLENC_CACHE_DIR, CLENC_KERNEL_DIR, CLENC_GEMM,\n"
     "CLENC_VARIANT, CLENC_PRECISION.\n";
 
@@ -48,8 +74,10 @@ typedef struct done_text {
 
 typedef struct run {
     const char *model_path, *device, *binary, *input;
+    const char *rerank; /* --rerank's query */
     clenc_precision precision;
     int json, similarity, ids_mode, normalize; /* normalize: -1 default */
+    int classify, raw_scores;
     int pool;                                  /* -1: default */
     unsigned batch;
     unsigned max_seq; /* 0 until set: --max-seq, else the model's */
@@ -88,6 +116,10 @@ static int parse_args(int argc, char **argv, run *r, int *first_text)
             r->similarity = 1;
         } else if (!strcmp(a, "--ids")) {
             r->ids_mode = 1;
+        } else if (!strcmp(a, "--classify")) {
+            r->classify = 1;
+        } else if (!strcmp(a, "--raw-scores")) {
+            r->raw_scores = 1;
         } else if (!strcmp(a, "--normalize")) {
             r->normalize = 1;
         } else if (!strcmp(a, "--no-normalize")) {
@@ -104,6 +136,8 @@ static int parse_args(int argc, char **argv, run *r, int *first_text)
                    cli_option(argc, argv, &i, "--precision", &precision,
                               &missing) ||
                    cli_option(argc, argv, &i, "--input", &r->input,
+                              &missing) ||
+                   cli_option(argc, argv, &i, "--rerank", &r->rerank,
                               &missing) ||
                    cli_option(argc, argv, &i, "--pooling", &pool, &missing) ||
                    cli_option(argc, argv, &i, "--batch", &batch, &missing) ||
@@ -127,11 +161,13 @@ static int parse_args(int argc, char **argv, run *r, int *first_text)
             r->pool = CLENC_POOL_MEAN;
         else if (!strcmp(pool, "cls"))
             r->pool = CLENC_POOL_CLS;
+        else if (!strcmp(pool, "pooler"))
+            r->pool = CLENC_POOL_POOLER;
         else if (!strcmp(pool, "none"))
             r->pool = CLENC_POOL_NONE;
         else
-            return cli_usage_error(PROG, "--pooling is mean, cls or none, "
-                                         "not '%s'",
+            return cli_usage_error(PROG, "--pooling is mean, cls, pooler or "
+                                         "none, not '%s'",
                                    pool);
     }
     if (batch) {
@@ -151,11 +187,26 @@ static int parse_args(int argc, char **argv, run *r, int *first_text)
         r->max_seq = (unsigned)v;
         r->max_seq_given = 1;
     }
+    const char *verb = r->rerank ? "rerank" : r->classify ? "classify"
+                                                          : "embed";
+    if (r->rerank && r->classify)
+        return cli_usage_error(PROG, "--rerank or --classify, not both");
+    if ((r->rerank || r->classify) &&
+        (r->similarity || r->ids_mode || r->pool >= 0 || r->normalize >= 0))
+        return cli_usage_error(PROG, "--%s scores texts: --similarity, --ids, "
+                                     "--pooling and --normalize are for "
+                                     "embedding",
+                               verb);
+    if (r->raw_scores && !r->rerank && !r->classify)
+        return cli_usage_error(PROG, "--raw-scores goes with --rerank or "
+                                     "--classify");
     if (r->input && *first_text < argc)
-        return cli_usage_error(PROG, "give TEXT arguments or --input, not both");
+        return cli_usage_error(PROG, "give %s arguments or --input, not both",
+                               r->rerank ? "PASSAGE" : "TEXT");
     if (!r->input && *first_text >= argc)
-        return cli_usage_error(PROG, "nothing to embed: give TEXT... or "
-                                     "--input FILE");
+        return cli_usage_error(PROG, "nothing to %s: give %s... or --input "
+                                     "FILE",
+                               verb, r->rerank ? "PASSAGE" : "TEXT");
     if (r->similarity && r->pool == CLENC_POOL_NONE)
         return cli_usage_error(PROG, "--similarity needs one vector a text, "
                                      "not --pooling none");
@@ -180,10 +231,13 @@ static int setup(run *r)
         st = clenc_model_info_get(r->model, &r->info);
     if (st != CLENC_OK)
         return cli_fail(PROG, st);
+    const int scoring = r->rerank || r->classify;
+    if (scoring && scores_check_model(&r->info, r->rerank != NULL))
+        return 2;
     if (!r->ids_mode && !r->info.has_tokenizer) {
-        fprintf(stderr, "%s: model '%s' has no tokenizer: give token ids "
-                        "with --ids\n",
-                PROG, r->info.name);
+        fprintf(stderr, "%s: model '%s' has no tokenizer: %s\n", PROG,
+                r->info.name, scoring ? "scores need texts"
+                                      : "give token ids with --ids");
         return 1;
     }
     /* Host buffers are sized by this, never by the positions a config.json
@@ -196,7 +250,7 @@ static int setup(run *r)
                                  : (r->info.pooling & CLENC_POOL_NORMALIZE) != 0;
     r->pooling = (clenc_pooling)(mode | (norm ? CLENC_POOL_NORMALIZE : 0));
     st = clenc_session_create(r->model, r->batch, r->max_seq, &r->session);
-    if (st == CLENC_OK)
+    if (st == CLENC_OK && !scoring)
         st = clenc_session_set_pooling(r->session, r->pooling);
     if (st != CLENC_OK) {
         cli_fail(PROG, st);
@@ -477,6 +531,8 @@ static const char *pooling_name(clenc_pooling p)
     switch ((int)(p & ~CLENC_POOL_NORMALIZE)) {
     case CLENC_POOL_CLS:
         return "cls";
+    case CLENC_POOL_POOLER:
+        return "pooler";
     case CLENC_POOL_NONE:
         return "none";
     default:
@@ -650,7 +706,19 @@ int main(int argc, char **argv)
     int first = 0, rc = parse_args(argc, argv, &r, &first);
     if (rc)
         return rc;
-    if ((rc = setup(&r)) == 0) {
+    if ((rc = setup(&r)) == 0 && (r.rerank || r.classify)) {
+        const scores_run s = {.model = r.model,
+                              .session = r.session,
+                              .info = &r.info,
+                              .device_name = r.device_info.name,
+                              .input = r.input,
+                              .json = r.json,
+                              .raw = r.raw_scores};
+        rc = r.rerank ? scores_rerank(&s, r.rerank, argv + first,
+                                      (size_t)(argc - first))
+                      : scores_classify(&s, argv + first,
+                                        (size_t)(argc - first));
+    } else if (rc == 0) {
         r.group_out = malloc(group_texts(&r) * group_stride(&r) *
                              sizeof *r.group_out);
         if (!r.group_out)

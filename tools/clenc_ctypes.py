@@ -42,4 +42,6 @@ class ClencModelInfo(ctypes.Structure):
                 ("pooling", ctypes.c_int), ("gemm", ctypes.c_int), ("variant", ctypes.c_int),
                 ("weight_bytes", ctypes.c_uint64), ("has_tokenizer", ctypes.c_int),
                 ("max_text_tokens", ctypes.c_uint), ("name", ctypes.c_char * 256),
-                ("precision", ctypes.c_int), ("fp16_compute", ctypes.c_int)]
+                ("precision", ctypes.c_int), ("fp16_compute", ctypes.c_int),
+                ("head", ctypes.c_int), ("num_labels", ctypes.c_uint),
+                ("score_activation", ctypes.c_int), ("has_pooler", ctypes.c_int)]

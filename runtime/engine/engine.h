@@ -12,6 +12,34 @@ typedef struct clenc__layer {
     cl_mem norm1_weight, norm1_bias, norm2_weight, norm2_bias;
 } clenc__layer;
 
+/* A sequence-classification head and BERT's pooler, on the host (head.c):
+ * a few thousand multiply-adds a text, on the first token's state the
+ * device computed. */
+typedef struct clenc__head {
+    clenc_head_kind kind;
+    unsigned num_labels;
+    clenc_score_activation activation;
+    char **labels;              /* num_labels names */
+    float *pooler_w, *pooler_b; /* BERT's pooler [h][h], [h]; NULL: none */
+    float *dense_w, *dense_b;   /* RoBERTa's classifier.dense, DistilBERT's
+                                   pre_classifier [h][h], [h] */
+    float *out_w, *out_b;       /* [num_labels][h], [num_labels] */
+} clenc__head;
+
+/* BERT's pooler: out[i] = tanh(W·cls[i] + b), n rows of `hidden` (out may
+ * be cls). */
+clenc_status clenc__pooler_run(const clenc__head *h, unsigned hidden,
+                               const float *cls, size_t n, float *out);
+/* The head's scores [n][num_labels] for n first-token states; raw:
+ * logits, else through the activation. */
+clenc_status clenc__head_run(const clenc__head *h, unsigned hidden,
+                             const float *cls, size_t n, int raw,
+                             float *scores);
+void clenc__head_free(clenc__head *h);
+/* Each of n rows of `hidden` floats divided by max(its L2 norm, 1e-12),
+ * as pool.cl's l2norm, in double. */
+void clenc__normalize_rows(float *rows, size_t n, unsigned hidden);
+
 struct clenc_model {
     clenc_context *ctx;
     clenc_config config;
@@ -26,6 +54,7 @@ struct clenc_model {
     clenc__tokenizer *tokenizer; /* NULL: the model takes ids only */
     unsigned max_text_tokens;
     char name[256];
+    clenc__head head; /* kind NONE and no pooler: an embedder */
 };
 
 /* The halves an F16 checkpoint loaded at FP16 keeps (load.c): each

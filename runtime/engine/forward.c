@@ -116,11 +116,17 @@ static clenc_status check_batch(const clenc_session *s, const int32_t *ids,
                            "1..%u",
                            seq, s->max_seq);
     unsigned mode = (unsigned)pooling & ~(unsigned)CLENC_POOL_NORMALIZE;
-    if (mode > CLENC_POOL_NONE ||
+    if (mode > CLENC_POOL_POOLER ||
         (mode == CLENC_POOL_DEFAULT && pooling != CLENC_POOL_DEFAULT))
         return clenc__fail(CLENC_ERR_INVALID_ARG,
                            "clenc_encode: pooling 0x%x is not a pooling",
                            (unsigned)pooling);
+    if (mode == CLENC_POOL_POOLER && !s->model->head.pooler_w)
+        return clenc__fail(CLENC_ERR_UNSUPPORTED,
+                           "clenc_encode: model '%s' has no pooler "
+                           "(pooler.dense in its checkpoint) for "
+                           "CLENC_POOL_POOLER",
+                           s->model->name);
     for (unsigned b = 0; b < batch; b++) {
         const unsigned len = lengths ? (unsigned)lengths[b] : seq;
         if (lengths && (lengths[b] < 1 || (unsigned)lengths[b] > seq))
@@ -366,8 +372,13 @@ clenc_status clenc_encode(clenc_session *s, const int32_t *ids,
         out);
     if (pooling == CLENC_POOL_DEFAULT)
         pooling = s->model->config.pooling;
-    const unsigned mode = (unsigned)pooling & ~(unsigned)CLENC_POOL_NORMALIZE;
-    const int normalize = (pooling & CLENC_POOL_NORMALIZE) != 0;
+    unsigned mode = (unsigned)pooling & ~(unsigned)CLENC_POOL_NORMALIZE;
+    /* BERT's pooler runs on the host over the first token's state (head.c),
+     * and normalisation after it. */
+    const int pooler = mode == CLENC_POOL_POOLER;
+    if (pooler)
+        mode = CLENC_POOL_CLS;
+    const int normalize = (pooling & CLENC_POOL_NORMALIZE) != 0 && !pooler;
 
     s->encode_begin_ns = clenc__now_ns();
     clenc__launches_reset(&s->launcher);
@@ -407,6 +418,12 @@ clenc_status clenc_encode(clenc_session *s, const int32_t *ids,
     CL_CHECK(clFinish(s->launcher.queue), out);
     if (s->host_halves)
         widen_results(s, batch, seq, mode == CLENC_POOL_NONE, out);
+    if (pooler) {
+        const unsigned h = s->model->config.hidden;
+        TRY(clenc__pooler_run(&s->model->head, h, out, batch, out), out);
+        if (pooling & CLENC_POOL_NORMALIZE)
+            clenc__normalize_rows(out, batch, h);
+    }
     s->encode_end_ns = clenc__now_ns();
     if (s->model->ctx->profiling)
         TRY(clenc__profile_add_pass(s), out);

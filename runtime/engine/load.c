@@ -344,6 +344,75 @@ out:
     return st;
 }
 
+/* A head's tensor: under the encoder's prefix (BERT's pooler) or at the
+ * top (the classifiers beside "bert.", "roberta.", "distilbert."), copied
+ * into an array the model keeps. */
+static clenc_status head_tensor(loader *L, const char *name, int prefixed,
+                                unsigned d0, unsigned d1, int required,
+                                float **out)
+{
+    const size_t keep = L->prefix_len;
+    const float *data;
+    if (!prefixed)
+        L->prefix_len = 0;
+    clenc_status st = tensor(L, name, d0, d1, required, &data);
+    L->prefix_len = keep;
+    *out = NULL;
+    if (st != CLENC_OK || !data)
+        return st;
+    const size_t count = (size_t)d0 * (d1 ? d1 : 1);
+    if (!(*out = clenc__malloc(count * sizeof **out)))
+        return clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no host memory");
+    memcpy(*out, data, count * sizeof **out);
+    return clenc__check_finite(*out, count, name);
+}
+
+/* BERT's pooler where the checkpoint has it, and the head config.json
+ * names, by transformers' names for each class. */
+static clenc_status map_head(loader *L, const clenc_config *c,
+                             clenc__head_info *info, clenc__head *h)
+{
+    clenc_status st;
+    const unsigned hd = c->hidden, n = info->num_labels;
+    memset(h, 0, sizeof *h);
+    const int bert = info->kind == CLENC_HEAD_BERT;
+    if (L->files->arch == CLENC__ARCH_BERT)
+        TRY(head_tensor(L, "pooler.dense.weight", 1, hd, hd, bert,
+                        &h->pooler_w),
+            out);
+    if (h->pooler_w)
+        TRY(head_tensor(L, "pooler.dense.bias", 1, hd, 0, 1, &h->pooler_b),
+            out);
+    if (info->kind == CLENC_HEAD_NONE)
+        return CLENC_OK;
+    static const char *const names[][4] = {
+        [CLENC_HEAD_BERT] = {NULL, NULL, "classifier.weight",
+                             "classifier.bias"},
+        [CLENC_HEAD_ROBERTA] = {"classifier.dense.weight",
+                                "classifier.dense.bias",
+                                "classifier.out_proj.weight",
+                                "classifier.out_proj.bias"},
+        [CLENC_HEAD_DISTILBERT] = {"pre_classifier.weight",
+                                   "pre_classifier.bias", "classifier.weight",
+                                   "classifier.bias"},
+    };
+    const char *const *k = names[info->kind];
+    if (k[0]) {
+        TRY(head_tensor(L, k[0], 0, hd, hd, 1, &h->dense_w), out);
+        TRY(head_tensor(L, k[1], 0, hd, 0, 1, &h->dense_b), out);
+    }
+    TRY(head_tensor(L, k[2], 0, n, hd, 1, &h->out_w), out);
+    TRY(head_tensor(L, k[3], 0, n, 0, 1, &h->out_b), out);
+    h->kind = info->kind;
+    h->num_labels = n;
+    h->activation = info->activation;
+    h->labels = info->labels; /* the model keeps the names */
+    info->labels = NULL;
+    info->num_labels = 0;
+out:
+    return st;
+}
+
 /* Each layout's names: the encoder's parts (what lies elsewhere under the
  * prefix is a head or a pooler), its layers, and config.json's count of
  * them. */
@@ -456,6 +525,8 @@ clenc_status clenc_model_load_as(clenc_context *ctx, const char *path,
     clenc__tokenizer *tok = NULL;
     clenc_layer_weights *layers = NULL;
     clenc__half_layer *half_layers = NULL;
+    clenc__head head;
+    memset(&head, 0, sizeof head);
     TRY(clenc__model_files_read(path, &files), out);
     TRY(clenc__st_open_header(files.weights_path, &L.st), out_free_files);
     clenc_config config = files.config;
@@ -486,6 +557,7 @@ clenc_status clenc_model_load_as(clenc_context *ctx, const char *path,
             : map_torch(&L, &config, &weights, layers, half_layers),
         out_close);
     TRY(check_accounted(&L, files.arch, &config), out_close);
+    TRY(map_head(&L, &config, &files.head, &head), out_close);
     const char *tok_path = files.tokenizer_json_path ? files.tokenizer_json_path
                                                      : files.vocab_path;
     if (files.tokenizer_json_path)
@@ -505,11 +577,14 @@ clenc_status clenc_model_load_as(clenc_context *ctx, const char *path,
     TRY(clenc__model_create(ctx, &config, &weights, &L.halves, &m), out_close);
     m->tokenizer = tok;
     tok = NULL;
+    m->head = head;
+    memset(&head, 0, sizeof head);
     m->max_text_tokens = files.max_text_tokens;
     model_name(files.folder, m->name, sizeof m->name);
     *out = m;
 out_close:
     clenc__tokenizer_free(tok);
+    clenc__head_free(&head);
     for (size_t i = 0; i < L.converted_count; i++)
         clenc__free(L.converted[i]);
     clenc__free(L.converted);

@@ -523,6 +523,7 @@ void clenc_model_destroy(clenc_model *m)
     for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++)
         clenc__buffer_release(ctx, tables[i]);
     clenc__tokenizer_free(m->tokenizer);
+    clenc__head_free(&m->head);
     clenc__free(m);
 }
 
@@ -553,6 +554,15 @@ clenc_status clenc_model_info_get_sized(const clenc_model *m,
     memcpy(out->name, m->name, sizeof out->name);
     out->precision = m->spec.precision;
     out->fp16_compute = m->spec.half_compute;
+    out->head = m->head.kind;
+    out->num_labels = m->head.num_labels;
+    out->score_activation = m->head.activation;
+    out->has_pooler = m->head.pooler_w != NULL;
     CLENC__STRUCT_OUT(caller_out, out_size, &info);
     return CLENC_OK;
+}
+
+const char *clenc_model_label(const clenc_model *m, unsigned index)
+{
+    return m && index < m->head.num_labels ? m->head.labels[index] : NULL;
 }

@@ -1,4 +1,5 @@
 /* config.c — a model's architecture in clenc's terms: the two families' defaults, HF config.json of BERT, RoBERTa, XLM-RoBERTa, CamemBERT and DistilBERT, torch TransformerEncoder config.json. */
+#include <stdio.h>
 #include <string.h>
 
 #include "formats/config.h"
@@ -212,4 +213,155 @@ clenc_status clenc__config_read(json_t *root, const char *file,
     }
     *arch = CLENC__ARCH_BERT;
     return read_bert(root, file, config);
+}
+
+/* ------------------------------------------------ classification heads */
+
+#define MAX_LABELS 4096u
+
+static clenc_head_kind head_kind(json_t *root)
+{
+    static const struct {
+        const char *name;
+        clenc_head_kind kind;
+    } heads[] = {
+        {"BertForSequenceClassification", CLENC_HEAD_BERT},
+        {"RobertaForSequenceClassification", CLENC_HEAD_ROBERTA},
+        {"XLMRobertaForSequenceClassification", CLENC_HEAD_ROBERTA},
+        {"CamembertForSequenceClassification", CLENC_HEAD_ROBERTA},
+        {"DistilBertForSequenceClassification", CLENC_HEAD_DISTILBERT},
+    };
+    for (size_t i = 0; i < sizeof heads / sizeof heads[0]; i++)
+        if (has_architecture(root, heads[i].name))
+            return heads[i].kind;
+    return CLENC_HEAD_NONE;
+}
+
+/* sentence-transformers' CrossEncoder names its activation by class,
+ * "torch.nn.modules.activation.Sigmoid": `fn` is that value (NULL or JSON
+ * null: none named, *found 0), `key` where it was. */
+static clenc_status activation_named(json_t *fn, const char *file,
+                                     const char *key, int *found,
+                                     clenc_score_activation *out)
+{
+    *found = fn && !json_is_null(fn);
+    if (!*found)
+        return CLENC_OK;
+    if (!json_is_string(fn))
+        return clenc__fail(CLENC_ERR_MODEL_FORMAT,
+                           "%s: %s is not a string", file, key);
+    const char *name = json_string_value(fn);
+    const char *dot = strrchr(name, '.');
+    const char *cls = dot ? dot + 1 : name;
+    if (strcmp(cls, "Sigmoid") == 0)
+        *out = CLENC_SCORE_SIGMOID;
+    else if (strcmp(cls, "Identity") == 0)
+        *out = CLENC_SCORE_IDENTITY;
+    else if (strcmp(cls, "Softmax") == 0)
+        *out = CLENC_SCORE_SOFTMAX;
+    else
+        return clenc__unsupported(file, key, name,
+                                  "Sigmoid, Identity and Softmax");
+    return CLENC_OK;
+}
+
+void clenc__head_info_free(clenc__head_info *h)
+{
+    for (unsigned i = 0; h->labels && i < h->num_labels; i++)
+        clenc__free(h->labels[i]);
+    clenc__free(h->labels);
+    memset(h, 0, sizeof *h);
+}
+
+clenc_status clenc__head_read(json_t *root, const char *file,
+                              clenc__head_info *h)
+{
+    clenc_status st = CLENC_OK;
+    memset(h, 0, sizeof *h);
+    h->kind = head_kind(root);
+    if (h->kind == CLENC_HEAD_NONE)
+        return CLENC_OK;
+    /* transformers writes id2label always; num_labels only in old files,
+     * and 2 is its default. */
+    json_t *id2label = json_object_get(root, "id2label");
+    unsigned n = 2;
+    if (id2label && !json_is_object(id2label))
+        return clenc__fail(CLENC_ERR_MODEL_FORMAT,
+                           "%s: id2label is not an object", file);
+    if (id2label)
+        n = (unsigned)(json_object_size(id2label) < MAX_LABELS + 1
+                           ? json_object_size(id2label)
+                           : MAX_LABELS + 1);
+    TRY(clenc__json_uint(root, file, "num_labels", n, &n), out);
+    if (n == 0 || n > MAX_LABELS)
+        return clenc__fail(CLENC_ERR_MODEL_FORMAT,
+                           "%s: %u labels (id2label, num_labels): a head has "
+                           "1..%u",
+                           file, n, MAX_LABELS);
+    if (!(h->labels = clenc__calloc(n, sizeof *h->labels)))
+        return clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no host memory");
+    h->num_labels = n;
+    for (unsigned i = 0; i < n; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "%u", i);
+        json_t *v = json_object_get(id2label, key);
+        h->labels[i] = json_is_string(v)
+                           ? clenc__strdup(json_string_value(v))
+                           : clenc__asprintf("LABEL_%u", i);
+        if (!h->labels[i]) {
+            st = clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no host memory");
+            goto out;
+        }
+    }
+    const char *problem = NULL;
+    TRY(clenc__json_string(root, file, "problem_type", "", &problem), out);
+    int regression = strcmp(problem, "regression") == 0;
+    int multi = strcmp(problem, "multi_label_classification") == 0;
+    if (problem[0] && !regression && !multi &&
+        strcmp(problem, "single_label_classification") != 0) {
+        st = clenc__unsupported(file, "problem_type", problem,
+                                "regression, single_label_classification "
+                                "and multi_label_classification");
+        goto out;
+    }
+    h->activation = regression ? CLENC_SCORE_IDENTITY
+                    : n == 1 || multi ? CLENC_SCORE_SIGMOID
+                                      : CLENC_SCORE_SOFTMAX;
+    /* sentence-transformers 4 and 5 write config.json's
+     * sentence_transformers.activation_fn; older versions
+     * sbert_ce_default_activation_function. */
+    int found = 0;
+    clenc_score_activation named = CLENC_SCORE_IDENTITY;
+    json_t *section = json_object_get(root, "sentence_transformers");
+    if (json_object_get(section, "activation_fn"))
+        TRY(activation_named(json_object_get(section, "activation_fn"), file,
+                             "sentence_transformers.activation_fn", &found,
+                             &named),
+            out);
+    else
+        TRY(activation_named(
+                json_object_get(root, "sbert_ce_default_activation_function"),
+                file, "sbert_ce_default_activation_function", &found, &named),
+            out);
+    if (found)
+        h->activation = named;
+out:
+    if (st != CLENC_OK)
+        clenc__head_info_free(h);
+    return st;
+}
+
+clenc_status clenc__head_activation_file(json_t *st_config, const char *file,
+                                         clenc__head_info *h)
+{
+    int found = 0;
+    clenc_score_activation named = CLENC_SCORE_IDENTITY;
+    if (h->kind == CLENC_HEAD_NONE || !st_config)
+        return CLENC_OK;
+    clenc_status st = activation_named(json_object_get(st_config,
+                                                       "activation_fn"),
+                                       file, "activation_fn", &found, &named);
+    if (st == CLENC_OK && found)
+        h->activation = named;
+    return st;
 }

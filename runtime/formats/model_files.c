@@ -291,6 +291,25 @@ clenc_status clenc__model_files_read(const char *path, clenc__model_files *f)
         goto out;
     f->max_text_tokens = f->config.max_positions - f->config.position_offset;
     if (f->arch != CLENC__ARCH_TORCH_ENCODER) {
+        char *config_file = clenc__path_join(f->folder, "config.json");
+        if (!config_file) {
+            st = clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no host memory");
+            goto out;
+        }
+        st = clenc__head_read(root, config_file, &f->head);
+        clenc__free(config_file);
+        if (st != CLENC_OK)
+            goto out;
+        json_t *st_config = NULL;
+        TRY(clenc__json_read(f->folder, "config_sentence_transformers.json",
+                             0, 0, &st_config),
+            out);
+        st = clenc__head_activation_file(st_config,
+                                         "config_sentence_transformers.json",
+                                         &f->head);
+        json_decref(st_config);
+        if (st != CLENC_OK)
+            goto out;
         TRY(read_pooling(f->folder, &f->config), out);
         char *vocab = clenc__path_join(f->folder, "vocab.txt");
         char *fast = clenc__path_join(f->folder, "tokenizer.json");
@@ -332,6 +351,7 @@ void clenc__model_files_free(clenc__model_files *f)
     clenc__free(f->weights_path);
     clenc__free(f->vocab_path);
     clenc__free(f->tokenizer_json_path);
+    clenc__head_info_free(&f->head);
     for (int i = 0; i < 5; i++)
         clenc__free(f->special[i]);
     memset(f, 0, sizeof *f);
