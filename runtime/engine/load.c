@@ -166,9 +166,45 @@ out:
     return st;
 }
 
+/* A BERT-layout checkpoint's names: its layers' prefix and each part's
+ * (".weight" and ".bias" follow); DistilBERT renames BERT's parts. */
+typedef struct bert_names {
+    const char *example_prefix; /* for the message when nothing is found */
+    const char *layer;          /* "encoder.layer" */
+    const char *q, *k, *v, *o, *up, *down, *norm1, *norm2;
+} bert_names;
+
+static const bert_names bert_layout = {
+    "bert.", "encoder.layer", "attention.self.query", "attention.self.key",
+    "attention.self.value", "attention.output.dense", "intermediate.dense",
+    "output.dense", "attention.output.LayerNorm", "output.LayerNorm"};
+static const bert_names distilbert_layout = {
+    "distilbert.", "transformer.layer", "attention.q_lin", "attention.k_lin",
+    "attention.v_lin", "attention.out_lin", "ffn.lin1", "ffn.lin2",
+    "sa_layer_norm", "output_layer_norm"};
+
+/* One linear part of layer i: its weight (as halves where the loader keeps
+ * them) and bias. */
+static clenc_status linear(loader *L, const bert_names *nm, unsigned i,
+                           const char *part, unsigned d0, unsigned d1,
+                           const float **w, const uint16_t **half,
+                           const float **b)
+{
+    char n[256];
+    snprintf(n, sizeof n, "%s.%u.%s.weight", nm->layer, i, part);
+    clenc_status st = tensor_as(L, n, d0, d1, 1, w, half);
+    if (st != CLENC_OK)
+        return st;
+    snprintf(n, sizeof n, "%s.%u.%s.bias", nm->layer, i, part);
+    return tensor(L, n, d0, 0, 1, b);
+}
+
+/* BERT's layout (RoBERTa's, XLM-R's, CamemBERT's) and DistilBERT's: the
+ * embeddings under one set of names, the layers under `nm`'s. */
 static clenc_status map_bert(loader *L, const clenc_config *c,
                              clenc_weights *w, clenc_layer_weights *layers,
-                             clenc__half_layer *half_layers)
+                             clenc__half_layer *half_layers,
+                             const bert_names *nm)
 {
     clenc__half_weights *hw = &L->halves;
     clenc_status st;
@@ -176,8 +212,8 @@ static clenc_status map_bert(loader *L, const clenc_config *c,
     if (!find_prefix(L, "embeddings.word_embeddings.weight"))
         return clenc__fail(CLENC_ERR_MODEL_FORMAT,
                            "%s: no tensor 'embeddings.word_embeddings.weight' "
-                           "(with or without a prefix such as 'bert.')",
-                           L->files->weights_path);
+                           "(with or without a prefix such as '%s')",
+                           L->files->weights_path, nm->example_prefix);
     TRY(tensor_as(L, "embeddings.word_embeddings.weight", c->vocab_size, h, 1,
                   &w->word_embeddings, &hw->word_embeddings),
         out);
@@ -197,88 +233,27 @@ static clenc_status map_bert(loader *L, const clenc_config *c,
         clenc_layer_weights *l = &layers[i];
         clenc__half_layer *hl = &half_layers[i];
         char n[256];
-#define GET(field, suffix, d0, d1)                                             \
-    snprintf(n, sizeof n, "encoder.layer.%u.%s", i, suffix);                   \
-    TRY(tensor(L, n, d0, d1, 1, &l->field), out)
-#define GET_MATRIX(field, suffix, d0, d1)                                      \
-    snprintf(n, sizeof n, "encoder.layer.%u.%s", i, suffix);                   \
-    TRY(tensor_as(L, n, d0, d1, 1, &l->field, &hl->field), out)
-        GET_MATRIX(q_weight, "attention.self.query.weight", h, h);
-        GET(q_bias, "attention.self.query.bias", h, 0);
-        GET_MATRIX(k_weight, "attention.self.key.weight", h, h);
-        GET(k_bias, "attention.self.key.bias", h, 0);
-        GET_MATRIX(v_weight, "attention.self.value.weight", h, h);
-        GET(v_bias, "attention.self.value.bias", h, 0);
-        GET_MATRIX(o_weight, "attention.output.dense.weight", h, h);
-        GET(o_bias, "attention.output.dense.bias", h, 0);
-        GET_MATRIX(ffn_up_weight, "intermediate.dense.weight", f, h);
-        GET(ffn_up_bias, "intermediate.dense.bias", f, 0);
-        GET_MATRIX(ffn_down_weight, "output.dense.weight", h, f);
-        GET(ffn_down_bias, "output.dense.bias", h, 0);
-#undef GET_MATRIX
-#undef GET
-        snprintf(n, sizeof n, "encoder.layer.%u.attention.output.LayerNorm", i);
+        TRY(linear(L, nm, i, nm->q, h, h, &l->q_weight, &hl->q_weight,
+                   &l->q_bias),
+            out);
+        TRY(linear(L, nm, i, nm->k, h, h, &l->k_weight, &hl->k_weight,
+                   &l->k_bias),
+            out);
+        TRY(linear(L, nm, i, nm->v, h, h, &l->v_weight, &hl->v_weight,
+                   &l->v_bias),
+            out);
+        TRY(linear(L, nm, i, nm->o, h, h, &l->o_weight, &hl->o_weight,
+                   &l->o_bias),
+            out);
+        TRY(linear(L, nm, i, nm->up, f, h, &l->ffn_up_weight,
+                   &hl->ffn_up_weight, &l->ffn_up_bias),
+            out);
+        TRY(linear(L, nm, i, nm->down, h, f, &l->ffn_down_weight,
+                   &hl->ffn_down_weight, &l->ffn_down_bias),
+            out);
+        snprintf(n, sizeof n, "%s.%u.%s", nm->layer, i, nm->norm1);
         TRY(layer_norm(L, n, h, &l->norm1_weight, &l->norm1_bias), out);
-        snprintf(n, sizeof n, "encoder.layer.%u.output.LayerNorm", i);
-        TRY(layer_norm(L, n, h, &l->norm2_weight, &l->norm2_bias), out);
-    }
-out:
-    return st;
-}
-
-/* DistilBERT: embeddings as BERT's (no token types), layers under
- * "transformer.layer.N." with their own names. */
-static clenc_status map_distilbert(loader *L, const clenc_config *c,
-                                   clenc_weights *w,
-                                   clenc_layer_weights *layers,
-                                   clenc__half_layer *half_layers)
-{
-    clenc_status st;
-    const unsigned h = c->hidden, f = c->ffn;
-    clenc__half_weights *hw = &L->halves;
-    if (!find_prefix(L, "embeddings.word_embeddings.weight"))
-        return clenc__fail(CLENC_ERR_MODEL_FORMAT,
-                           "%s: no tensor 'embeddings.word_embeddings.weight' "
-                           "(with or without a prefix such as "
-                           "'distilbert.')",
-                           L->files->weights_path);
-    TRY(tensor_as(L, "embeddings.word_embeddings.weight", c->vocab_size, h, 1,
-                  &w->word_embeddings, &hw->word_embeddings),
-        out);
-    TRY(tensor_as(L, "embeddings.position_embeddings.weight",
-                  c->max_positions, h, 1, &w->position_embeddings,
-                  &hw->position_embeddings),
-        out);
-    TRY(layer_norm(L, "embeddings.LayerNorm", h, &w->embedding_norm_weight,
-                   &w->embedding_norm_bias),
-        out);
-    for (unsigned i = 0; i < c->layers; i++) {
-        clenc_layer_weights *l = &layers[i];
-        clenc__half_layer *hl = &half_layers[i];
-        char n[256];
-#define GET(field, suffix, d0, d1)                                             \
-    snprintf(n, sizeof n, "transformer.layer.%u.%s", i, suffix);               \
-    TRY(tensor(L, n, d0, d1, 1, &l->field), out)
-#define GET_MATRIX(field, suffix, d0, d1)                                      \
-    snprintf(n, sizeof n, "transformer.layer.%u.%s", i, suffix);               \
-    TRY(tensor_as(L, n, d0, d1, 1, &l->field, &hl->field), out)
-        GET_MATRIX(q_weight, "attention.q_lin.weight", h, h);
-        GET(q_bias, "attention.q_lin.bias", h, 0);
-        GET_MATRIX(k_weight, "attention.k_lin.weight", h, h);
-        GET(k_bias, "attention.k_lin.bias", h, 0);
-        GET_MATRIX(v_weight, "attention.v_lin.weight", h, h);
-        GET(v_bias, "attention.v_lin.bias", h, 0);
-        GET_MATRIX(o_weight, "attention.out_lin.weight", h, h);
-        GET(o_bias, "attention.out_lin.bias", h, 0);
-        GET_MATRIX(ffn_up_weight, "ffn.lin1.weight", f, h);
-        GET(ffn_up_bias, "ffn.lin1.bias", f, 0);
-        GET_MATRIX(ffn_down_weight, "ffn.lin2.weight", h, f);
-        GET(ffn_down_bias, "ffn.lin2.bias", h, 0);
-#undef GET_MATRIX
-#undef GET
-        snprintf(n, sizeof n, "transformer.layer.%u.sa_layer_norm", i);
-        TRY(layer_norm(L, n, h, &l->norm1_weight, &l->norm1_bias), out);
-        snprintf(n, sizeof n, "transformer.layer.%u.output_layer_norm", i);
+        snprintf(n, sizeof n, "%s.%u.%s", nm->layer, i, nm->norm2);
         TRY(layer_norm(L, n, h, &l->norm2_weight, &l->norm2_bias), out);
     }
 out:
@@ -550,11 +525,11 @@ clenc_status clenc_model_load_as(clenc_context *ctx, const char *path,
     }
     weights.layers = layers;
     L.halves.layers = half_layers;
-    TRY(files.arch == CLENC__ARCH_BERT
-            ? map_bert(&L, &config, &weights, layers, half_layers)
-        : files.arch == CLENC__ARCH_DISTILBERT
-            ? map_distilbert(&L, &config, &weights, layers, half_layers)
-            : map_torch(&L, &config, &weights, layers, half_layers),
+    TRY(files.arch == CLENC__ARCH_TORCH_ENCODER
+            ? map_torch(&L, &config, &weights, layers, half_layers)
+            : map_bert(&L, &config, &weights, layers, half_layers,
+                       files.arch == CLENC__ARCH_BERT ? &bert_layout
+                                                      : &distilbert_layout),
         out_close);
     TRY(check_accounted(&L, files.arch, &config), out_close);
     TRY(map_head(&L, &config, &files.head, &head), out_close);
