@@ -14,7 +14,7 @@ DEB_PACKAGES := gcc make pkg-config ocl-icd-opencl-dev opencl-headers \
                 libclblast-dev libjansson-dev libutf8proc-dev pocl-opencl-icd \
                 libcunit1-dev mesa-opencl-icd clinfo python3 python3-pip \
                 python3-venv unzip libopenblas-dev valgrind python3-pytest \
-                python3-numpy libonig-dev
+                python3-numpy python3-setuptools libonig-dev
 # The GEMM benchmark's oneDNN peer: `make bench` installs it, tests and CI
 # do not need it.
 BENCH_DEB_PACKAGES := libdnnl-dev

@@ -67,7 +67,10 @@ import argparse, ctypes, json, os, platform, statistics, subprocess, sys, time, 
 import numpy as np
 
 sys.dont_write_bytecode = True  # no tools/__pycache__ in the tree
-from clenc_ctypes import ClencDeviceInfo, ClencModelInfo, ClencOptions  # tools/, the script's folder
+# The struct mirrors are the Python package's (python/clenc/_ctypes.py), the
+# one copy tests/python/test_abi.py checks against the C layouts.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "python"))
+from clenc._ctypes import ClencDeviceInfo, ClencModelInfo, ClencOptions  # noqa: E402
 import bench_engines as peers
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
