@@ -557,13 +557,15 @@ CLENC_API clenc_status clenc_model_info_get_sized(const clenc_model *model,
     clenc_model_info_get_sized((model), (out), sizeof(clenc_model_info))
 
 /* Loads a model folder (or a .safetensors file with config.json beside
- * it): a BERT-family checkpoint (BertModel's config.json; MiniLM, BGE, E5;
- * tensor names with or without a prefix such as "bert."), or a PyTorch
- * torch.nn.TransformerEncoder state dict with a config.json of
- * "architectures": ["TransformerEncoder"] (README.md, "Models"). The
- * sentence-transformers files beside it (modules.json, 1_Pooling/,
- * sentence_bert_config.json) set the default pooling, normalisation and
- * truncation; vocab.txt and tokenizer_config.json the tokenizer. A missing
+ * it): a BERT-family checkpoint (model_type bert, roberta, xlm-roberta,
+ * camembert or distilbert; MiniLM, BGE, E5, multilingual-e5; tensor names
+ * with or without a prefix such as "bert."; a *ForSequenceClassification
+ * head with it), or a PyTorch torch.nn.TransformerEncoder state dict with
+ * a config.json of "architectures": ["TransformerEncoder"] (README.md,
+ * "Models"). The sentence-transformers files beside it (modules.json,
+ * 1_Pooling/, sentence_bert_config.json) set the default pooling,
+ * normalisation and truncation; tokenizer.json (else vocab.txt and
+ * tokenizer_config.json) the tokenizer. A missing
  * or mis-shaped tensor is CLENC_ERR_MODEL_FORMAT naming it and both shapes;
  * an architecture or setting clenc does not run is CLENC_ERR_UNSUPPORTED
  * naming the field and value. The weights are on the device and the file
