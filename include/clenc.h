@@ -690,6 +690,59 @@ CLENC_API clenc_status clenc_session_info_get_sized(const clenc_session *session
 #define clenc_session_info_get(session, out)                                   \
     clenc_session_info_get_sized((session), (out), sizeof(clenc_session_info))
 
+/* --------------------------------------------------------- several devices */
+
+/* A pool spreads clenc_embed_text over several devices: a context, model
+ * and session (max_batch, max_seq) per device and a worker thread each.
+ * Texts are handed out in chunks of 4 x max_batch from a shared counter, so
+ * a faster device takes more chunks; each text's result is the one its
+ * device's session gives alone (sequences are packed, README.md, "Several
+ * devices"). devices is "all" (every device clenc_device_list gives) or a
+ * comma-separated list of device specs as for clenc_device_find ("0:0,1:0";
+ * a device named twice gets two sessions); max_seq 0 is the model's
+ * max_text_tokens. An entry that selects no device
+ * is CLENC_ERR_NO_DEVICE naming the entry; a device that cannot load the
+ * model fails the create, naming the device. The pool is used by one thread
+ * at a time; *out is NULL on failure. */
+typedef struct clenc_pool clenc_pool;
+
+CLENC_API clenc_status clenc_pool_create(const char *devices,
+                                         const char *model_path,
+                                         clenc_precision precision,
+                                         unsigned max_batch, unsigned max_seq,
+                                         clenc_pool **out);
+/* Accepts NULL. */
+CLENC_API void clenc_pool_destroy(clenc_pool *pool);
+/* How many devices (workers) the pool holds; 0 for NULL. */
+CLENC_API unsigned clenc_pool_device_count(const clenc_pool *pool);
+/* Device `index` (0 .. count - 1), in the order of the list. */
+CLENC_API clenc_status clenc_pool_device_sized(const clenc_pool *pool,
+                                               unsigned index,
+                                               clenc_device_info *out,
+                                               size_t out_size);
+#define clenc_pool_device(pool, index, out)                                    \
+    clenc_pool_device_sized((pool), (index), (out), sizeof(clenc_device_info))
+/* Device `index`'s model, owned by the pool (for clenc_model_info_get and
+ * clenc_tokenize); NULL past the count. */
+CLENC_API const clenc_model *clenc_pool_model(const clenc_pool *pool,
+                                              unsigned index);
+/* As clenc_session_set_pooling, on every device's session. */
+CLENC_API clenc_status clenc_pool_set_pooling(clenc_pool *pool,
+                                              clenc_pooling pooling);
+/* As clenc_embed_text / clenc_embed_text_n: out receives the results in the
+ * order of the texts. A failure on any device fails the call (the other
+ * workers take no more chunks; nothing is retried elsewhere, which would
+ * hide a broken device): clenc_last_error() is that device's error,
+ * prefixed "device 'NAME' (P:D), texts A..B: ", the chunk it was on (an
+ * index in the message after it counts from A). out is then unspecified. n = 0 is CLENC_OK and writes nothing. */
+CLENC_API clenc_status clenc_pool_embed_text(clenc_pool *pool,
+                                             const char *const *texts,
+                                             size_t n, float *out);
+CLENC_API clenc_status clenc_pool_embed_text_n(clenc_pool *pool,
+                                               const char *const *texts,
+                                               const size_t *lengths,
+                                               size_t n, float *out);
+
 /* ------------------------------------------------------------- profiling */
 
 /* FLOPs of one encoder pass over sequences of the given lengths (NULL: all

@@ -13,6 +13,7 @@
     TESTS_ARCH(TEST)                                                           \
     TESTS_HEADS(TEST)                                                          \
     TESTS_TOOLS(TEST)                                                          \
+    TESTS_POOL(TEST)                                                           \
     TESTS_RELIABILITY(TEST)                                                    \
     TESTS_PROBE(TEST)                                                          \
     TESTS_IMPLEMENTATIONS(TEST)
@@ -240,6 +241,14 @@
     TEST(tools, test_bench_json_holds_every_cell)                             \
     TEST(tools, test_compile_container_runs_without_compiler)                 \
     TEST(tools, test_every_tool_has_help_and_version)
+
+/* Several devices (tests/test_pool.c). */
+#define TESTS_POOL(TEST)                                                       \
+    TEST(pool, test_pool_two_devices_equal_one_bit_for_bit_in_order)          \
+    TEST(pool, test_pool_failing_device_fails_the_call_naming_it)             \
+    TEST(pool, test_pool_zero_texts_write_nothing)                            \
+    TEST(pool, test_pool_bad_device_list_is_refused_naming_the_entry)         \
+    TEST(pool, test_pool_run_device_all_prints_what_one_device_does)
 
 #define TESTS_RELIABILITY(TEST)                                                \
     TEST(reliability, test_fault_injection_walks_every_point)                 \

@@ -24,7 +24,9 @@ static const char usage[] =
     "*ForSequenceClassification model) scores them instead.\n"
     "\n"
     "  --model DIR         model folder (config.json, model.safetensors, ...)\n"
-    "  --device SPEC       gpu | accelerator | cpu | P:D | part of a name\n"
+    "  --device SPEC       gpu | accelerator | cpu | P:D | part of a name;\n"
+    "                      'all' or a list (0:0,1:0) embeds on several devices\n"
+    "                      at once (README: \"Several devices\")\n"
     "  --binary FILE       take kernels from a program container, compile none\n"
     "  --precision P       fp32 (default) | fp16 | int8 (README: \"Precision\")\n"
     "  --pooling P         mean | cls | pooler (BERT's pooler, where loaded) |\n"
@@ -85,6 +87,7 @@ typedef struct run {
     clenc_context *ctx;
     clenc_model *model;
     clenc_session *session;
+    clenc_pool *devices; /* --device all or a list: no ctx, model or session */
     clenc_model_info info;
     clenc_device_info device_info;
     clenc_pooling pooling;
@@ -98,6 +101,12 @@ typedef struct run {
     size_t ids_capacity;
     float *group_out;
 } run;
+
+/* --device all or a list of specs: a pool of devices embeds. */
+static int several_devices(const char *device)
+{
+    return device && (!strcmp(device, "all") || strchr(device, ','));
+}
 
 static int parse_args(int argc, char **argv, run *r, int *first_text)
 {
@@ -207,14 +216,61 @@ static int parse_args(int argc, char **argv, run *r, int *first_text)
         return cli_usage_error(PROG, "nothing to %s: give %s... or --input "
                                      "FILE",
                                verb, r->rerank ? "PASSAGE" : "TEXT");
+    if (several_devices(r->device) &&
+        (r->rerank || r->classify || r->ids_mode || r->binary))
+        return cli_usage_error(PROG, "--device %s embeds texts on several "
+                                     "devices: not with --rerank, --classify, "
+                                     "--ids or --binary",
+                               r->device);
     if (r->similarity && r->pool == CLENC_POOL_NONE)
         return cli_usage_error(PROG, "--similarity needs one vector a text, "
                                      "not --pooling none");
     return 0;
 }
 
+/* The pooling asked for, else the model's. */
+static void choose_pooling(run *r)
+{
+    int mode = r->pool >= 0 ? r->pool
+                            : (int)(r->info.pooling & ~CLENC_POOL_NORMALIZE);
+    int norm = r->normalize >= 0 ? r->normalize
+                                 : (r->info.pooling & CLENC_POOL_NORMALIZE) != 0;
+    r->pooling = (clenc_pooling)(mode | (norm ? CLENC_POOL_NORMALIZE : 0));
+}
+
+/* --device all or a list: a pool of devices embeds the texts. */
+static int setup_pool(run *r)
+{
+    clenc_status st = clenc_pool_create(r->device, r->model_path, r->precision,
+                                        r->batch, r->max_seq, &r->devices);
+    if (st == CLENC_OK)
+        st = clenc_model_info_get(clenc_pool_model(r->devices, 0), &r->info);
+    if (st == CLENC_OK)
+        st = clenc_pool_device(r->devices, 0, &r->device_info);
+    if (st != CLENC_OK)
+        return cli_fail(PROG, st);
+    const unsigned more = clenc_pool_device_count(r->devices) - 1;
+    if (more) {
+        const size_t at = strlen(r->device_info.name);
+        snprintf(r->device_info.name + at, sizeof r->device_info.name - at,
+                 " (+%u more)", more);
+    }
+    if (!r->info.has_tokenizer) {
+        fprintf(stderr, "%s: model '%s' has no tokenizer\n", PROG,
+                r->info.name);
+        return 1;
+    }
+    if (!r->max_seq_given)
+        r->max_seq = r->info.max_text_tokens;
+    choose_pooling(r);
+    st = clenc_pool_set_pooling(r->devices, r->pooling);
+    return st == CLENC_OK ? 0 : cli_fail(PROG, st);
+}
+
 static int setup(run *r)
 {
+    if (several_devices(r->device))
+        return setup_pool(r);
     clenc_options opt;
     clenc_options_init(&opt);
     opt.device = r->device;
@@ -244,11 +300,7 @@ static int setup(run *r)
      * claims: the truncation length unless --max-seq says otherwise. */
     if (!r->max_seq_given)
         r->max_seq = r->info.max_text_tokens;
-    int mode = r->pool >= 0 ? r->pool
-                            : (int)(r->info.pooling & ~CLENC_POOL_NORMALIZE);
-    int norm = r->normalize >= 0 ? r->normalize
-                                 : (r->info.pooling & CLENC_POOL_NORMALIZE) != 0;
-    r->pooling = (clenc_pooling)(mode | (norm ? CLENC_POOL_NORMALIZE : 0));
+    choose_pooling(r);
     st = clenc_session_create(r->model, r->batch, r->max_seq, &r->session);
     if (st == CLENC_OK && !scoring)
         st = clenc_session_set_pooling(r->session, r->pooling);
@@ -445,9 +497,13 @@ static int embed_tokenized(run *r, char **texts, const size_t *lens, size_t n)
     const size_t first = r->count - n;
     for (size_t g = 0; g < n; g += group) {
         const size_t m = n - g < group ? n - g : group;
-        clenc_status st = clenc_embed_text_n(
-            r->session, (const char *const *)texts + g, lens + g, m,
-            r->group_out);
+        clenc_status st =
+            r->devices ? clenc_pool_embed_text_n(r->devices,
+                                              (const char *const *)texts + g,
+                                              lens + g, m, r->group_out)
+                    : clenc_embed_text_n(r->session,
+                                         (const char *const *)texts + g,
+                                         lens + g, m, r->group_out);
         if (st != CLENC_OK) {
             keep_texts(r, first + g);
             return cli_fail(PROG, st);
@@ -476,7 +532,9 @@ static int embed(run *r, char **texts, const size_t *lens, size_t n,
     clenc_status st = CLENC_OK;
     for (; ok < n; ok++) {
         size_t k = 0;
-        st = clenc_tokenize_n(r->model, texts[ok], lens[ok], NULL, 0,
+        st = clenc_tokenize_n(r->devices ? clenc_pool_model(r->devices, 0)
+                                      : r->model,
+                              texts[ok], lens[ok], NULL, 0,
                               r->max_seq, r->ids, NULL, &k);
         if (st != CLENC_OK)
             break;
@@ -733,6 +791,7 @@ int main(int argc, char **argv)
     free(r.vectors);
     free(r.ids);
     free(r.group_out);
+    clenc_pool_destroy(r.devices);
     clenc_session_destroy(r.session);
     clenc_model_destroy(r.model);
     clenc_context_destroy(r.ctx);
