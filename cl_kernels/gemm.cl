@@ -36,6 +36,7 @@
  */
 #include "activation.h"
 #include "store.h"
+#include "panel.h"
 
 #if !defined(VARIANT_GPU) || !defined(EPI_BIAS) || !defined(EPI_ACT) ||      \
     !defined(EPI_RESIDUAL) || !defined(PANEL) || !defined(GEMM_TM) ||       \
@@ -111,30 +112,14 @@ __kernel void gemm(__global const act_t *a, __global const weight_t *w,
         const int col0 = panel * PANEL;
         if (col0 >= n)
             break;
-        const int full = col0 + PANEL <= n;
         const float16 bv = (flags & EPI_BIAS) ? vload16(panel, bias) : (float16)(0.0f);
 #pragma unroll
         for (int r = 0; r < GEMM_TM; r++) {
             const int row = row0 + r;
             if (row >= m)
                 break;
-            float16 v = acc[r][p] + bv;
-            if (flags & EPI_ACT)
-                v = ACTIVATE(v);
-            const size_t at = (size_t)row * n + col0;
-            if (full) {
-                if (flags & EPI_RESIDUAL)
-                    v += ACT_LOAD16(0, residual + at);
-                ACT_STORE16(v, 0, out + at);
-            } else {
-                float vals[PANEL];
-                vstore16(v, 0, vals);
-                for (int c = 0; c < n - col0; c++)
-                    ACT_STORE(vals[c] + ((flags & EPI_RESIDUAL)
-                                             ? ACT_LOAD(at + c, residual)
-                                             : 0.0f),
-                              at + c, out);
-            }
+            epilogue_store16(acc[r][p] + bv, n - col0, (size_t)row * n + col0,
+                             residual, out, flags);
         }
     }
 }
@@ -188,15 +173,8 @@ gemm(__global const act_t *a, __global const weight_t *w,
             const int col = col0 + tx + 16 * j;
             if (row >= m || col >= n)
                 continue;
-            float v = acc[i][j];
-            if (flags & EPI_BIAS)
-                v += bias[col];
-            if (flags & EPI_ACT)
-                v = ACTIVATE(v);
-            const size_t at = (size_t)row * n + col;
-            if (flags & EPI_RESIDUAL)
-                v += ACT_LOAD(at, residual);
-            ACT_STORE(v, at, out);
+            epilogue_store(acc[i][j] + ((flags & EPI_BIAS) ? bias[col] : 0.0f),
+                           (size_t)row * n + col, residual, out, flags);
         }
     }
 }

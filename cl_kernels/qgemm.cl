@@ -73,11 +73,14 @@
  *   global = (ceil(n / GEMM_TS) * 16, ceil(m / GEMM_TS) * 16),
  *   local = (16, 16).
  * Launch and packing: runtime/ops/qgemm.c.
- * Constants: VARIANT_GPU, ACT (activation.h), EPI_BIAS, EPI_ACT,
+ * Constants: VARIANT_GPU, HALF_COMPUTE (store.h; 0 at int8), ACT
+ *   (activation.h), EPI_BIAS, EPI_ACT,
  *   EPI_RESIDUAL, PANEL, GEMM_TM, GEMM_TNP (cpu), GEMM_TS, GEMM_TK (gpu),
  *   Q8_ROW_ALIGN, Q8_INFO; tunable: QGEMM_PATH.
  */
 #include "activation.h"
+#include "store.h" /* act_t is float: int8 models never compute in half */
+#include "panel.h"
 
 #if !defined(VARIANT_GPU) || !defined(EPI_BIAS) || !defined(EPI_ACT) ||      \
     !defined(EPI_RESIDUAL) || !defined(PANEL) || !defined(GEMM_TM) ||       \
@@ -168,7 +171,7 @@ typedef short2 qpair;
 __kernel void qgemm(__global const short *aq, __global const float *a_info,
                     __global const char *w, __global const float *w_scale,
                     __global const float *bias,
-                    __global const float *residual, __global float *out,
+                    __global const act_t *residual, __global act_t *out,
                     const int m, const int n, const int k, const int flags)
 {
     const int row0 = get_global_id(0) * GEMM_TM;
@@ -214,7 +217,6 @@ __kernel void qgemm(__global const short *aq, __global const float *a_info,
         const int col0 = panel * PANEL;
         if (col0 >= n)
             break;
-        const int full = col0 + PANEL <= n;
         const float16 ws = vload16(panel, w_scale);
         const float16 bv = (flags & EPI_BIAS) ? vload16(panel, bias) : (float16)(0.0f);
 #pragma unroll
@@ -231,24 +233,12 @@ __kernel void qgemm(__global const short *aq, __global const float *a_info,
             const short16 pair = vload16(
                 0, (__global const short *)(wp[p] + (size_t)(oc / 2) * 2 * PANEL));
             const short16 wo = (oc & 1) ? pair >> 8 : (pair << 8) >> 8;
-            float16 v = (convert_float16(acc[r][p]) * ai.x +
-                         convert_float16(wo) * ai.y) *
-                            ws +
-                        bv;
-            if (flags & EPI_ACT)
-                v = ACTIVATE(v);
-            const size_t at = (size_t)row * n + col0;
-            if (full) {
-                if (flags & EPI_RESIDUAL)
-                    v += vload16(0, residual + at);
-                vstore16(v, 0, out + at);
-            } else {
-                float vals[PANEL];
-                vstore16(v, 0, vals);
-                for (int c = 0; c < n - col0; c++)
-                    out[at + c] =
-                        vals[c] + ((flags & EPI_RESIDUAL) ? residual[at + c] : 0.0f);
-            }
+            const float16 v = (convert_float16(acc[r][p]) * ai.x +
+                               convert_float16(wo) * ai.y) *
+                                  ws +
+                              bv;
+            epilogue_store16(v, n - col0, (size_t)row * n + col0, residual,
+                             out, flags);
         }
     }
 }
@@ -260,8 +250,8 @@ __kernel void qgemm(__global const short *aq, __global const float *a_info,
 __kernel __attribute__((reqd_work_group_size(16, 16, 1))) void
 qgemm(__global const short *aq, __global const float *a_info,
       __global const char *w, __global const float *w_scale,
-      __global const float *bias, __global const float *residual,
-      __global float *out, const int m, const int n, const int k,
+      __global const float *bias, __global const act_t *residual,
+      __global act_t *out, const int m, const int n, const int k,
       const int flags)
 {
     __local int as[GEMM_TK][GEMM_TS];
@@ -307,15 +297,9 @@ qgemm(__global const short *aq, __global const float *a_info,
             const float wo = (float)w[((size_t)(col / PANEL) * kp + oc / 2) * 2 *
                                           PANEL +
                                       (col % PANEL) * 2 + oc % 2];
-            float v = ((float)acc[i][j] * ai.x + wo * ai.y) * w_scale[col];
-            if (flags & EPI_BIAS)
-                v += bias[col];
-            if (flags & EPI_ACT)
-                v = ACTIVATE(v);
-            const size_t at = (size_t)row * n + col;
-            if (flags & EPI_RESIDUAL)
-                v += residual[at];
-            out[at] = v;
+            const float v = ((float)acc[i][j] * ai.x + wo * ai.y) * w_scale[col] +
+                             ((flags & EPI_BIAS) ? bias[col] : 0.0f);
+            epilogue_store(v, (size_t)row * n + col, residual, out, flags);
         }
     }
 }

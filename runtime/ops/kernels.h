@@ -186,7 +186,7 @@ enum {
     F(QUANT, "quant", CLENC__G_FAMILY | CLENC__G_QUANT)                        \
     F(QGEMM, "qgemm",                                                          \
       CLENC__G_FAMILY | CLENC__G_ACT | CLENC__G_EPI | CLENC__G_GEMM |          \
-          CLENC__G_QUANT)
+          CLENC__G_QUANT | CLENC__G_PRECISION)
 
 /* Every kernel of the runtime: its id, file and function. This is the one
  * place that says which kernels exist: programs, sessions, the profiler,
