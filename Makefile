@@ -58,6 +58,9 @@ KERNELS     := $(sort $(wildcard cl_kernels/*.cl cl_kernels/*.h))
 LIB_OBJ     := $(RUNTIME_SRC:%.c=$(B)/obj/%.o) $(B)/obj/kernels_embedded.o
 TOOL_NAMES  := clenc-info clenc-run clenc-prof clenc-bench clenc-compile
 TOOLS       := $(TOOL_NAMES:%=$(B)/bin/%)
+# examples/NAME.c -> clenc-example-NAME: built with everything, so that
+# they keep compiling against the headers they show.
+EXAMPLES    := $(patsubst examples/%.c,$(B)/bin/clenc-example-%,$(wildcard examples/*.c))
 TOOL_COMMON := $(B)/obj/tools/cli.o
 TEST_SRC    := $(wildcard tests/*.c)
 TEST_BIN    := $(B)/bin/clenc-tests
@@ -67,7 +70,7 @@ SONAME      := libclenc.so.$(SOVERSION)
 .DELETE_ON_ERROR:
 .SECONDARY:
 
-all: $(B)/libclenc.a $(B)/libclenc.so $(TOOLS)
+all: $(B)/libclenc.a $(B)/libclenc.so $(TOOLS) $(EXAMPLES)
 
 # ------------------------------------------------------------------ library
 $(B)/obj/%.o: %.c
@@ -98,6 +101,17 @@ $(B)/libclenc.so: $(B)/libclenc.so.$(VERSION)
 
 # -------------------------------------------------------------------- tools
 $(B)/bin/%: $(B)/obj/tools/%.o $(TOOL_COMMON) $(B)/libclenc.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALLFLAGS) $(filter %.o,$^) $(B)/libclenc.a $(LIBS) -o $@
+
+$(B)/bin/clenc-example-%: $(B)/obj/examples/%.o $(B)/libclenc.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALLFLAGS) $< $(B)/libclenc.a $(LIBS) -o $@
+
+# Time of an application's pipeline with clenc_encode_cl against the same
+# with host round trips (clenc_encode): `make bench-interop`.
+$(B)/bin/clenc-bench-interop: $(B)/obj/tools/bench-interop.o $(TOOL_COMMON) \
+                              $(B)/libclenc.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALLFLAGS) $(filter %.o,$^) $(B)/libclenc.a $(LIBS) -o $@
 
@@ -171,6 +185,13 @@ bench: deps
 	  --gemm-bench $(B)/bin/clenc-bench-gemm --onnx $(B)/bench/minilm.onnx \
 	  --out $(B)/bench.json $(BENCH_ARGS)
 
+# clenc_encode_cl in an application's pipeline against host round trips.
+.PHONY: bench-interop
+bench-interop: deps
+	@tools/fetch-model.sh $(MODEL)
+	@$(MAKE) --no-print-directory all $(B)/bin/clenc-bench-interop
+	$(B)/bin/clenc-bench-interop --model $(MODEL) $(BENCH_ARGS)
+
 .PHONY: bench-venv accuracy
 bench-venv:
 	@test -x $(BENCH_VENV)/bin/python || python3 -m venv $(BENCH_VENV)
@@ -215,7 +236,7 @@ install: all
 	install -m 755 $(B)/libclenc.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/
 	ln -sf libclenc.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/$(SONAME)
 	ln -sf libclenc.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libclenc.so
-	install -m 644 include/clenc.h $(DESTDIR)$(PREFIX)/include/
+	install -m 644 include/clenc.h include/clenc_cl.h $(DESTDIR)$(PREFIX)/include/
 	install -m 755 $(TOOLS) $(DESTDIR)$(PREFIX)/bin/
 	printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: clenc\nDescription: Transformer encoders on any OpenCL device\nVersion: %s\nRequires.private: %s\nLibs: -L$${libdir} -lclenc\nLibs.private: -lstdc++ -lm -pthread\nCflags: -I$${includedir}\n' \
 	  '$(PREFIX)' '$(VERSION)' '$(PKGS)' > $(DESTDIR)$(PREFIX)/lib/pkgconfig/clenc.pc

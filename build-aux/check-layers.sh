@@ -1,10 +1,11 @@
 #!/bin/sh
-# check-layers.sh — make lint's include rule: runtime's layers include only downwards, and tools only the public header.
+# check-layers.sh — make lint's include rule: runtime's layers include only downwards, and tools and examples only the public headers.
 #
 # Layers are the folders of runtime/:  base <- cl <- ops <- engine, and
-# base <- text <- formats <- engine (text: the tokenizers). A file of a layer may include "clenc.h" and
-# headers of its own layer or of the layers below it, named with their
-# folder ("cl/cl.h"); tools/ may include "clenc.h" and headers of tools/.
+# base <- text <- formats <- engine (text: the tokenizers). A file of a layer may include the
+# public headers (include/: clenc.h, clenc_cl.h) and headers of its own
+# layer or of the layers below it, named with their folder ("cl/cl.h");
+# tools/ and examples/ may include the public headers and their own.
 # Tests are white-box and may include anything. Prints every violation
 # and exits 1 if there is one. Usage: build-aux/check-layers.sh [ROOT]
 set -u
@@ -39,7 +40,7 @@ for f in runtime/*/*.c runtime/*/*.h; do
     while IFS= read -r line; do
         n=${line%%:*}
         inc=$(printf '%s\n' "$line" | sed 's/.*#[[:space:]]*include[[:space:]]*"\([^"]*\)".*/\1/')
-        [ "$inc" = clenc.h ] && continue
+        [ -e "include/$inc" ] && continue
         case $inc in
         */*) to=${inc%%/*} ;;
         *) echo "check-layers: $f:$n: \"$inc\" names no layer (write \"LAYER/$inc\")"; continue ;;
@@ -51,14 +52,15 @@ for f in runtime/*/*.c runtime/*/*.h; do
     done
 done > "${TMPDIR:-/tmp}/check-layers.$$"
 
-for f in tools/*.c tools/*.h; do
+for f in tools/*.c tools/*.h examples/*.c examples/*.h; do
     [ -e "$f" ] || continue
+    dir=$(dirname "$f")
     grep -n '^[[:space:]]*#[[:space:]]*include[[:space:]]*"' "$f" |
     while IFS= read -r line; do
         n=${line%%:*}
         inc=$(printf '%s\n' "$line" | sed 's/.*#[[:space:]]*include[[:space:]]*"\([^"]*\)".*/\1/')
-        [ "$inc" = clenc.h ] || [ -e "tools/$inc" ] ||
-            echo "check-layers: $f:$n: a tool includes \"$inc\": tools use clenc.h only"
+        [ -e "include/$inc" ] || [ -e "$dir/$inc" ] ||
+            echo "check-layers: $f:$n: $dir/ includes \"$inc\": it uses the public headers (include/) only"
     done
 done >> "${TMPDIR:-/tmp}/check-layers.$$"
 

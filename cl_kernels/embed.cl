@@ -12,6 +12,15 @@
  * row (word_scales), the position and type tables half.
  * Launch (runtime/ops/embed.c): as layernorm.cl, a row per work-item (cpu)
  * or per work-group of ROW_WG (gpu).
+ * pack (clenc_encode_cl): the caller's ids [batch][seq] (and types, if
+ * has_types) packed back to back at offsets[b], with each token's position
+ * as the host packs them (runtime/engine/forward.c, positions_of): from
+ * position_offset, the pad token (id position_offset - 1) keeping that
+ * position. An id outside 0..vocab-1 or a type outside the type table is
+ * read as 0, never out of bounds, and the first such (b, t) is kept in
+ * *fault as b * fault_stride + t (the session's max_seq: the host can
+ * tell b and t apart after the encode's seq is gone). One work-item a sequence: a few hundred ids against a
+ * pass of millions of multiply-adds a token.
  * Constants: VARIANT_GPU, HIDDEN, ROW_WG (rows.h), LN_EPS (norm.h),
  * PRECISION, PREC_FP32, PREC_INT8,
  * POSITIONS, POS_LEARNED, POS_SINUSOIDAL, POS_NONE, EMBED_SCALE, EMBED_NORM,
@@ -113,4 +122,33 @@ __kernel void embed(__global const int *ids, __global const int *type_ids,
     row_layernorm(y, gamma, beta);
 #endif
 #endif
+}
+
+__kernel void pack(__global const int *ids, __global const int *type_ids,
+                   __global const int *offsets, __global int *packed_ids,
+                   __global int *packed_types, __global int *positions,
+                   __global int *fault, const int batch, const int seq,
+                   const int has_types, const int vocab,
+                   const int position_offset, const int fault_stride)
+{
+    const int b = get_global_id(0);
+    if (b >= batch)
+        return;
+    const int types = TYPE_VOCAB > 0 ? TYPE_VOCAB : 1;
+    const int start = offsets[b], len = offsets[b + 1] - start;
+    int next = position_offset;
+    for (int p = 0; p < len; p++) {
+        const int at = b * seq + p;
+        int id = ids[at], type = has_types ? type_ids[at] : 0;
+        const int pad = position_offset && id == position_offset - 1;
+        const int bad_id = id < 0 || id >= vocab;
+        const int bad_type = type < 0 || type >= types;
+        if (bad_id || bad_type)
+            atomic_min(fault, b * fault_stride + p);
+        id = bad_id ? 0 : id;
+        type = bad_type ? 0 : type;
+        packed_ids[start + p] = id;
+        packed_types[start + p] = type;
+        positions[start + p] = pad ? position_offset - 1 : next++;
+    }
 }

@@ -10,6 +10,11 @@
  * l2norm: x[r] /= max(||x[r]||, 1e-12) in place (sentence-transformers'
  *   Normalize: torch.nn.functional.normalize's eps). Launched as layernorm:
  *   a row per work-item (cpu), a work-group of ROW_WG per row (gpu).
+ * unpack (clenc_encode_cl): results into the caller's float buffer, the
+ *   activations' type whatever it is. packed: out is [rows / seq][seq]
+ *   [HIDDEN], sequence b's token p from x's row offsets[b] + p, zeros past
+ *   its length; else out[r] = x[r] for `rows` rows. One work-item an
+ *   element, as pool.
  * Constants: VARIANT_GPU, HIDDEN, ROW_WG (rows.h), POOL_CLS, POOL_MEAN.
  */
 #include "rows.h"
@@ -67,4 +72,23 @@ __kernel void l2norm(__global act_t *x, const int rows)
     for (int i = ROW_FIRST; i < HIDDEN; i += ROW_STEP)
         ACT_STORE(ACT_LOAD(i, y) * inv, i, y);
 #endif
+}
+
+__kernel void unpack(__global const act_t *x, __global const int *offsets,
+                     __global float *out, const int rows, const int seq,
+                     const int packed)
+{
+    const size_t i = get_global_id(0);
+    if (i >= (size_t)rows * HIDDEN)
+        return;
+    if (!packed) {
+        out[i] = ACT_LOAD(i, x);
+        return;
+    }
+    const int r = i / HIDDEN, c = i % HIDDEN;
+    const int b = r / seq, p = r % seq;
+    const int start = offsets[b];
+    out[i] = p < offsets[b + 1] - start
+                 ? ACT_LOAD((size_t)(start + p) * HIDDEN + c, x)
+                 : 0.0f;
 }

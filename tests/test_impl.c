@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clenc_cl.h"
 #include "engine/engine.h"
 #include "helpers.h"
 #include "oprig.h"
@@ -150,9 +151,56 @@ static void tally_add(tally *t, const clenc_session *s, clenc_variant v)
  * families (same machine); about four times that. */
 #define ENCODE_INT8_ATOL 8e-2
 
+/* The same encode through clenc_encode_cl (clenc_cl.h), from and into
+ * device buffers: equal to the host path's `want` bit for bit. */
+static void encode_on_device(clenc_context *ctx, clenc_session *s,
+                             const int32_t *ids, const int32_t *types,
+                             const int32_t *lengths, unsigned batch,
+                             unsigned seq, clenc_pooling pooling,
+                             const float *want, size_t floats, tally *t,
+                             clenc_variant v)
+{
+    cl_context cl;
+    ASSERT_STATUS(clenc_context_cl(ctx, &cl, NULL), CLENC_OK);
+    cl_int err;
+    const size_t id_bytes = sizeof(int32_t) * batch * seq;
+    cl_mem d_ids = clCreateBuffer(cl, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR,
+                                  id_bytes, (void *)ids, &err);
+    cl_mem d_types = clCreateBuffer(
+        cl, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, id_bytes, (void *)types,
+        &err);
+    float *got = malloc(floats * sizeof *got);
+    CU_ASSERT_FATAL(got != NULL);
+    test_nan_floats(got, floats);
+    cl_mem out = clCreateBuffer(cl, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR,
+                                floats * sizeof *got, got, &err);
+    CU_ASSERT_FATAL(err == CL_SUCCESS);
+    cl_event done = NULL;
+    ASSERT_STATUS(clenc_encode_cl(s, d_ids, d_types, lengths, batch, seq,
+                                  pooling, out, 0, NULL, &done),
+                  CLENC_OK);
+    tally_add(t, s, v);
+    CU_ASSERT_FATAL(done != NULL);
+    CU_ASSERT_EQUAL(clWaitForEvents(1, &done), CL_SUCCESS);
+    CU_ASSERT_EQUAL(clEnqueueReadBuffer(s->launcher.queue, out, CL_TRUE, 0,
+                                        floats * sizeof *got, got, 0, NULL,
+                                        NULL),
+                    CL_SUCCESS);
+    size_t differ = 0;
+    for (size_t i = 0; i < floats; i++)
+        differ += memcmp(&got[i], &want[i], sizeof *got) != 0;
+    CU_ASSERT_EQUAL(differ, 0);
+    clReleaseEvent(done);
+    clReleaseMemObject(d_ids);
+    clReleaseMemObject(d_types);
+    clReleaseMemObject(out);
+    free(got);
+}
+
 /* Two small encodes of one path: every token's state against the
  * reference, then mean pooling normalised, so that every kernel the path
- * has is launched (CLS pooling is the same kernel in another mode). */
+ * has is launched (CLS pooling is the same kernel in another mode); each
+ * again through clenc_encode_cl, equal to the bit. */
 static void encode_path(size_t p, const test_model *tm, const double *ref,
                         tally *t)
 {
@@ -185,6 +233,9 @@ static void encode_path(size_t p, const test_model *tm, const double *ref,
         }
         ASSERT_STATUS(st, CLENC_OK);
         tally_add(t, s, paths[p].variant);
+        encode_on_device(ctx, s, ids, types, lengths, BATCH, SEQ, poolings[i],
+                         got, i ? BATCH * h : BATCH * SEQ * h, t,
+                         paths[p].variant);
         if (i > 0) {
             /* Mean pooling normalised: unit rows, the rest untouched. */
             double norm_err = 0;

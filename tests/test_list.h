@@ -14,6 +14,7 @@
     TESTS_HEADS(TEST)                                                          \
     TESTS_TOOLS(TEST)                                                          \
     TESTS_POOL(TEST)                                                           \
+    TESTS_INTEROP(TEST)                                                        \
     TESTS_RELIABILITY(TEST)                                                    \
     TESTS_PROBE(TEST)                                                          \
     TESTS_IMPLEMENTATIONS(TEST)
@@ -249,6 +250,17 @@
     TEST(pool, test_pool_zero_texts_write_nothing)                            \
     TEST(pool, test_pool_bad_device_list_is_refused_naming_the_entry)         \
     TEST(pool, test_pool_run_device_all_prints_what_one_device_does)
+
+/* OpenCL interop (tests/test_interop.c). */
+#define TESTS_INTEROP(TEST)                                                    \
+    TEST(interop, test_interop_encode_cl_equals_encode_bit_for_bit)           \
+    TEST(interop, test_interop_positions_and_half_activations_match)          \
+    TEST(interop, test_interop_returns_before_the_user_event_is_set)          \
+    TEST(interop, test_interop_pipeline_of_user_kernels_with_one_finish)      \
+    TEST(interop, test_interop_bad_buffers_and_arguments_are_named)           \
+    TEST(interop, test_interop_ids_out_of_range_are_reported_by_the_check)    \
+    TEST(interop, test_interop_wrong_queue_and_context_are_refused)           \
+    TEST(interop, test_interop_example_prints_the_similarities)
 
 #define TESTS_RELIABILITY(TEST)                                                \
     TEST(reliability, test_fault_injection_walks_every_point)                 \

@@ -466,7 +466,7 @@ static int open_variant(oprig *r, const char *extra, unsigned tm,
     ASSERT_STATUS(st, CLENC_OK);
     if (st != CLENC_OK)
         return 0;
-    ASSERT_STATUS(clenc__launcher_open(L, r->ctx, &spec, programs), CLENC_OK);
+    ASSERT_STATUS(clenc__launcher_open(L, r->ctx, &spec, programs, NULL), CLENC_OK);
     return 1;
 }
 

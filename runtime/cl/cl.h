@@ -1,12 +1,13 @@
 /* cl.h — the OpenCL layer: devices, contexts, kernel sources and programs with their cache and container, buffers, OpenCL errors. */
-#ifndef CLENC_CL_H
-#define CLENC_CL_H
+#ifndef CLENC_RUNTIME_CL_H
+#define CLENC_RUNTIME_CL_H
 
 #include <pthread.h>
 
 #include <CL/cl.h>
 
 #include "base/base.h"
+#include "clenc_cl.h"
 
 /* ----------------------------------------------- OpenCL errors (cl_error.c) */
 
@@ -186,4 +187,4 @@ clenc_status clenc__buffer_upload(cl_command_queue q, cl_mem mem,
 clenc_status clenc__buffer_download(cl_command_queue q, cl_mem mem,
                                     size_t offset, size_t size, void *host);
 
-#endif /* CLENC_CL_H */
+#endif /* CLENC_RUNTIME_CL_H */

@@ -165,26 +165,22 @@ out:
     return st;
 }
 
-clenc_status clenc_context_create_sized(const clenc_options *caller_opt,
-                                        size_t opt_size, clenc_context **out)
+/* The options as the caller gave them (NULL: the defaults), checked, and
+ * a context holding what needs no device yet. */
+static clenc_status context_begin(const clenc_options *caller_opt,
+                                  size_t opt_size, const char *fn,
+                                  clenc_options *opt, clenc_context **out)
 {
     clenc_status st = CLENC_OK;
-    cl_int err;
-    clenc_options own;
-    const clenc_options *opt = &own;
-    if (!out)
-        return clenc__fail(CLENC_ERR_INVALID_ARG,
-                           "clenc_context_create: out is NULL");
     *out = NULL;
     if (!caller_opt)
-        memset(&own, 0, sizeof own); /* the defaults */
-    else if ((st = CLENC__STRUCT_IN("clenc_context_create", clenc_options,
-                                    &own, caller_opt, opt_size)) != CLENC_OK)
+        memset(opt, 0, sizeof *opt); /* the defaults */
+    else if ((st = CLENC__STRUCT_IN(fn, clenc_options, opt, caller_opt,
+                                    opt_size)) != CLENC_OK)
         return st;
     if (opt->source_build != CLENC_SOURCE_ALLOW &&
         opt->source_build != CLENC_SOURCE_FORBID)
-        return clenc__fail(CLENC_ERR_INVALID_ARG,
-                           "clenc_context_create: source_build is %d",
+        return clenc__fail(CLENC_ERR_INVALID_ARG, "%s: source_build is %d", fn,
                            (int)opt->source_build);
     clenc_context *ctx = clenc__calloc(1, sizeof *ctx);
     if (!ctx)
@@ -195,38 +191,164 @@ clenc_status clenc_context_create_sized(const clenc_options *caller_opt,
     }
     ctx->source_build = opt->source_build;
     ctx->profiling = opt->profiling != 0;
-    TRY(resolve_kernel_dir(opt, &ctx->kernel_dir), out_destroy);
+    st = resolve_kernel_dir(opt, &ctx->kernel_dir);
+    if (st != CLENC_OK) {
+        clenc_context_destroy(ctx);
+        return st;
+    }
+    *out = ctx;
+    return CLENC_OK;
+}
 
+/* What needs the device: the choices it decides, the cache folder (after
+ * the device: a context that cannot be made creates no folder), the OpenCL
+ * context when ctx->cl is not the caller's, the transfer queue and the
+ * container. */
+static clenc_status context_finish(clenc_context *ctx,
+                                   const clenc_options *opt)
+{
+    clenc_status st = CLENC_OK;
+    cl_int err;
+    TRY(resolve_choices(opt, ctx), out);
+    TRY(clenc__cache_open(ctx, opt), out);
+    cl_context_properties props[] = {
+        CL_CONTEXT_PLATFORM, (cl_context_properties)ctx->device.platform, 0};
+    if (!ctx->cl)
+        CL_CHECK((ctx->cl = clCreateContext(props, 1, &ctx->device.id, NULL,
+                                            NULL, &err),
+                  err),
+                 out);
+    TRY(clenc__queue_create(ctx, &ctx->transfer_queue), out);
+    if (opt->binary) {
+        TRY(load_container(ctx, opt->binary), out);
+        ctx->source_build = CLENC_SOURCE_FORBID;
+    }
+out:
+    return st;
+}
+
+clenc_status clenc_context_create_sized(const clenc_options *caller_opt,
+                                        size_t opt_size, clenc_context **out)
+{
+    clenc_status st;
+    clenc_options opt;
+    clenc_context *ctx;
+    if (!out)
+        return clenc__fail(CLENC_ERR_INVALID_ARG,
+                           "clenc_context_create: out is NULL");
+    TRY(context_begin(caller_opt, opt_size, "clenc_context_create", &opt,
+                      &ctx),
+        out);
     clenc__device *list;
     size_t count, chosen;
     TRY(clenc__device_enumerate(&list, &count), out_destroy);
-    st = clenc__device_select(list, count, opt->device, &chosen);
+    st = clenc__device_select(list, count, opt.device, &chosen);
     if (st == CLENC_OK)
         ctx->device = list[chosen];
     clenc__free(list);
     if (st != CLENC_OK)
         goto out_destroy;
-
-    TRY(resolve_choices(opt, ctx), out_destroy);
-    /* After the device: a context that cannot be made creates no folder. */
-    TRY(clenc__cache_open(ctx, opt), out_destroy);
-
-    cl_context_properties props[] = {
-        CL_CONTEXT_PLATFORM, (cl_context_properties)ctx->device.platform, 0};
-    CL_CHECK((ctx->cl = clCreateContext(props, 1, &ctx->device.id, NULL, NULL,
-                                        &err),
-              err),
-             out_destroy);
-    TRY(clenc__queue_create(ctx, &ctx->transfer_queue), out_destroy);
-    if (opt->binary) {
-        TRY(load_container(ctx, opt->binary), out_destroy);
-        ctx->source_build = CLENC_SOURCE_FORBID;
-    }
+    TRY(context_finish(ctx, &opt), out_destroy);
     *out = ctx;
     return CLENC_OK;
 out_destroy:
     clenc_context_destroy(ctx);
+out:
     return st;
+}
+
+/* The caller's device as clenc_device_list describes it, with its indices:
+ * clenc's choices by device type and name, its cache keys and its messages
+ * then treat it as any other. */
+static clenc_status find_device(cl_device_id id, clenc__device *out)
+{
+    clenc__device *list;
+    size_t count;
+    clenc_status st = clenc__device_enumerate(&list, &count);
+    if (st != CLENC_OK)
+        return st;
+    st = clenc__fail(CLENC_ERR_NO_DEVICE,
+                     "clenc_context_create_on_cl: the device is not one of "
+                     "the %zu devices the platforms list (a sub-device?)",
+                     count);
+    for (size_t i = 0; i < count; i++)
+        if (list[i].id == id) {
+            *out = list[i];
+            st = CLENC_OK;
+            break;
+        }
+    clenc__free(list);
+    return st;
+}
+
+/* Whether `device` is one of `cl`'s devices. */
+static clenc_status check_context_device(cl_context cl, cl_device_id device)
+{
+    clenc_status st = CLENC_OK;
+    size_t size = 0;
+    cl_device_id devices[64];
+    CL_CHECK(clGetContextInfo(cl, CL_CONTEXT_DEVICES, sizeof devices,
+                              devices, &size),
+             out);
+    for (size_t i = 0; i < size / sizeof devices[0]; i++)
+        if (devices[i] == device)
+            return CLENC_OK;
+    st = clenc__fail(CLENC_ERR_INVALID_ARG,
+                     "clenc_context_create_on_cl: the device is not one of "
+                     "the context's %zu devices",
+                     size / sizeof devices[0]);
+out:
+    return st;
+}
+
+clenc_status clenc_context_create_on_cl_sized(cl_context cl,
+                                              cl_device_id device,
+                                              const clenc_options *caller_opt,
+                                              size_t opt_size,
+                                              clenc_context **out)
+{
+    clenc_status st;
+    clenc_options opt;
+    clenc_context *ctx;
+    if (!out || !cl || !device)
+        return clenc__fail(CLENC_ERR_INVALID_ARG,
+                           "clenc_context_create_on_cl: %s is NULL",
+                           !out ? "out" : !cl ? "context" : "device");
+    *out = NULL;
+    TRY(check_context_device(cl, device), out);
+    TRY(context_begin(caller_opt, opt_size, "clenc_context_create_on_cl",
+                      &opt, &ctx),
+        out);
+    if (opt.device && *opt.device) {
+        st = clenc__fail(CLENC_ERR_INVALID_ARG,
+                         "clenc_context_create_on_cl: options.device is '%s', "
+                         "but the device is the one given",
+                         opt.device);
+        goto out_destroy;
+    }
+    TRY(find_device(device, &ctx->device), out_destroy);
+    CL_CHECK(clRetainContext(cl), out_destroy);
+    ctx->cl = cl; /* released once by clenc_context_destroy */
+    TRY(context_finish(ctx, &opt), out_destroy);
+    *out = ctx;
+    return CLENC_OK;
+out_destroy:
+    clenc_context_destroy(ctx);
+out:
+    return st;
+}
+
+clenc_status clenc_context_cl(const clenc_context *ctx, cl_context *context,
+                              cl_device_id *device)
+{
+    if (!ctx)
+        return clenc__fail(CLENC_ERR_INVALID_ARG,
+                           "clenc_context_cl: ctx is NULL");
+    if (context)
+        *context = ctx->cl;
+    if (device)
+        *device = ctx->device.id;
+    return CLENC_OK;
 }
 
 void clenc_context_destroy(clenc_context *ctx)

@@ -148,11 +148,43 @@ extern const clenc__step clenc__layer_steps[2][CLENC__LAYER_STEPS];
  * fault hooks: the concurrency tests encode on threads of their own. Off
  * by default; the test runner turns it on before any test runs. */
 void clenc__poison_workspace(int on);
+/* Whether the hook is on. */
+int clenc__poisoning(void);
 
 /* Tests: the next clenc_pool_embed_text arms fault injection (fault.c)
  * with `n` in device `index`'s worker thread, where the test's own arming
  * cannot reach (it is thread-local). */
 void clenc__pool_fault_arm(clenc_pool *pool, unsigned index, long n);
+
+/* The shape of one packed batch, and the device buffer of its offsets. */
+typedef struct clenc__batch_shape {
+    unsigned tokens, batch, max_len; /* Σ lengths, sequences, longest */
+    double sum_sq;                   /* Σ length², attention's work */
+    cl_mem offsets;                  /* batch + 1 prefix sums, on the device */
+} clenc__batch_shape;
+
+/* The host half of clenc_encode's checks (all but the ids'), messages
+ * prefixed by `fn`. */
+clenc_status clenc__check_shape(const clenc_session *s, const char *fn,
+                                const int32_t *lengths, unsigned batch,
+                                unsigned seq, clenc_pooling pooling);
+/* offsets[0..batch] (prefix sums of the lengths; NULL: all seq) and the
+ * rest of the shape; shape->offsets is left NULL. */
+void clenc__batch_shape_of(const int32_t *lengths, unsigned batch,
+                           unsigned seq, int32_t *offsets,
+                           clenc__batch_shape *shape);
+/* The pooling a call asked for (DEFAULT: the model's, written back) as the
+ * pass's mode (CLENC_POOL_NONE, _CLS or _MEAN; the pooler's is CLS, its
+ * layer runs on the host) and whether the pass normalises. */
+unsigned clenc__pass_mode(const clenc_session *s, clenc_pooling *pooling,
+                          int *normalize);
+/* Enqueues the pass over the packed inputs already in (or enqueued into)
+ * s->ids, s->type_ids and s->positions: embeddings, every layer, then
+ * pooling into `pooled` (NULL: s->pooled; mode NONE: the states stay in
+ * s->x), normalised if asked; under the test hook, the workspace poisoned
+ * first. No synchronisation. */
+clenc_status clenc__pass(clenc_session *s, const clenc__batch_shape *b,
+                         unsigned mode, int normalize, cl_mem pooled);
 
 /* --------------------------------------------------------------- session */
 
@@ -186,6 +218,7 @@ struct clenc_session {
     size_t plan_align; /* bytes; every offset is a multiple */
     /* Per-batch inputs and their host staging. */
     cl_mem ids, type_ids, positions, offsets;
+    cl_mem fault; /* clenc_encode_cl: the first bad token's [b][t], flat */
     int32_t *host_ids, *host_type_ids, *host_positions, *host_offsets;
     /* Bytes of one activation: 4, or 2 where the model computes in half;
      * then results come back through host_halves (max_tokens x hidden). */

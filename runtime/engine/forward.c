@@ -30,6 +30,11 @@ static float nan_chunk[NAN_CHUNK];
 static uint16_t nan_halves[NAN_CHUNK];
 static atomic_int poison;
 
+int clenc__poisoning(void)
+{
+    return atomic_load(&poison);
+}
+
 void clenc__poison_workspace(int on)
 {
     for (size_t i = 0; on && !atomic_load(&poison) && i < NAN_CHUNK; i++) {
@@ -95,6 +100,37 @@ out:
     return st;
 }
 
+clenc_status clenc__check_shape(const clenc_session *s, const char *fn,
+                                const int32_t *lengths, unsigned batch,
+                                unsigned seq, clenc_pooling pooling)
+{
+    if (batch == 0 || batch > s->max_batch)
+        return clenc__fail(CLENC_ERR_INVALID_ARG,
+                           "%s: batch %u is outside the session's 1..%u", fn,
+                           batch, s->max_batch);
+    if (seq == 0 || seq > s->max_seq)
+        return clenc__fail(CLENC_ERR_INVALID_ARG,
+                           "%s: seq %u is outside the session's 1..%u", fn,
+                           seq, s->max_seq);
+    unsigned mode = (unsigned)pooling & ~(unsigned)CLENC_POOL_NORMALIZE;
+    if (mode > CLENC_POOL_POOLER ||
+        (mode == CLENC_POOL_DEFAULT && pooling != CLENC_POOL_DEFAULT))
+        return clenc__fail(CLENC_ERR_INVALID_ARG,
+                           "%s: pooling 0x%x is not a pooling", fn,
+                           (unsigned)pooling);
+    if (mode == CLENC_POOL_POOLER && !s->model->head.pooler_w)
+        return clenc__fail(CLENC_ERR_UNSUPPORTED,
+                           "%s: model '%s' has no pooler (pooler.dense in "
+                           "its checkpoint) for CLENC_POOL_POOLER",
+                           fn, s->model->name);
+    for (unsigned b = 0; lengths && b < batch; b++)
+        if (lengths[b] < 1 || (unsigned)lengths[b] > seq)
+            return clenc__fail(CLENC_ERR_INVALID_ARG,
+                               "%s: lengths[%u] is %d, outside 1..%u", fn, b,
+                               (int)lengths[b], seq);
+    return CLENC_OK;
+}
+
 static clenc_status check_batch(const clenc_session *s, const int32_t *ids,
                                 const int32_t *type_ids,
                                 const int32_t *lengths, unsigned batch,
@@ -105,35 +141,12 @@ static clenc_status check_batch(const clenc_session *s, const int32_t *ids,
     if (!ids || !out)
         return clenc__fail(CLENC_ERR_INVALID_ARG, "clenc_encode: %s is NULL",
                            ids ? "out" : "ids");
-    if (batch == 0 || batch > s->max_batch)
-        return clenc__fail(CLENC_ERR_INVALID_ARG,
-                           "clenc_encode: batch %u is outside the session's "
-                           "1..%u",
-                           batch, s->max_batch);
-    if (seq == 0 || seq > s->max_seq)
-        return clenc__fail(CLENC_ERR_INVALID_ARG,
-                           "clenc_encode: seq %u is outside the session's "
-                           "1..%u",
-                           seq, s->max_seq);
-    unsigned mode = (unsigned)pooling & ~(unsigned)CLENC_POOL_NORMALIZE;
-    if (mode > CLENC_POOL_POOLER ||
-        (mode == CLENC_POOL_DEFAULT && pooling != CLENC_POOL_DEFAULT))
-        return clenc__fail(CLENC_ERR_INVALID_ARG,
-                           "clenc_encode: pooling 0x%x is not a pooling",
-                           (unsigned)pooling);
-    if (mode == CLENC_POOL_POOLER && !s->model->head.pooler_w)
-        return clenc__fail(CLENC_ERR_UNSUPPORTED,
-                           "clenc_encode: model '%s' has no pooler "
-                           "(pooler.dense in its checkpoint) for "
-                           "CLENC_POOL_POOLER",
-                           s->model->name);
+    clenc_status st = clenc__check_shape(s, "clenc_encode", lengths, batch,
+                                         seq, pooling);
+    if (st != CLENC_OK)
+        return st;
     for (unsigned b = 0; b < batch; b++) {
         const unsigned len = lengths ? (unsigned)lengths[b] : seq;
-        if (lengths && (lengths[b] < 1 || (unsigned)lengths[b] > seq))
-            return clenc__fail(CLENC_ERR_INVALID_ARG,
-                               "clenc_encode: lengths[%u] is %d, outside "
-                               "1..%u",
-                               b, (int)lengths[b], seq);
         for (unsigned t = 0; t < len; t++) {
             const size_t i = (size_t)b * seq + t;
             if (ids[i] < 0 || (unsigned)ids[i] >= c->vocab_size)
@@ -152,19 +165,34 @@ static clenc_status check_batch(const clenc_session *s, const int32_t *ids,
     return CLENC_OK;
 }
 
-/* Packs the real tokens of the batch back to back: GEMMs then run over
- * Σ lengths rows, and attention reads each sequence's span from offsets. */
-static size_t pack(clenc_session *s, const int32_t *ids,
-                   const int32_t *type_ids, const int32_t *lengths,
-                   unsigned batch, unsigned seq, unsigned *max_len,
-                   double *sum_sq)
+void clenc__batch_shape_of(const int32_t *lengths, unsigned batch,
+                           unsigned seq, int32_t *offsets,
+                           clenc__batch_shape *shape)
 {
     size_t t = 0;
-    *max_len = 0;
-    *sum_sq = 0;
+    *shape = (clenc__batch_shape){0, batch, 0, 0, NULL};
     for (unsigned b = 0; b < batch; b++) {
         const unsigned len = lengths ? (unsigned)lengths[b] : seq;
-        s->host_offsets[b] = (int32_t)t;
+        offsets[b] = (int32_t)t;
+        t += len;
+        shape->sum_sq += (double)len * len;
+        if (len > shape->max_len)
+            shape->max_len = len;
+    }
+    offsets[batch] = (int32_t)t;
+    shape->tokens = (unsigned)t;
+}
+
+/* Packs the real tokens of the batch back to back: GEMMs then run over
+ * Σ lengths rows, and attention reads each sequence's span from offsets. */
+static void pack(clenc_session *s, const int32_t *ids,
+                 const int32_t *type_ids, const int32_t *lengths,
+                 unsigned batch, unsigned seq, clenc__batch_shape *shape)
+{
+    clenc__batch_shape_of(lengths, batch, seq, s->host_offsets, shape);
+    for (unsigned b = 0; b < batch; b++) {
+        const size_t t = (size_t)s->host_offsets[b];
+        const unsigned len = (unsigned)(s->host_offsets[b + 1] - t);
         memcpy(s->host_ids + t, ids + (size_t)b * seq, len * sizeof *ids);
         if (type_ids)
             memcpy(s->host_type_ids + t, type_ids + (size_t)b * seq,
@@ -173,13 +201,7 @@ static size_t pack(clenc_session *s, const int32_t *ids,
             memset(s->host_type_ids + t, 0, len * sizeof *type_ids);
         positions_of(&s->model->config, ids + (size_t)b * seq, len,
                      s->host_positions + t);
-        t += len;
-        *sum_sq += (double)len * len;
-        if (len > *max_len)
-            *max_len = len;
     }
-    s->host_offsets[batch] = (int32_t)t;
-    return t;
 }
 
 static clenc_status upload_batch(clenc_session *s, size_t tokens,
@@ -204,12 +226,6 @@ static clenc_status upload_batch(clenc_session *s, size_t tokens,
 out:
     return st;
 }
-
-/* The shape of one packed batch. */
-typedef struct batch_shape {
-    unsigned tokens, batch, max_len;
-    double sum_sq;
-} batch_shape;
 
 const clenc__step clenc__layer_steps[2][CLENC__LAYER_STEPS] = {
     [CLENC_NORM_POST] =
@@ -250,7 +266,8 @@ static size_t row_floats(const clenc_session *s, clenc__buffer_id b)
 }
 
 static clenc_status run_step(clenc_session *s, const clenc__layer *l,
-                             const clenc__step *step, const batch_shape *b)
+                             const clenc__step *step,
+                             const clenc__batch_shape *b)
 {
     clenc__launcher *L = &s->launcher;
     const unsigned t = b->tokens;
@@ -266,7 +283,7 @@ static clenc_status run_step(clenc_session *s, const clenc__layer *l,
     case CLENC__STEP_QKV:
         return clenc__op_gemm(L, &l->qkv, in, t, out, NULL, CLENC__EPI_BIAS);
     case CLENC__STEP_ATTENTION:
-        return clenc__op_attention(L, in, s->offsets, b->batch, t, b->max_len,
+        return clenc__op_attention(L, in, b->offsets, b->batch, t, b->max_len,
                                    b->sum_sq, out);
     case CLENC__STEP_O:
         return clenc__op_gemm(L, &l->o, in, t, out, residual, add);
@@ -286,7 +303,7 @@ out:
     return st;
 }
 
-static clenc_status forward(clenc_session *s, const batch_shape *b)
+static clenc_status forward(clenc_session *s, const clenc__batch_shape *b)
 {
     const clenc_model *m = s->model;
     const clenc__step *steps = clenc__layer_steps[m->config.norm ==
@@ -359,6 +376,51 @@ static void widen_results(const clenc_session *s, unsigned batch,
     }
 }
 
+clenc_status clenc__pass(clenc_session *s, const clenc__batch_shape *b,
+                         unsigned mode, int normalize, cl_mem pooled)
+{
+    clenc_status st;
+    const unsigned t = b->tokens;
+    TRY(poison_buffer(s, CLENC__B_NONE,
+                      (size_t)s->workspace_bytes / s->act_size),
+        out);
+    TRY(poison_scratch(s, t), out);
+    TRY(forward(s, b), out);
+    if (mode == CLENC_POOL_NONE) {
+        if (normalize)
+            TRY(clenc__op_l2norm(&s->launcher, s->x, t), out);
+        return CLENC_OK;
+    }
+    if (!pooled) {
+        pooled = s->pooled;
+        TRY(poison_buffer(s, CLENC__B_pooled,
+                          (size_t)b->batch * s->model->config.hidden),
+            out);
+    }
+    TRY(clenc__op_pool(&s->launcher, s->x, b->offsets, b->batch, t,
+                       mode == CLENC_POOL_CLS ? CLENC__POOL_CLS
+                                              : CLENC__POOL_MEAN,
+                       pooled),
+        out);
+    if (normalize)
+        TRY(clenc__op_l2norm(&s->launcher, pooled, b->batch), out);
+out:
+    return st;
+}
+
+unsigned clenc__pass_mode(const clenc_session *s, clenc_pooling *pooling,
+                          int *normalize)
+{
+    if (*pooling == CLENC_POOL_DEFAULT)
+        *pooling = s->model->config.pooling;
+    unsigned mode = (unsigned)*pooling & ~(unsigned)CLENC_POOL_NORMALIZE;
+    /* BERT's pooler runs on the host over the first token's state (head.c),
+     * and normalisation after it. */
+    const int pooler = mode == CLENC_POOL_POOLER;
+    *normalize = (*pooling & CLENC_POOL_NORMALIZE) != 0 && !pooler;
+    return pooler ? CLENC_POOL_CLS : mode;
+}
+
 clenc_status clenc_encode(clenc_session *s, const int32_t *ids,
                           const int32_t *type_ids, const int32_t *lengths,
                           unsigned batch, unsigned seq, clenc_pooling pooling,
@@ -370,50 +432,27 @@ clenc_status clenc_encode(clenc_session *s, const int32_t *ids,
                            "clenc_encode: session is NULL");
     TRY(check_batch(s, ids, type_ids, lengths, batch, seq, pooling, out),
         out);
-    if (pooling == CLENC_POOL_DEFAULT)
-        pooling = s->model->config.pooling;
-    unsigned mode = (unsigned)pooling & ~(unsigned)CLENC_POOL_NORMALIZE;
-    /* BERT's pooler runs on the host over the first token's state (head.c),
-     * and normalisation after it. */
-    const int pooler = mode == CLENC_POOL_POOLER;
-    if (pooler)
-        mode = CLENC_POOL_CLS;
-    const int normalize = (pooling & CLENC_POOL_NORMALIZE) != 0 && !pooler;
+    int normalize;
+    const unsigned mode = clenc__pass_mode(s, &pooling, &normalize);
+    const int pooler = ((unsigned)pooling & ~(unsigned)CLENC_POOL_NORMALIZE) ==
+                       CLENC_POOL_POOLER;
 
     s->encode_begin_ns = clenc__now_ns();
     clenc__launches_reset(&s->launcher);
-    batch_shape shape = {0, batch, 0, 0};
-    shape.tokens = (unsigned)pack(s, ids, type_ids, lengths, batch, seq,
-                                  &shape.max_len, &shape.sum_sq);
-    const unsigned t = shape.tokens;
-    TRY(poison_buffer(s, CLENC__B_NONE,
-                      (size_t)s->workspace_bytes / s->act_size),
-        out_finish);
-    TRY(poison_scratch(s, t), out_finish);
-    TRY(upload_batch(s, t, batch), out_finish);
-    TRY(forward(s, &shape), out_finish);
-    if (mode == CLENC_POOL_NONE) {
-        if (normalize)
-            TRY(clenc__op_l2norm(&s->launcher, s->x, t), out_finish);
+    clenc__batch_shape shape;
+    pack(s, ids, type_ids, lengths, batch, seq, &shape);
+    shape.offsets = s->offsets;
+    TRY(upload_batch(s, shape.tokens, batch), out_finish);
+    TRY(clenc__pass(s, &shape, mode, normalize, NULL), out_finish);
+    if (mode == CLENC_POOL_NONE)
         TRY(read_tokens(s, batch, seq, out), out_finish);
-    } else {
-        TRY(poison_buffer(s, CLENC__B_pooled,
-                  (size_t)batch * s->model->config.hidden),
-            out_finish);
-        TRY(clenc__op_pool(&s->launcher, s->x, s->offsets, batch, t,
-                           mode == CLENC_POOL_CLS ? CLENC__POOL_CLS
-                                                  : CLENC__POOL_MEAN,
-                           s->pooled),
-            out_finish);
-        if (normalize)
-            TRY(clenc__op_l2norm(&s->launcher, s->pooled, batch), out_finish);
+    else
         CL_CHECK(clEnqueueReadBuffer(
                      s->launcher.queue, s->pooled, CL_FALSE, 0,
                      (size_t)batch * s->model->config.hidden * s->act_size,
                      s->host_halves ? (void *)s->host_halves : (void *)out, 0,
                      NULL, NULL),
                  out_finish);
-    }
     /* The pass's one synchronisation. */
     CL_CHECK(clFinish(s->launcher.queue), out);
     if (s->host_halves)

@@ -117,6 +117,14 @@ static clenc_status create_inputs(clenc_session *s)
     TRY(clenc__buffer_create(ctx, (s->max_batch + 1) * sizeof(int32_t),
                              CL_MEM_READ_ONLY, "offsets", &s->offsets),
         out);
+    /* clenc_encode_cl's record of the first id out of range: INT_MAX, none. */
+    const cl_int none = INT32_MAX;
+    TRY(clenc__buffer_create(ctx, sizeof none, CL_MEM_READ_WRITE, "fault",
+                             &s->fault),
+        out);
+    TRY(clenc__buffer_upload(ctx->transfer_queue, s->fault, 0, sizeof none,
+                             &none),
+        out);
     s->host_ids = clenc__malloc(t);
     s->host_type_ids = clenc__malloc(t);
     s->host_positions = clenc__malloc(t);
@@ -132,34 +140,69 @@ out:
     return st;
 }
 
-clenc_status clenc_session_create(clenc_model *model, unsigned max_batch,
-                                  unsigned max_seq, clenc_session **out)
+/* Whether the caller's queue can carry a session of `ctx`: on its context
+ * and device, and in order (the pass's steps are ordered by the queue
+ * alone). */
+static clenc_status check_queue(const clenc_context *ctx,
+                                cl_command_queue queue)
+{
+    clenc_status st = CLENC_OK;
+    cl_context context;
+    cl_device_id device;
+    cl_command_queue_properties props;
+    CL_CHECK(clGetCommandQueueInfo(queue, CL_QUEUE_CONTEXT, sizeof context,
+                                   &context, NULL),
+             out);
+    CL_CHECK(clGetCommandQueueInfo(queue, CL_QUEUE_DEVICE, sizeof device,
+                                   &device, NULL),
+             out);
+    CL_CHECK(clGetCommandQueueInfo(queue, CL_QUEUE_PROPERTIES, sizeof props,
+                                   &props, NULL),
+             out);
+    if (context != ctx->cl)
+        return clenc__fail(CLENC_ERR_INVALID_ARG,
+                           "clenc_session_create_on_queue: the queue is on "
+                           "another OpenCL context than the model's");
+    if (device != ctx->device.id)
+        return clenc__fail(CLENC_ERR_INVALID_ARG,
+                           "clenc_session_create_on_queue: the queue is on "
+                           "another device than the model's '%s'",
+                           ctx->device.info.name);
+    if (props & CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE)
+        return clenc__fail(CLENC_ERR_INVALID_ARG,
+                           "clenc_session_create_on_queue: the queue executes "
+                           "out of order; the pass needs an in-order queue");
+out:
+    return st;
+}
+
+static clenc_status session_create(clenc_model *model, cl_command_queue queue,
+                                   unsigned max_batch, unsigned max_seq,
+                                   const char *fn, clenc_session **out)
 {
     clenc_status st = CLENC_OK;
     if (!out)
-        return clenc__fail(CLENC_ERR_INVALID_ARG,
-                           "clenc_session_create: out is NULL");
+        return clenc__fail(CLENC_ERR_INVALID_ARG, "%s: out is NULL", fn);
     *out = NULL;
     if (!model)
-        return clenc__fail(CLENC_ERR_INVALID_ARG,
-                           "clenc_session_create: model is NULL");
+        return clenc__fail(CLENC_ERR_INVALID_ARG, "%s: model is NULL", fn);
     if (max_batch == 0 || max_seq == 0)
         return clenc__fail(CLENC_ERR_INVALID_ARG,
-                           "clenc_session_create: max_batch %u and max_seq %u "
-                           "must be at least 1",
-                           max_batch, max_seq);
+                           "%s: max_batch %u and max_seq %u must be at least 1",
+                           fn, max_batch, max_seq);
     const unsigned room =
         model->config.max_positions - model->config.position_offset;
     if (max_seq > room)
         return clenc__fail(CLENC_ERR_INVALID_ARG,
-                           "clenc_session_create: max_seq %u is over the "
-                           "model's %u positions",
-                           max_seq, room);
+                           "%s: max_seq %u is over the model's %u positions",
+                           fn, max_seq, room);
     if ((uint64_t)max_batch * max_seq > (1u << 24))
         return clenc__fail(CLENC_ERR_INVALID_ARG,
-                           "clenc_session_create: %u x %u tokens is over the "
-                           "limit of 2^24 tokens a batch",
-                           max_batch, max_seq);
+                           "%s: %u x %u tokens is over the limit of 2^24 "
+                           "tokens a batch",
+                           fn, max_batch, max_seq);
+    if (queue)
+        TRY(check_queue(model->ctx, queue), out);
     clenc_session *s = clenc__calloc(1, sizeof *s);
     if (!s)
         return clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "no host memory");
@@ -169,7 +212,7 @@ clenc_status clenc_session_create(clenc_model *model, unsigned max_batch,
     s->max_tokens = (size_t)max_batch * max_seq;
     s->act_size = model->spec.half_compute ? sizeof(uint16_t) : sizeof(float);
     TRY(clenc__launcher_open(&s->launcher, model->ctx, &model->spec,
-                             model->programs),
+                             model->programs, queue),
         out_destroy);
     TRY(create_workspace(s), out_destroy);
     TRY(create_quant_scratch(s), out_destroy);
@@ -178,7 +221,31 @@ clenc_status clenc_session_create(clenc_model *model, unsigned max_batch,
     return CLENC_OK;
 out_destroy:
     clenc_session_destroy(s);
+out:
     return st;
+}
+
+clenc_status clenc_session_create(clenc_model *model, unsigned max_batch,
+                                  unsigned max_seq, clenc_session **out)
+{
+    return session_create(model, NULL, max_batch, max_seq,
+                          "clenc_session_create", out);
+}
+
+clenc_status clenc_session_create_on_queue(clenc_model *model,
+                                           cl_command_queue queue,
+                                           unsigned max_batch,
+                                           unsigned max_seq,
+                                           clenc_session **out)
+{
+    if (!queue) {
+        if (out)
+            *out = NULL;
+        return clenc__fail(CLENC_ERR_INVALID_ARG,
+                           "clenc_session_create_on_queue: queue is NULL");
+    }
+    return session_create(model, queue, max_batch, max_seq,
+                          "clenc_session_create_on_queue", out);
 }
 
 void clenc_session_destroy(clenc_session *s)
@@ -199,6 +266,7 @@ void clenc_session_destroy(clenc_session *s)
     clenc__buffer_release(ctx, s->type_ids);
     clenc__buffer_release(ctx, s->positions);
     clenc__buffer_release(ctx, s->offsets);
+    clenc__buffer_release(ctx, s->fault);
     clenc__free(s->host_ids);
     clenc__free(s->host_type_ids);
     clenc__free(s->host_positions);

@@ -21,3 +21,20 @@ clenc_status clenc__op_embed(clenc__launcher *L, const clenc__embed_tables *t,
                : clenc__launch_rows(L, CLENC__K_EMBED, tokens, 8 * h,
                                     h * (3 * table + 1 * sizeof(float)));
 }
+
+clenc_status clenc__op_pack(clenc__launcher *L, const clenc__pack_args *a)
+{
+    clenc_status st = clenc__kernel_args(
+        L->kernels[CLENC__K_PACK], "mmmmmmmiiiiii", a->ids, a->type_ids,
+        a->offsets, a->packed_ids, a->packed_types, a->positions, a->fault,
+        (int)a->batch, (int)a->seq, a->type_ids != NULL, (int)a->vocab,
+        (int)a->position_offset, (int)a->fault_stride);
+    if (st != CLENC_OK)
+        return st;
+    const size_t local = 64;
+    const size_t global = ((size_t)a->batch + local - 1) / local * local;
+    /* Reads ids and types, writes three ints a token. */
+    const clenc__work work = {a->batch, a->tokens, 0, 0,
+                              5.0 * a->tokens * sizeof(int32_t)};
+    return clenc__launch_kernel(L, CLENC__K_PACK, 1, &global, &local, &work);
+}

@@ -49,7 +49,8 @@ clenc_status clenc_gemm_bench_create(clenc_context *ctx, unsigned m,
                                                    : CLENC__F_EPILOGUE;
     TRY(clenc__programs_get(ctx, &s, 1u << file, NULL, programs, NULL),
         out_destroy);
-    TRY(clenc__launcher_open(&b->launcher, ctx, &s, programs), out_destroy);
+    TRY(clenc__launcher_open(&b->launcher, ctx, &s, programs, NULL),
+        out_destroy);
     b->m = m;
     TRY(clenc__matrix_upload(ctx, s.gemm, CLENC_PRECISION_FP32, w, NULL, n, k, "benchmark weights",
                              &b->w, NULL),

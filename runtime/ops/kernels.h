@@ -193,12 +193,14 @@ enum {
  * clenc-tests --list-kernels and make test-mutants all read it. */
 #define CLENC__KERNEL_TABLE(K)                                                 \
     K(EMBED, EMBED, "embed")                                                   \
+    K(PACK, EMBED, "pack")                                                     \
     K(GEMM, GEMM, "gemm")                                                      \
     K(EPILOGUE, EPILOGUE, "epilogue")                                          \
     K(ATTENTION, ATTENTION, "attention")                                       \
     K(LAYERNORM, LAYERNORM, "layernorm")                                       \
     K(POOL, POOL, "pool")                                                      \
     K(L2NORM, POOL, "l2norm")                                                  \
+    K(UNPACK, POOL, "unpack")                                                  \
     K(PROBE_FMA, PROBE, "probe_fma")                                           \
     K(PROBE_FMA_FEW, PROBE, "probe_fma_few")                                   \
     K(PROBE_COPY, PROBE, "probe_copy")                                         \

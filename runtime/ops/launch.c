@@ -11,14 +11,20 @@
 
 clenc_status clenc__launcher_open(clenc__launcher *L, clenc_context *ctx,
                                   const clenc__spec *spec,
-                                  const cl_program programs[CLENC__FILE_COUNT])
+                                  const cl_program programs[CLENC__FILE_COUNT],
+                                  cl_command_queue queue)
 {
     clenc_status st = CLENC_OK;
     cl_int err;
     memset(L, 0, sizeof *L);
     L->ctx = ctx;
     L->spec = *spec;
-    TRY(clenc__queue_create(ctx, &L->queue), out_close);
+    if (queue) {
+        CL_CHECK(clRetainCommandQueue(queue), out_close);
+        L->queue = queue;
+    } else {
+        TRY(clenc__queue_create(ctx, &L->queue), out_close);
+    }
     for (int k = 0; k < CLENC__KERNEL_COUNT; k++) {
         const cl_program p = programs[clenc__kernels[k].file];
         if (p)

@@ -42,11 +42,13 @@ typedef struct clenc__launcher {
     cl_mem quant_rows, quant_scales;
 } clenc__launcher;
 
-/* A queue and a kernel object for each kernel of the table whose file's
- * program is in `programs` (from clenc__programs_get for the same spec). */
+/* A queue (`queue`, retained, or a new one when NULL) and a kernel object
+ * for each kernel of the table whose file's program is in `programs` (from
+ * clenc__programs_get for the same spec). */
 clenc_status clenc__launcher_open(clenc__launcher *L, clenc_context *ctx,
                                   const clenc__spec *spec,
-                                  const cl_program programs[CLENC__FILE_COUNT]);
+                                  const cl_program programs[CLENC__FILE_COUNT],
+                                  cl_command_queue queue);
 /* Waits for the queue, then releases everything. Accepts a zeroed one. */
 void clenc__launcher_close(clenc__launcher *L);
 /* Forgets the records (and releases their events). */
@@ -82,6 +84,15 @@ typedef struct clenc__embed_tables {
 clenc_status clenc__op_embed(clenc__launcher *L, const clenc__embed_tables *t,
                              cl_mem ids, cl_mem type_ids, cl_mem positions,
                              unsigned tokens, cl_mem out);
+/* The caller's [batch][seq] ids (and types, or NULL: all 0) packed at
+ * offsets with their positions, ids out of range read as 0 and the first
+ * recorded in fault as b * fault_stride + t (embed.cl's pack). */
+typedef struct clenc__pack_args {
+    cl_mem ids, type_ids, offsets;
+    cl_mem packed_ids, packed_types, positions, fault;
+    unsigned batch, seq, tokens, vocab, position_offset, fault_stride;
+} clenc__pack_args;
+clenc_status clenc__op_pack(clenc__launcher *L, const clenc__pack_args *a);
 /* Attention of every head over packed sequences (attention.cl). tokens:
  * Σ lengths; sum_sq: Σ length², which its work grows with; max_len: the
  * longest. */
@@ -97,6 +108,12 @@ clenc_status clenc__op_layernorm(clenc__launcher *L, cl_mem in, cl_mem out,
 clenc_status clenc__op_pool(clenc__launcher *L, cl_mem x, cl_mem offsets,
                             unsigned batch, unsigned tokens, int mode,
                             cl_mem out);
+/* Results as float into out (pool.cl's unpack): packed, [rows / seq][seq]
+ * rows from x's packed tokens with zero rows for padding; else rows rows
+ * of x as they are. */
+clenc_status clenc__op_unpack(clenc__launcher *L, cl_mem x, cl_mem offsets,
+                              unsigned rows, unsigned seq, int packed,
+                              cl_mem out);
 /* Each of rows vectors L2-normalised in place (pool.cl). */
 clenc_status clenc__op_l2norm(clenc__launcher *L, cl_mem x, unsigned rows);
 /* out[r][c] = act?(x[r][c] + bias[c]) + residual[r][c] (epilogue.cl); flags

@@ -32,3 +32,20 @@ clenc_status clenc__op_l2norm(clenc__launcher *L, cl_mem x, unsigned rows)
                           : clenc__launch_rows(L, CLENC__K_L2NORM, rows, 3 * h,
                                                2 * h * sizeof(float));
 }
+
+clenc_status clenc__op_unpack(clenc__launcher *L, cl_mem x, cl_mem offsets,
+                              unsigned rows, unsigned seq, int packed,
+                              cl_mem out)
+{
+    clenc_status st = clenc__kernel_args(L->kernels[CLENC__K_UNPACK], "mmmiii",
+                                         x, offsets, out, (int)rows, (int)seq,
+                                         packed);
+    if (st != CLENC_OK)
+        return st;
+    const size_t local = ELEMENTWISE_WG;
+    const size_t elements = (size_t)rows * L->spec.hidden;
+    const size_t global =
+        (elements + ELEMENTWISE_WG - 1) / ELEMENTWISE_WG * ELEMENTWISE_WG;
+    const clenc__work work = {rows, 0, 0, 0, 2.0 * elements * sizeof(float)};
+    return clenc__launch_kernel(L, CLENC__K_UNPACK, 1, &global, &local, &work);
+}

@@ -87,7 +87,7 @@ static clenc_status candidate_open(const target *t, candidate *c,
     c->open = 1;
     TRY(clenc__programs_get(t->ctx, &s, 1u << file, NULL, programs, NULL),
         out);
-    TRY(clenc__launcher_open(&c->launcher, t->ctx, &s, programs), out);
+    TRY(clenc__launcher_open(&c->launcher, t->ctx, &s, programs, NULL), out);
     TRY(shapes_open(t, &c->launcher, m_max, &c->sh), out);
 out:
     return st;

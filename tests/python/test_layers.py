@@ -12,7 +12,7 @@ def check(root):
 
 
 def copy_tree(tmp_path):
-    for part in ("runtime", "tools"):
+    for part in ("runtime", "tools", "include", "examples"):
         shutil.copytree(os.path.join(ROOT, part), tmp_path / part)
     return tmp_path
 
@@ -48,7 +48,23 @@ def test_a_tool_with_an_internal_header_fails(tmp_path):
     plant(root / "tools" / "clenc-run.c", "ops/ops.h")
     r = check(str(root))
     assert r.returncode == 1
-    assert "tools use clenc.h only" in r.stdout
+    assert "tools/ includes \"ops/ops.h\": it uses the public headers" in r.stdout
+
+
+def test_an_example_with_an_internal_header_fails(tmp_path):
+    root = copy_tree(tmp_path)
+    plant(root / "examples" / "interop.c", "engine/engine.h")
+    r = check(str(root))
+    assert r.returncode == 1
+    assert "examples/ includes \"engine/engine.h\"" in r.stdout
+
+
+def test_the_public_headers_are_allowed_everywhere(tmp_path):
+    root = copy_tree(tmp_path)
+    plant(root / "tools" / "clenc-run.c", "clenc_cl.h")
+    plant(root / "runtime" / "base" / "util.c", "clenc_cl.h")
+    r = check(str(root))
+    assert r.returncode == 0, r.stdout
 
 
 def test_a_loose_runtime_file_fails(tmp_path):
