@@ -236,6 +236,7 @@ clenc_status clenc_context_create_sized(const clenc_options *caller_opt,
     if (!out)
         return clenc__fail(CLENC_ERR_INVALID_ARG,
                            "clenc_context_create: out is NULL");
+    *out = NULL;
     TRY(context_begin(caller_opt, opt_size, "clenc_context_create", &opt,
                       &ctx),
         out);
