@@ -8,8 +8,11 @@ usage: python tools/bench_peers.py [--model DIR] [--lib SO] [--threads T]
 
 The same model runs on four engines with T threads each, all returning
 mean-pooled, L2-normalised embeddings (inside the graph for the ONNX peers):
-- clenc through ctypes on libclenc.so (PoCL follows POCL_MAX_PTHREAD_COUNT,
-  set here to T), one session per cell shape;
+- clenc through its Python package (python/clenc from the source tree, on
+  --lib's libclenc.so): Encoder.encode_ids, whose attention mask becomes
+  clenc_encode's lengths (PoCL follows POCL_MAX_PTHREAD_COUNT, set here to
+  T); the Encoder's session (32 x 256 tokens for MiniLM) serves the cells it
+  holds, and one grown to the largest of the others (8 x 512) the rest;
 - ONNX Runtime's CPU provider (intra-op T, ORT_ENABLE_ALL) on the transformer-
   optimised graph: the model is exported with eager attention (TorchScript
   exporter) to build/bench/minilm.onnx, then onnxruntime.transformers'
@@ -32,22 +35,23 @@ for at least 0.2 s (one at least), which bring its threads and the machine's
 idle states back to a steady stream of requests to that engine alone.
 
 Cells: b1_s16, b1_s128, b32_s128, b8_s512 (batch x seq, every sequence full)
-and mixed_8_128 (32 sequences of 8..128 tokens: clenc gets the lengths, the
-peers the batch padded to the longest with an attention mask). For the mixed
-cell clenc also runs a uniform batch of about the same token count (32 x
-round(tokens / 32)); extra.cells.mixed_8_128 records time(mixed)/time(uniform).
+and mixed_8_128 (32 sequences of 8..128 tokens: every engine gets the batch
+padded to the longest with an attention mask, whose row sums are clenc's
+lengths: it spends no work on the padding). For the mixed cell clenc also
+runs a uniform batch of about the same token count (32 x round(tokens /
+32)); extra.cells.mixed_8_128 records time(mixed)/time(uniform).
 
 Precision cells (issue 14), timed after those in the same way on the same
 ids: b1_s16 clenc fp16 against clenc fp32; b1_s128 clenc fp32, fp16 and
 int8, ONNX Runtime fp32 and int8; b32_s128 clenc fp32 and int8, ONNX Runtime
-fp32 and int8. clenc loads one model per precision in its one context
-(clenc_model_load_as). ONNX Runtime int8 is quantize_dynamic (per-channel s8
-weights, u8 activations per tensor, reduce_range only on a CPU without VNNI,
-as ONNX Runtime's guide says) of the optimised graph after quant_pre_process,
-cached as build/bench/minilm.opt.int8.onnx. An engine that cannot run (a
-precision the library refuses, a graph not fully quantised) is reported
-NOT MEASURED with its reason, on stdout and as a warning, and the others are
-still timed. Each reduced-precision output is compared with its engine's
+fp32 and int8. clenc loads one Encoder per precision (clenc.Encoder(dtype=
+...): a context and a model each). ONNX Runtime int8 is quantize_dynamic
+(per-channel s8 weights, u8 activations per tensor, reduce_range only on a
+CPU without VNNI, as ONNX Runtime's guide says) of the optimised graph after
+quant_pre_process, cached as build/bench/minilm.opt.int8.onnx. An engine
+that cannot run (a precision the library refuses, a graph not fully
+quantised) is reported NOT MEASURED with its reason, on stdout and as a
+warning, and the others are still timed. Each reduced-precision output is compared with its engine's
 fp32 (min cosine, max |diff|): a check on random ids, not the accuracy,
 which tools/precision_accuracy.py measures on real texts.
 
@@ -62,15 +66,16 @@ engines' outputs disagree by more than 1e-4 (or MLAS's GEMM result is wrong),
 2 when ONNX Runtime's graph is not fully fused; 1 too when a reduced-precision
 output is not finite.
 """
-import argparse, ctypes, json, os, platform, statistics, subprocess, sys, time, zlib
+import argparse, json, os, platform, statistics, subprocess, sys, time, zlib
+from types import SimpleNamespace
 
 import numpy as np
 
 sys.dont_write_bytecode = True  # no tools/__pycache__ in the tree
-# The struct mirrors are the Python package's (python/clenc/_ctypes.py), the
-# one copy tests/python/test_abi.py checks against the C layouts.
+# clenc is the source tree's Python package (python/clenc), bound to --lib
+# with clenc.use_library.
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "python"))
-from clenc._ctypes import ClencDeviceInfo, ClencModelInfo, ClencOptions  # noqa: E402
+import clenc  # noqa: E402
 import bench_engines as peers
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -81,8 +86,6 @@ SEED = 20240611
 TOLERANCE = 1e-4
 SETTLE_S = 0.1  # pause before each timed run, so that other engines' threads stop spinning
 REWARM_S = 0.2  # then untimed runs of the engine for this long, so that it runs hot
-POOL_MEAN_NORMALIZE = 0x1 | 0x100  # CLENC_POOL_MEAN | CLENC_POOL_NORMALIZE
-PRECISIONS = {"fp32": 1, "fp16": 2, "int8": 3}  # clenc_precision
 PEERS = ("onnxruntime", "openvino", "pytorch")
 ENGINES = ("clenc",) + PEERS
 OV_ENGINES = {"openvino_" + h.lower(): h for h in peers.OpenVino.HINTS}
@@ -93,121 +96,61 @@ def log(msg):
 
 
 # ----------------------------------------------------------------- clenc
+def load_clenc(model_dir, precisions):
+    """One clenc.Encoder per precision: ({precision: Encoder}, {precision:
+    why the library refused it}); fp32 must load."""
+    encoders, errors = {}, {}
+    for precision in precisions:
+        try:
+            encoders[precision] = clenc.Encoder(model_dir, dtype=precision)
+        except clenc.Error as err:
+            if precision == "fp32":
+                raise
+            errors[precision] = str(err)
+            log(f"clenc {precision}: cannot load: {err}")
+    return encoders, errors
+
+
+def clenc_info(encoder):
+    """weight_bytes, the precision the model reports and (fp16) whether it computes in half."""
+    info = encoder.info
+    return {"weight_bytes": info["weight_bytes"], "precision": info["dtype"],
+            "fp16_compute": info["fp16_compute"]}
+
+
+def clenc_engine(encoder, ids, mask):
+    """A run of clenc: mean-pooled and normalised, as the peers' graphs pool."""
+    return lambda: encoder.encode_ids(ids, mask, pooling="mean", normalize_embeddings=True)
+
+
 class Clenc:
-    """libclenc.so through ctypes: one context holding one model per precision
-    (clenc_model_load_as), each with one session per shape."""
+    """What tools/precision_accuracy.py imports from here (the interface of
+    the ctypes class this file had), on load_clenc's Encoders: models,
+    errors, info, version, device.name, encode(ids, lengths, precision,
+    type_ids). To go when that script uses clenc.Encoder itself."""
 
     def __init__(self, lib_path, model_dir, hidden, precisions=("fp32",)):
-        P, I, U = ctypes.c_void_p, ctypes.c_int, ctypes.c_uint
-        self.lib = lib = ctypes.CDLL(lib_path)
-        S, Z = ctypes.c_char_p, ctypes.c_size_t
-        # Functions that take a struct are the _sized symbols: each struct
-        # pointer is followed by our mirror's size (include/clenc.h, "Structs
-        # that grow"); tests/python/test_abi.py checks that we bind no other.
-        for name, res, args in [
-                ("clenc_version", S, []), ("clenc_last_error", S, []),
-                ("clenc_status_name", S, [I]),
-                ("clenc_options_init_sized", I, [P, Z]),
-                ("clenc_context_create_sized", I, [P, Z, P]),
-                ("clenc_context_device_sized", I, [P, P, Z]),
-                ("clenc_context_destroy", None, [P]),
-                ("clenc_model_load", I, [P, S, P]), ("clenc_model_destroy", None, [P]),
-                ("clenc_session_create", I, [P, U, U, P]), ("clenc_session_destroy", None, [P]),
-                ("clenc_encode", I, [P, P, P, P, U, U, I, P])]:  # ids, type_ids, lengths, B, S, pooling, out
-            fn = getattr(lib, name)
-            fn.restype, fn.argtypes = res, args
-        # Older libraries have no precisions: they load fp32 only.
-        for name, res, args in [("clenc_model_load_as", I, [P, S, I, P]),
-                                ("clenc_model_info_get_sized", I, [P, P, Z])]:
-            fn = getattr(lib, name, None)
-            if fn is not None:
-                fn.restype, fn.argtypes = res, args
-        self.hidden = hidden
-        self.version = lib.clenc_version().decode()
-        opt = ClencOptions()
-        self._check(lib.clenc_options_init_sized(ctypes.byref(opt), ctypes.sizeof(opt)),
-                    "clenc_options_init_sized")
-        self.ctx = P()
-        self._check(lib.clenc_context_create_sized(ctypes.byref(opt), ctypes.sizeof(opt),
-                                                   ctypes.byref(self.ctx)),
-                    "clenc_context_create_sized")
-        self.device = ClencDeviceInfo()
-        self._check(lib.clenc_context_device_sized(self.ctx, ctypes.byref(self.device),
-                                                   ctypes.sizeof(self.device)),
-                    "clenc_context_device_sized")
-        # Per precision: the model, its session and the session's shape; a
-        # precision the library refused has its reason in errors instead.
-        self.models, self.sessions, self.info, self.errors = {}, {}, {}, {}
-        for precision in precisions:
-            try:
-                self.models[precision] = self._load(model_dir, precision)
-            except RuntimeError as err:
-                if precision == "fp32":
-                    raise
-                self.errors[precision] = str(err)
-                log(f"clenc {precision}: cannot load: {err}")
-                continue
-            self.sessions[precision] = (None, P())
-            self.info[precision] = self._model_info(self.models[precision])
-
-    def _check(self, status, what):
-        if status != 0:
-            raise RuntimeError(f"{what}: {self.lib.clenc_status_name(status).decode()}: "
-                               f"{self.lib.clenc_last_error().decode(errors='replace')}")
-
-    def _load(self, model_dir, precision):
-        model = ctypes.c_void_p()
-        load_as = getattr(self.lib, "clenc_model_load_as", None)
-        if load_as is None:
-            if precision != "fp32":
-                raise RuntimeError(f"{self.version} has no clenc_model_load_as: fp32 only")
-            self._check(self.lib.clenc_model_load(self.ctx, model_dir.encode(), ctypes.byref(model)),
-                        "clenc_model_load")
-        else:
-            self._check(load_as(self.ctx, model_dir.encode(), PRECISIONS[precision],
-                                ctypes.byref(model)), f"clenc_model_load_as({precision})")
-        return model
-
-    def _model_info(self, model):
-        """weight_bytes, the precision the model reports and (fp16) whether it
-        computes in half; {} from a library without them."""
-        get = getattr(self.lib, "clenc_model_info_get_sized", None)
-        if get is None:
-            return {}
-        info = ClencModelInfo()
-        self._check(get(model, ctypes.byref(info), ctypes.sizeof(info)), "clenc_model_info_get_sized")
-        names = {v: k for k, v in PRECISIONS.items()}
-        return {"weight_bytes": info.weight_bytes, "precision": names.get(info.precision, info.precision),
-                "fp16_compute": bool(info.fp16_compute)}
+        del hidden  # the Encoder knows it
+        clenc.use_library(lib_path)
+        self.models, self.errors = load_clenc(model_dir, precisions)
+        self.info = {p: clenc_info(e) for p, e in self.models.items()}
+        self.version = clenc.library_version()
+        self.device = SimpleNamespace(name=self.models["fp32"].info["device"]["name"].encode())
 
     def use_session(self, batch, seq, precision="fp32"):
-        shape, session = self.sessions[precision]
-        if shape == (batch, seq):
-            return
-        self.lib.clenc_session_destroy(session)
-        session = ctypes.c_void_p()
-        self.sessions[precision] = (None, session)
-        self._check(self.lib.clenc_session_create(self.models[precision], batch, seq,
-                                                  ctypes.byref(session)),
-                    f"clenc_session_create ({precision})")
-        self.sessions[precision] = ((batch, seq), session)
+        """Nothing: encode_ids makes the session it needs."""
 
     def encode(self, ids, lengths, precision="fp32", type_ids=None):
-        batch, seq = ids.shape
-        out = np.empty((batch, self.hidden), dtype=np.float32)
-        types = None if type_ids is None else type_ids.ctypes.data
-        self._check(self.lib.clenc_encode(self.sessions[precision][1], ids.ctypes.data, types,
-                                          lengths.ctypes.data, batch, seq, POOL_MEAN_NORMALIZE,
-                                          out.ctypes.data),
-                    f"clenc_encode ({precision})")
-        return out
+        mask = np.arange(ids.shape[1])[None, :] < np.asarray(lengths)[:, None]
+        try:
+            return self.models[precision].encode_ids(ids, mask, type_ids, pooling="mean",
+                                                     normalize_embeddings=True)
+        except clenc.Error as err:  # the caller catches RuntimeError, as the class raised
+            raise RuntimeError(f"clenc_encode ({precision}): {err}") from err
 
     def close(self):
-        for _, session in self.sessions.values():
-            self.lib.clenc_session_destroy(session)
-        for model in self.models.values():
-            self.lib.clenc_model_destroy(model)
-        self.lib.clenc_context_destroy(self.ctx)
+        for encoder in self.models.values():
+            encoder.close()
 
 
 # ---------------------------------------------------------------- cells
@@ -249,7 +192,7 @@ def time_interleaved(engines, warmup, runs, failed=None):
     def call(e):
         try:
             return engines[e]()
-        except Exception as err:  # noqa: BLE001 (ctypes, onnxruntime: any failure is reported)
+        except Exception as err:  # noqa: BLE001 (clenc, onnxruntime: any failure is reported)
             if failed is None:
                 raise
             failed[e] = f"{type(err).__name__}: {err}"
@@ -278,7 +221,7 @@ def time_interleaved(engines, warmup, runs, failed=None):
     return {e: t for e, t in times.items() if e in engines}, outs
 
 
-def run_cell(name, clenc, ort_sess, ov, torch_model, warmup, runs):
+def run_cell(name, encoder, ort_sess, ov, torch_model, warmup, runs):
     import torch
     ids, lengths, mask = make_cell(name)
     batch, seq = ids.shape
@@ -291,18 +234,17 @@ def run_cell(name, clenc, ort_sess, ov, torch_model, warmup, runs):
             return torch_model(torch.from_numpy(ids64), torch.from_numpy(mask64),
                                torch.from_numpy(types64)).numpy()
 
-    clenc.use_session(batch, seq)
     ov.prepare(batch, seq)
-    engines = {"clenc": lambda: clenc.encode(ids, lengths),
+    engines = {"clenc": clenc_engine(encoder, ids, mask),
                "onnxruntime": lambda: ort_sess.run(None, feed)[0]}
     engines.update({e: (lambda f=ov.runners[h]: f(feed)) for e, h in OV_ENGINES.items()})
     engines["pytorch"] = run_torch
     uniform = None
     if CELLS[name][1] is None:  # clenc only: a uniform batch of the same token count
         useq = max(1, round(int(lengths.sum()) / batch))
-        uids, ulens, _ = token_batch(np.random.default_rng([SEED, 1]), np.full(batch, useq))
+        uids, _, umask = token_batch(np.random.default_rng([SEED, 1]), np.full(batch, useq))
         uniform = (batch, useq)
-        engines["clenc_uniform"] = lambda: clenc.encode(uids, ulens)
+        engines["clenc_uniform"] = clenc_engine(encoder, uids, umask)
 
     log(f"{name}: batch {batch}, seq {seq}, {int(lengths.sum())} tokens; "
         f"{warmup} warm-up + {runs} timed runs per engine")
@@ -355,11 +297,11 @@ def engine_label(e):
     return e.split("_")[0] + " " + engine_precision(e)
 
 
-def run_precision_cell(name, clenc, ort_sess, ort_int8, precisions, warmup, runs):
-    """ort_int8: (session, None) or (None, why there is none). Engines of a
-    precision not in `precisions` are left out; one that cannot run is in the
-    cell's not_measured with its reason."""
-    ids, lengths, mask = make_cell(name)
+def run_precision_cell(name, encoders, errors, ort_sess, ort_int8, precisions, warmup, runs):
+    """encoders, errors: load_clenc's. ort_int8: (session, None) or (None, why
+    there is none). Engines of a precision not in `precisions` are left out;
+    one that cannot run is in the cell's not_measured with its reason."""
+    ids, _, mask = make_cell(name)
     batch, seq = ids.shape
     ids64, mask64 = ids.astype(np.int64), mask.astype(np.int64)
     feed = dict(zip(peers.ONNX_INPUTS, (ids64, mask64, np.zeros_like(ids64))))
@@ -369,15 +311,10 @@ def run_precision_cell(name, clenc, ort_sess, ort_int8, precisions, warmup, runs
         if p != "fp32" and p not in precisions:
             continue
         if e.startswith("clenc"):
-            if p in clenc.errors:
-                not_measured[e] = clenc.errors[p]
+            if p in errors:
+                not_measured[e] = errors[p]
                 continue
-            try:
-                clenc.use_session(batch, seq, p)
-            except RuntimeError as err:
-                not_measured[e] = str(err)
-                continue
-            engines[e] = lambda p=p: clenc.encode(ids, lengths, p)
+            engines[e] = clenc_engine(encoders[p], ids, mask)
         elif e == "onnxruntime":
             engines[e] = lambda: ort_sess.run(None, feed)[0]
         elif ort_int8[0] is None:
@@ -658,9 +595,10 @@ def main():
 
     precisions = args.precisions if args.precision_cells else []
     log(f"clenc: loading {args.lib} and {args.model} ({', '.join(['fp32'] + precisions)})")
-    clenc = Clenc(args.lib, args.model, config["hidden_size"], ["fp32"] + precisions)
-    log(f"clenc: {clenc.version} on {clenc.device.name.decode()} "
-        f"({clenc.device.compute_units} compute units)")
+    clenc.use_library(args.lib)
+    encoders, clenc_errors = load_clenc(args.model, ["fp32"] + precisions)
+    version, device = clenc.library_version(), encoders["fp32"].info["device"]
+    log(f"clenc: {version} on {device['name']} ({device['compute_units']} compute units)")
     ort_int8, int8_settings = (None, "not asked for (--precisions)"), {}
     if "int8" in precisions:
         int8_settings = peers.ort_int8_settings()
@@ -685,12 +623,14 @@ def main():
 
     rel = lambda p: os.path.relpath(p, ROOT)
     doc = {"machine": machine_name(T), "cpu": cpu_info(), "threads": T,
-           "versions": {"clenc": clenc.version, "onnxruntime": onnxruntime.__version__,
+           "versions": {"clenc": version, "onnxruntime": onnxruntime.__version__,
                         "openvino": ov.version, "torch": torch.__version__,
                         "transformers": transformers.__version__, "numpy": np.__version__,
                         "openblas": "unknown", "openblas_core": None, "onednn": None},
            "settings": {
-               "clenc": {"pocl_max_pthread_count": T, "session": "one per cell shape"},
+               "clenc": {"pocl_max_pthread_count": T, "session": (
+                   "clenc.Encoder.encode_ids: the Encoder's session where the cell fits, else "
+                   "one grown to the largest such cell")},
                "onnxruntime": dict(ort_graph, graph=rel(opt_path), optimizer=(
                    f"optimize_model(model_type='bert', num_heads={config['num_attention_heads']}, "
                    f"hidden_size={config['hidden_size']})"), graph_optimization_level="ORT_ENABLE_ALL",
@@ -701,9 +641,9 @@ def main():
                "pytorch": {"threads": T, "attention": wrapper.bert.config._attn_implementation,
                            "mode": "torch.inference_mode"}},
            "cells": [], "gemm": []}
-    extra = {"clenc_device": clenc.device.name.decode(),
-             "clenc_driver": clenc.device.driver_version.decode(),
-             "clenc_compute_units": clenc.device.compute_units,
+    extra = {"clenc_device": device["name"],
+             "clenc_driver": device["driver_version"],
+             "clenc_compute_units": device["compute_units"],
              "pocl_max_pthread_count": T, "runs": args.runs, "warmup": args.warmup,
              "method": f"interleaved; each timed run after a {SETTLE_S} s pause, then untimed "
                        f"runs of the same engine for at least {REWARM_S} s",
@@ -711,15 +651,16 @@ def main():
              "onnx_model": dict(recipe, path=rel(args.onnx), optimised=rel(opt_path)),
              "tolerance": TOLERANCE, "cells": {}}
     for name in args.cells:
-        cell, cell_extra = run_cell(name, clenc, ort_sess, ov, wrapper, args.warmup, args.runs)
+        cell, cell_extra = run_cell(name, encoders["fp32"], ort_sess, ov, wrapper, args.warmup,
+                                    args.runs)
         doc["cells"].append(cell)
         doc["settings"]["openvino"]["hint_per_cell"][name] = cell["openvino_hint"]
         extra["cells"][name] = cell_extra
     if args.precision_cells:
-        fp32_bytes = clenc.info["fp32"].get("weight_bytes")
+        fp32_bytes = encoders["fp32"].info["weight_bytes"]
         clenc_settings = {}
         for p in ["fp32"] + precisions:
-            info = dict(clenc.info.get(p, {"error": clenc.errors.get(p)}))
+            info = clenc_info(encoders[p]) if p in encoders else {"error": clenc_errors.get(p)}
             if fp32_bytes and info.get("weight_bytes"):
                 info["weight_bytes_vs_fp32"] = info["weight_bytes"] / fp32_bytes
             clenc_settings[p] = info
@@ -728,8 +669,10 @@ def main():
             doc["precision"]["settings"]["onnxruntime_int8"] = int8_settings
         for name in args.precision_cells:
             doc["precision"]["cells"].append(run_precision_cell(
-                name, clenc, ort_sess, ort_int8, precisions, args.warmup, args.runs))
-    clenc.close()
+                name, encoders, clenc_errors, ort_sess, ort_int8, precisions, args.warmup,
+                args.runs))
+    for encoder in encoders.values():
+        encoder.close()
 
     g = run_gemm_bench(args.gemm_bench, T, args.gemm_runs, args.gemm_m)
     doc["gemm"] = g.get("gemm", [])

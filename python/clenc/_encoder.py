@@ -1,9 +1,12 @@
-"""_encoder.py — clenc.Encoder (embed, tokenize, rerank, predict) and clenc.devices() on libclenc.so, with sentence-transformers' names where they mean the same.
+"""_encoder.py — clenc.Encoder (embed texts or token ids, tokenize, rerank, predict) and clenc.devices() on libclenc.so, with sentence-transformers' and Hugging Face's names where they mean the same.
 
-One Encoder holds one clenc context, one model and its sessions (one per
-batch size asked for). A session is one thread's at a time, so each call
-takes the Encoder's lock; threads wanting to encode at once use one Encoder
-each (the foreign calls release the GIL, so they run in parallel).
+One Encoder holds one clenc context, one model and its sessions: one per
+batch size asked for by the text calls (each of max_seq tokens, which sets
+their truncation), and one that encode_ids grows to the largest ids batch
+seen when no other session holds it. A session is one thread's at a time,
+so each call takes the Encoder's lock; threads wanting to encode at once use
+one Encoder each (the foreign calls release the GIL, so they run in
+parallel).
 """
 import ctypes
 import sys
@@ -27,6 +30,58 @@ def _text_array(texts):
     ptrs = (ctypes.c_char_p * max(n, 1))(*encoded)
     lengths = (ctypes.c_size_t * max(n, 1))(*[len(b) for b in encoded])
     return ptrs, lengths, encoded
+
+
+def _id_array(name, values, shape=None):
+    """values as a C-contiguous int32 array [batch, seq] (of `shape` if
+    given), refusing what would change in the conversion."""
+    a = np.asarray(values)
+    if a.dtype.kind not in "iu" and not (a.size == 0 and a.dtype.kind == "f"):
+        raise InvalidArgumentError("CLENC_ERR_INVALID_ARG",
+                                   f"{name} has dtype {a.dtype}: takes integers")
+    if a.ndim != 2:
+        raise InvalidArgumentError("CLENC_ERR_INVALID_ARG",
+                                   f"{name} has shape {a.shape}: takes [batch, seq]")
+    if shape is not None and a.shape != shape:
+        raise InvalidArgumentError("CLENC_ERR_INVALID_ARG",
+                                   f"{name} has shape {a.shape}, input_ids {shape}")
+    if a.size and (a.dtype.itemsize > 4 or a.dtype == np.uint32):
+        low, high = int(a.min()), int(a.max())
+        if low < -2**31 or high >= 2**31:
+            raise InvalidArgumentError("CLENC_ERR_INVALID_ARG",
+                                       f"{name} holds {low if low < -2**31 else high}, "
+                                       "outside int32")
+    return np.ascontiguousarray(a, dtype=np.int32)
+
+
+def _lengths(mask, shape):
+    """clenc_encode's lengths from an attention mask [batch, seq] of right
+    padding: int32 [batch], each row's count of ones."""
+    m = np.asarray(mask)
+    if m.dtype.kind not in "iub" and not (m.size == 0 and m.dtype.kind == "f"):
+        raise InvalidArgumentError("CLENC_ERR_INVALID_ARG",
+                                   f"attention_mask has dtype {m.dtype}: takes integers or bool")
+    if m.shape != shape:
+        raise InvalidArgumentError("CLENC_ERR_INVALID_ARG",
+                                   f"attention_mask has shape {m.shape}, input_ids {shape}")
+    lengths = (m != 0).sum(axis=1)
+    prefix = np.arange(shape[1])[None, :] < lengths[:, None]
+    # One comparison in the common case (some 30 us a call); the rows are
+    # looked at only to name the first bad one.
+    if not (np.array_equal(m, prefix) and lengths.all()):
+        for row in range(shape[0]):
+            values = m[row].tolist()
+            what = ("has no tokens" if lengths[row] == 0 else
+                    "holds a value other than 0 and 1" if set(values) - {0, 1} else
+                    "is not ones then zeros (right padding)" if values != prefix[row].tolist()
+                    else None)
+            if what:
+                raise InvalidArgumentError(
+                    "CLENC_ERR_INVALID_ARG",
+                    f"attention_mask row {row} {what}: {values[:16]}"
+                    f"{' ...' if shape[1] > 16 else ''}; clenc reads each sequence's first "
+                    "tokens, as many as its row's ones")
+    return np.ascontiguousarray(lengths, dtype=np.int32)
 
 
 def _device_dict(d):
@@ -73,7 +128,8 @@ class Encoder:
     def __init__(self, model, device=None, dtype=None, batch_size=32, max_seq=None):
         self._lock = threading.Lock()
         self._ctx = self._model = None
-        self._sessions = {}
+        self._sessions = {}  # (max_batch, max_seq) -> session
+        self._ids_shape = None  # the key of encode_ids' own session, if it has one
         library = lib()
         if dtype is not None and dtype not in ("fp32", "fp16", "int8"):
             raise InvalidArgumentError("CLENC_ERR_INVALID_ARG",
@@ -142,6 +198,7 @@ class Encoder:
             for s in self._sessions.values():
                 library.clenc_session_destroy(s)
             self._sessions = {}
+            self._ids_shape = None
             if self._model is not None:
                 library.clenc_model_destroy(self._model)
                 self._model = None
@@ -163,17 +220,37 @@ class Encoder:
             except Exception:  # interpreter shutdown: the module may be gone
                 pass
 
-    def _session(self, batch_size):
-        """The session for batches of batch_size (the caller holds the lock,
-        or is __init__)."""
+    def _session(self, batch_size, max_seq=None):
+        """The session of batch_size x max_seq (None: self.max_seq), made on
+        first use (the caller holds the lock, or is __init__)."""
         if self._model is None:
             raise InvalidArgumentError("CLENC_ERR_INVALID_ARG", "the Encoder is closed")
-        session = self._sessions.get(batch_size)
+        key = (batch_size, max_seq or self.max_seq)
+        session = self._sessions.get(key)
         if session is None:
             session = ctypes.c_void_p()
-            check(lib().clenc_session_create(self._model, batch_size, self.max_seq,
+            check(lib().clenc_session_create(self._model, key[0], key[1],
                                              ctypes.byref(session)), "clenc_session_create")
-            self._sessions[batch_size] = session
+            self._sessions[key] = session
+        return session
+
+    def _ids_session(self, batch, seq):
+        """A session holding batch x seq tokens (the caller holds the lock).
+        clenc_encode packs the real tokens, so a larger session does the
+        same work: the smallest one that fits is reused. Else encode_ids'
+        own session is replaced by one as large as both shapes, so that a
+        run over several shapes settles on one session."""
+        fits = [k for k in self._sessions if k[0] >= batch and k[1] >= seq]
+        if fits:
+            return self._session(*min(fits, key=lambda k: (k[0] * k[1], k)))
+        shape = (batch, seq)
+        old = self._ids_shape
+        if old is not None:
+            shape = (max(batch, old[0]), max(seq, old[1]))
+        session = self._session(*shape)  # before the old one goes: a failure keeps it
+        if old is not None:
+            lib().clenc_session_destroy(self._sessions.pop(old))
+        self._ids_shape = shape
         return session
 
     def get_sentence_embedding_dimension(self):
@@ -227,6 +304,42 @@ class Encoder:
             if show_progress_bar and texts:
                 sys.stderr.write("\n")
         return out[0] if single else out
+
+    def encode_ids(self, input_ids, attention_mask=None, token_type_ids=None,
+                   normalize_embeddings=None, pooling=None):
+        """Embeddings of token ids, as a Hugging Face model takes them:
+        input_ids, attention_mask and token_type_ids are integer arrays
+        [batch, seq] (attention_mask None: every token is real;
+        token_type_ids None: all 0). Each row of attention_mask must be ones
+        then zeros (right padding), at least one 1: clenc_encode reads each
+        sequence's first tokens, so its row sum is the length and the
+        padding is never read. Returns float32 [batch, hidden] ([batch, seq,
+        hidden] for pooling "none", rows past a sequence's length 0);
+        pooling and normalize_embeddings as in encode. One clenc_encode
+        call, in the smallest of the Encoder's sessions that holds batch x
+        seq tokens, else in one of encode_ids' own, grown to hold this shape
+        and those before."""
+        ids = _id_array("input_ids", input_ids)
+        batch, seq = ids.shape
+        types = None if token_type_ids is None else _id_array("token_type_ids", token_type_ids,
+                                                              ids.shape)
+        lengths = None if attention_mask is None else _lengths(attention_mask, ids.shape)
+        pool = self._pooling(pooling, normalize_embeddings)
+        hidden = self.info["hidden"]
+        out = np.empty((batch, seq, hidden) if pool & 0xff == 3 else (batch, hidden),
+                       dtype=np.float32)
+        if batch == 0:
+            return out
+        if seq == 0:
+            raise InvalidArgumentError("CLENC_ERR_INVALID_ARG",
+                                       f"input_ids has shape {ids.shape}: no tokens")
+        with self._lock:
+            session = self._ids_session(batch, seq)
+            check(lib().clenc_encode(session, ids.ctypes.data,
+                                     None if types is None else types.ctypes.data,
+                                     None if lengths is None else lengths.ctypes.data,
+                                     batch, seq, pool, out.ctypes.data), "clenc_encode")
+        return out
 
     def tokenize(self, texts, pairs=None):
         """Token ids as the model's tokenizer gives them, truncated to

@@ -46,6 +46,7 @@ SIGNATURES = [
     ("clenc_session_destroy", None, [P]),
     ("clenc_session_set_pooling", I, [P, I]),
     ("clenc_embed_text_n", I, [P, P, P, Z, P]),
+    ("clenc_encode", I, [P, P, P, P, U, U, I, P]),  # ids, type_ids, lengths, batch, seq
     ("clenc_score_pairs", I, [P, P, P, Z, U, P]),
     ("clenc_classify", I, [P, P, Z, U, P]),
 ]

@@ -1,8 +1,9 @@
 """test_package.py — the clenc Python package (python/clenc) against libclenc.so called through ctypes directly: embeddings, tokens, scores, errors, lifetime, devices, threads, and `pip install` into a virtual environment.
 
 Expected values come from the C library through a plain ctypes reference
-(class Ref: clenc_embed_text, clenc_tokenize, clenc_score_pairs,
-clenc_classify on sessions of its own), never from the package. The
+(class Ref: clenc_embed_text, clenc_encode, clenc_tokenize,
+clenc_score_pairs, clenc_classify on sessions of its own), never from the
+package. The
 package is imported from python/ and loads build/libclenc.so
 (CLENC_LIBRARY, and clenc.use_library so that an installed library cannot
 shadow the build tree). Tuning is off, so results are deterministic.
@@ -58,6 +59,7 @@ class Ref:
                 ("clenc_session_create", I, [P, U, U, P]), ("clenc_session_destroy", None, [P]),
                 ("clenc_session_set_pooling", I, [P, I]),
                 ("clenc_embed_text", I, [P, P, Z, P]),
+                ("clenc_encode", I, [P, P, P, P, U, U, I, P]),
                 ("clenc_tokenize", I, [P, ctypes.c_char_p, ctypes.c_char_p, Z, P, P, P]),
                 ("clenc_score_pairs", I, [P, P, P, Z, U, P]),
                 ("clenc_classify", I, [P, P, Z, U, P])]:
@@ -89,6 +91,18 @@ class Ref:
         self.ok(self.lib.clenc_session_set_pooling(self.session, pooling))
         self.ok(self.lib.clenc_embed_text(self.session, self.strings(texts), len(texts),
                                           out.ctypes.data))
+        return out
+
+    def encode(self, ids, lengths=None, type_ids=None, pooling=0):
+        """clenc_encode on int32 [batch, seq] arrays (lengths [batch]; None: NULL)."""
+        batch, seq = ids.shape
+        out = np.full((batch, seq, self.info.hidden) if pooling & 0xff == 3 else
+                      (batch, self.info.hidden), np.nan, dtype=np.float32)
+        arrays = [np.ascontiguousarray(a, dtype=np.int32) if a is not None else None
+                  for a in (ids, type_ids, lengths)]
+        self.ok(self.lib.clenc_encode(self.session, *[a.ctypes.data if a is not None else None
+                                                      for a in arrays],
+                                      batch, seq, pooling, out.ctypes.data))
         return out
 
     def tokenize(self, text, pair=None):
@@ -189,6 +203,163 @@ def test_tokenize_equals_the_library(minilm, minilm_ref):
     pair = minilm.tokenize(TEXTS[0], pairs=TEXTS[1])
     assert (pair["input_ids"], pair["token_type_ids"]) == minilm_ref.tokenize(TEXTS[0], TEXTS[1])
     assert 1 in pair["token_type_ids"]
+
+
+# ------------------------------------------------------------- token ids
+
+def random_batch(lengths, seq=None, seed=7):
+    """Ids 1000..29999 between [CLS] and [SEP], random token types, right
+    padding of 0: (ids, attention_mask, token_type_ids), int64 as
+    Hugging Face's tokenizers give them."""
+    rng = np.random.default_rng(seed)
+    lengths = np.asarray(lengths)
+    seq = seq or int(lengths.max())
+    mask = (np.arange(seq)[None, :] < lengths[:, None]).astype(np.int64)
+    ids = rng.integers(1000, 30000, size=(len(lengths), seq)) * mask
+    ids[:, 0], ids[np.arange(len(lengths)), lengths - 1] = 101, 102
+    types = rng.integers(0, 2, size=ids.shape) * mask
+    return ids, mask, types
+
+
+def test_encode_ids_equals_the_library(minilm, minilm_ref):
+    lengths = [9, 31, 2, 17, 31, 1]
+    ids, mask, types = random_batch(lengths)
+    assert ids.dtype == np.int64  # converted to int32 by the package
+    got = minilm.encode_ids(ids, attention_mask=mask, token_type_ids=types)
+    assert got.dtype == np.float32 and got.shape == (len(lengths), 384)
+    # The same library call on a session of the reference's own: bit for bit.
+    np.testing.assert_array_equal(got, minilm_ref.encode(ids, lengths, types))
+    np.testing.assert_array_equal(minilm.encode_ids(ids, mask),
+                                  minilm_ref.encode(ids, lengths))
+    full = ids[:, :2] + 0  # no mask: every token is real
+    np.testing.assert_array_equal(minilm.encode_ids(full), minilm_ref.encode(full))
+    np.testing.assert_array_equal(
+        minilm.encode_ids(ids, mask, pooling="cls", normalize_embeddings=False),
+        minilm_ref.encode(ids, lengths, pooling=POOL_CLS))
+    np.testing.assert_array_equal(
+        minilm.encode_ids(ids, mask.astype(bool), normalize_embeddings=False),
+        minilm_ref.encode(ids, lengths, pooling=POOL_MEAN))
+    tokens = minilm.encode_ids(ids, mask, types, pooling="none", normalize_embeddings=False)
+    assert tokens.shape == (len(lengths), ids.shape[1], 384)
+    np.testing.assert_array_equal(tokens, minilm_ref.encode(ids, lengths, types, pooling=3))
+    np.testing.assert_array_equal(minilm.encode_ids(ids, mask, types, pooling="none"),
+                                  minilm_ref.encode(ids, lengths, types,
+                                                    pooling=3 | POOL_NORMALIZE))
+    assert not tokens[2, 2:].any() and tokens[2, :2].all()
+
+
+def test_encode_ids_equals_encode_through_tokenize(minilm, minilm_ref):
+    """The texts' ids (the library's tokenizer through the reference),
+    padded on the right, give what the reference's clenc_embed_text gives."""
+    rows = [minilm_ref.tokenize(t)[0] for t in TEXTS]
+    seq = max(map(len, rows))
+    ids = np.array([r + [0] * (seq - len(r)) for r in rows])
+    mask = np.array([[1] * len(r) + [0] * (seq - len(r)) for r in rows])
+    assert minilm.tokenize(TEXTS)["input_ids"] == rows
+    # Packed tokens, each row's result independent of the batch: measured
+    # bit-identical although clenc_embed_text batches the texts by length.
+    np.testing.assert_array_equal(minilm.encode_ids(ids, mask), minilm_ref.embed(TEXTS))
+    np.testing.assert_array_equal(minilm.encode_ids(ids[1:2, :len(rows[1])]),
+                                  minilm_ref.embed(TEXTS[1:2]))
+
+
+def test_encode_ids_refuses_a_mask_that_is_not_right_padding(minilm):
+    ids, mask, _ = random_batch([5, 3, 4], seq=6)
+    for row, bad, what in [(1, [0, 0, 0, 1, 1, 1], "not ones then zeros"),  # left padding
+                           (2, [1, 1, 0, 1, 0, 0], "not ones then zeros"),
+                           (0, [0, 0, 0, 0, 0, 0], "has no tokens"),
+                           (1, [1, 2, 1, 0, 0, 0], "other than 0 and 1")]:
+        wrong = mask.copy()
+        wrong[row] = bad
+        with pytest.raises(clenc.InvalidArgumentError,
+                           match=f"attention_mask row {row} .*{what}") as err:
+            minilm.encode_ids(ids, wrong)
+        assert isinstance(err.value, ValueError)
+    minilm.encode_ids(ids, mask)  # the same ids with their own mask pass
+
+
+def test_encode_ids_checks_its_arguments(minilm):
+    ids, mask, types = random_batch([4, 2])
+    for kwargs, match in [
+            ({"input_ids": ids.astype(np.float32)}, "input_ids has dtype float32"),
+            ({"input_ids": ids.astype(bool)}, "input_ids has dtype bool"),
+            ({"input_ids": ids[0]}, r"input_ids has shape \(4,\)"),
+            ({"input_ids": ids, "attention_mask": mask[:, :3]},
+             r"attention_mask has shape \(2, 3\), input_ids \(2, 4\)"),
+            ({"input_ids": ids, "attention_mask": mask.astype(np.float64)},
+             "attention_mask has dtype float64"),
+            ({"input_ids": ids, "token_type_ids": types[:1]},
+             r"token_type_ids has shape \(1, 4\), input_ids \(2, 4\)"),
+            ({"input_ids": ids + 2**31}, r"input_ids holds 2147\d+, outside int32"),
+            ({"input_ids": ids[:, :0]}, r"input_ids has shape \(2, 0\): no tokens"),
+            ({"input_ids": ids, "pooling": "max"}, "pooling 'max'")]:
+        with pytest.raises(clenc.InvalidArgumentError, match=match):
+            minilm.encode_ids(**kwargs)
+    # What the library refuses comes back as its error.
+    wrong = ids.copy()
+    wrong[1, 1] = 30522
+    with pytest.raises(clenc.InvalidArgumentError, match=r"token id 30522 at \[1\]\[1\]"):
+        minilm.encode_ids(wrong, mask)
+    assert minilm.encode_ids(ids[:0]).shape == (0, 384)
+    assert minilm.encode_ids([[101, 7592, 102]]).shape == (1, 384)  # lists too
+
+
+def test_encode_ids_reuses_a_session_that_fits_and_grows_one_that_does_not():
+    ref = Ref(MINILM, batch=40, max_seq=512)
+    try:
+        with clenc.Encoder(MINILM, batch_size=4, max_seq=64) as enc:
+            assert list(enc._sessions) == [(4, 64)]
+            for lengths, seq, sessions in [
+                    ([3, 64, 1], 64, [(4, 64)]),          # fits the Encoder's session
+                    ([5] * 6, 8, [(4, 64), (6, 8)]),       # grows: one of its own
+                    ([2, 7], 8, [(4, 64), (6, 8)]),        # fits the smallest: the first
+                    ([20, 512], 512, [(4, 64), (6, 512)]),  # grown over both shapes
+                    ([1] * 40, 3, [(4, 64), (40, 512)])]:
+                ids, mask, types = random_batch(lengths, seq=seq)
+                got = enc.encode_ids(ids, mask, types)
+                assert sorted(enc._sessions) == sorted(set(sessions) | {(4, 64)}), lengths
+                np.testing.assert_array_equal(got, ref.encode(ids, np.array(lengths), types))
+            # The text calls keep their own session, and its truncation.
+            assert len(enc.tokenize("word " * 100)["input_ids"]) == 64
+            np.testing.assert_array_equal(enc.encode(TEXTS)[:1], enc.encode(TEXTS[:1]))
+        with pytest.raises(clenc.InvalidArgumentError, match="closed"):
+            enc.encode_ids(ids)
+    finally:
+        ref.close()
+
+
+class TimedEncode:
+    """The loaded library with its clenc_encode timed: (thread, start, end)
+    of each call into `intervals`, the foreign call alone (encode_ids'
+    numpy checks may give up the GIL, which would let the threads'
+    intervals overlap whatever the call does)."""
+
+    def __init__(self, library):
+        self.library, self.intervals = library, []
+
+    def __getattr__(self, name):
+        return getattr(self.library, name)
+
+    def clenc_encode(self, *args):
+        t0 = time.perf_counter()
+        status = self.library.clenc_encode(*args)
+        self.intervals.append((threading.get_ident(), t0, time.perf_counter()))
+        return status
+
+
+def test_two_encoders_encode_ids_in_two_threads_overlap_in_time(monkeypatch):
+    ids, mask, types = random_batch([64] * 4)
+    with clenc.Encoder(MINILM, batch_size=4) as a, clenc.Encoder(MINILM, batch_size=4) as b:
+        a.encode_ids(ids, mask), b.encode_ids(ids, mask)  # warm
+        timed = TimedEncode(clenc._library.lib())
+        monkeypatch.setattr(clenc._library, "_lib", timed)
+        call_intervals([lambda: a.encode_ids(ids, mask, types),
+                        lambda: b.encode_ids(ids, mask, types)])
+    assert len(timed.intervals) == 6
+    shortest = min(t1 - t0 for _, t0, t1 in timed.intervals)
+    # Measured: the calls overlap by more than the shortest; through
+    # ctypes.PyDLL (the GIL held) they never do.
+    assert longest_overlap(timed.intervals) > 0.25 * shortest, timed.intervals
 
 
 # --------------------------------------------------------- cross-encoders
