@@ -34,7 +34,8 @@ CLENC_API clenc_status clenc_context_cl(const clenc_context *ctx,
 
 /* A session (as clenc_session_create) whose work is enqueued on the
  * caller's command queue: in-order, on the model's context and device, or
- * CLENC_ERR_INVALID_ARG saying which. The queue is retained and released
+ * CLENC_ERR_INVALID_ARG saying which; with profiling on (options.profiling)
+ * it must have CL_QUEUE_PROFILING_ENABLE. The queue is retained and released
  * by clenc_session_destroy, which waits for it (clFinish) first. The
  * caller and clenc must not use the queue from two threads at once.
  * clenc_encode and the text functions work on such a session too (they
@@ -72,7 +73,9 @@ CLENC_API clenc_status clenc_session_create_on_queue(clenc_model *model,
  * out of bounds) and recorded; clenc_session_cl_check() reports it. BERT's
  * pooler (CLENC_POOL_POOLER) runs on the host: CLENC_ERR_UNSUPPORTED here.
  * Profiling sums (clenc_profile_*) count clenc_encode's passes only. On
- * failure nothing was enqueued that writes `out`, and *event is NULL. */
+ * failure *event is NULL and `out` is unspecified: commands already
+ * enqueued (none, when an argument was refused) run to their end on their
+ * own, since waiting for them could wait forever on the caller's events. */
 CLENC_API clenc_status clenc_encode_cl(clenc_session *session, cl_mem ids,
                                        cl_mem type_ids,
                                        const int32_t *lengths, unsigned batch,

@@ -558,6 +558,26 @@ void test_interop_wrong_queue_and_context_are_refused(void)
                   CLENC_ERR_INVALID_ARG);
     ASSERT_ERROR_MENTIONS("queue is NULL");
     clReleaseCommandQueue(foreign);
+    /* A profiling context needs the queue's event times. */
+    clenc_options popt;
+    test_options(&popt);
+    popt.profiling = 1;
+    clenc_context *pctx = NULL;
+    ASSERT_STATUS(clenc_context_create_on_cl(c.cl, c.device, &popt, &pctx),
+                  CLENC_OK);
+    clenc_model *pmodel = test_model_upload(pctx, &c.tm);
+    ASSERT_STATUS(clenc_session_create_on_queue(pmodel, c.queue, 1, 8, &s),
+                  CLENC_ERR_INVALID_ARG);
+    ASSERT_ERROR_MENTIONS("CL_QUEUE_PROFILING_ENABLE");
+    cl_command_queue timed = clCreateCommandQueue(
+        c.cl, c.device, CL_QUEUE_PROFILING_ENABLE, &err);
+    CU_ASSERT_FATAL(err == CL_SUCCESS);
+    ASSERT_STATUS(clenc_session_create_on_queue(pmodel, timed, 1, 8, &s),
+                  CLENC_OK);
+    clenc_session_destroy(s);
+    clReleaseCommandQueue(timed);
+    clenc_model_destroy(pmodel);
+    clenc_context_destroy(pctx);
 
     clenc_context *ctx = (clenc_context *)&c;
     clenc_options opt;

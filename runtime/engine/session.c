@@ -141,8 +141,8 @@ out:
 }
 
 /* Whether the caller's queue can carry a session of `ctx`: on its context
- * and device, and in order (the pass's steps are ordered by the queue
- * alone). */
+ * and device, in order (the pass's steps are ordered by the queue alone),
+ * and with event times where the context profiles. */
 static clenc_status check_queue(const clenc_context *ctx,
                                 cl_command_queue queue)
 {
@@ -172,6 +172,11 @@ static clenc_status check_queue(const clenc_context *ctx,
         return clenc__fail(CLENC_ERR_INVALID_ARG,
                            "clenc_session_create_on_queue: the queue executes "
                            "out of order; the pass needs an in-order queue");
+    if (ctx->profiling && !(props & CL_QUEUE_PROFILING_ENABLE))
+        return clenc__fail(CLENC_ERR_INVALID_ARG,
+                           "clenc_session_create_on_queue: the context "
+                           "profiles (options.profiling) but the queue has no "
+                           "CL_QUEUE_PROFILING_ENABLE");
 out:
     return st;
 }
