@@ -41,18 +41,35 @@ fail:
 
 /* Under the test hook, the packed inputs start as zeros, a valid but wrong
  * batch: a pack that skipped a sequence would leave an earlier pass's
- * right ids there and go unseen. */
+ * right ids there and go unseen. Copied from a buffer made from zeros
+ * rather than filled: Oclgrind 21.10 takes what a kernel writes after
+ * clEnqueueFillBuffer for uninitialised. */
 static clenc_status poison_inputs(clenc_session *s, size_t tokens)
 {
     clenc_status st = CLENC_OK;
-    const cl_int zero = 0;
+    if (!clenc__poisoning())
+        return CLENC_OK;
+    const size_t bytes = tokens * sizeof(cl_int);
+    cl_int err;
+    cl_mem zeros = NULL;
+    void *host = clenc__calloc(tokens, sizeof(cl_int));
+    if (!host)
+        return clenc__fail(CLENC_ERR_OUT_OF_MEMORY,
+                           "clenc_encode_cl: %zu bytes of zeros", bytes);
+    CL_CHECK((zeros = clCreateBuffer(s->model->ctx->cl,
+                                     CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR,
+                                     bytes, host, &err),
+              err),
+             out);
     const cl_mem in[] = {s->ids, s->type_ids, s->positions};
-    for (size_t i = 0; clenc__poisoning() && i < sizeof in / sizeof in[0]; i++)
-        CL_CHECK(clEnqueueFillBuffer(s->launcher.queue, in[i], &zero,
-                                     sizeof zero, 0, tokens * sizeof zero, 0,
-                                     NULL, NULL),
+    for (size_t i = 0; i < sizeof in / sizeof in[0]; i++)
+        CL_CHECK(clEnqueueCopyBuffer(s->launcher.queue, zeros, in[i], 0, 0,
+                                     bytes, 0, NULL, NULL),
                  out);
 out:
+    if (zeros)
+        clReleaseMemObject(zeros);
+    clenc__free(host);
     return st;
 }
 

@@ -107,11 +107,13 @@ static clenc_status create_inputs(clenc_session *s)
     clenc_status st;
     clenc_context *ctx = s->model->ctx;
     const size_t t = s->max_tokens * sizeof(int32_t);
-    TRY(clenc__buffer_create(ctx, t, CL_MEM_READ_ONLY, "ids", &s->ids), out);
-    TRY(clenc__buffer_create(ctx, t, CL_MEM_READ_ONLY, "type_ids",
+    /* Written by the host (clenc_encode) or by embed.cl's pack
+     * (clenc_encode_cl): kernels write them too. */
+    TRY(clenc__buffer_create(ctx, t, CL_MEM_READ_WRITE, "ids", &s->ids), out);
+    TRY(clenc__buffer_create(ctx, t, CL_MEM_READ_WRITE, "type_ids",
                              &s->type_ids),
         out);
-    TRY(clenc__buffer_create(ctx, t, CL_MEM_READ_ONLY, "positions",
+    TRY(clenc__buffer_create(ctx, t, CL_MEM_READ_WRITE, "positions",
                              &s->positions),
         out);
     TRY(clenc__buffer_create(ctx, (s->max_batch + 1) * sizeof(int32_t),
