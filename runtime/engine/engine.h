@@ -149,7 +149,7 @@ extern const clenc__step clenc__layer_steps[2][CLENC__LAYER_STEPS];
  * by default; the test runner turns it on before any test runs. */
 void clenc__poison_workspace(int on);
 
-/* Tests: the next clenc_pool_embed_text arms fault injection (fault.c)
+/* Tests: the pool's next call arms fault injection (fault.c)
  * with `n` in device `index`'s worker thread, where the test's own arming
  * cannot reach (it is thread-local). */
 void clenc__pool_fault_arm(clenc_pool *pool, unsigned index, long n);
