@@ -1,4 +1,4 @@
-/* test_pool.c — several devices: a pool's results (texts, token ids, scores) equal one device's bit for bit and keep input order, PoCL beside Rusticl, bad device lists and input, a failing device named, clenc-run --device all. */
+/* test_pool.c — several devices: a pool's results (texts, token ids, scores) equal one device's bit for bit and keep input order, PoCL beside Rusticl, bad device lists and input, a failing device named; clenc-run on a device list, clenc-bench --pool. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -615,4 +615,75 @@ void test_pool_pocl_and_rusticl_give_each_text_its_device_result(void)
     free(want[0]);
     free(want[1]);
     clenc_pool_destroy(pool);
+}
+
+/* Runs clenc-run with args on "0:0" and on "0:1,0:0" (two PoCL devices;
+ * --batch 1, so both take chunks) and expects the same output. */
+static void run_alone_and_on_two(char **args, size_t count)
+{
+    char *tool = test_tool("clenc-run");
+    char *argv[2][24];
+    static const char *const devices[2] = {"0:0", "0:1,0:0"};
+    char *out[2] = {NULL, NULL};
+    char *env[] = {TWO_DEVICES, "RUSTICL_ENABLE=", NULL};
+    for (size_t d = 0; d < 2; d++) {
+        char **v = argv[d];
+        size_t k = 0;
+        v[k++] = tool;
+        v[k++] = "--device";
+        v[k++] = (char *)devices[d];
+        v[k++] = "--batch";
+        v[k++] = "1";
+        for (size_t i = 0; i < count && k < 23; i++)
+            v[k++] = args[i];
+        v[k] = NULL;
+        char *err = NULL;
+        CU_ASSERT_EQUAL(test_run(v, env, &out[d], &err), 0);
+        if (err && *err)
+            fprintf(stderr, "\n    clenc-run --device %s: %s\n", devices[d],
+                    err);
+        free(err);
+    }
+    CU_ASSERT_FATAL(out[0] && out[1]);
+    CU_ASSERT(strlen(out[0]) > 20);
+    CU_ASSERT_STRING_EQUAL(out[1], out[0]);
+    free(out[0]);
+    free(out[1]);
+    free(tool);
+}
+
+void test_pool_run_ids_and_scores_on_a_device_list(void)
+{
+    char *ids[] = {"--model", SMALL_DIR, "--ids", "2 45 17 3", "2 5 3",
+                   "2 100 200 300 400 3", "2 7 3", "2 8 9 3", "2 11 3"};
+    run_alone_and_on_two(ids, sizeof ids / sizeof *ids);
+    char *tokens[] = {"--model", SMALL_DIR, "--pooling", "none", "--ids",
+                      "2 45 17 3", "2 5 3", "2 100 200 300 400 3", "2 7 3",
+                      "2 8 9 3"};
+    run_alone_and_on_two(tokens, sizeof tokens / sizeof *tokens);
+    /* --json: the text output names the device(s). */
+    char *rerank[] = {"--model", RERANK_DIR, "--json", "--rerank",
+                      "which stone is quiet?", "a river", "quiet stone",
+                      "the orbit of the moon", "meadow", "lantern and engine",
+                      "stone"};
+    run_alone_and_on_two(rerank, sizeof rerank / sizeof *rerank);
+    char *classify[] = {"--model", CLASSIFY_DIR, "--json", "--classify",
+                        "a river", "quiet stone", "the orbit of the moon",
+                        "meadow", "lantern and engine"};
+    run_alone_and_on_two(classify, sizeof classify / sizeof *classify);
+
+    /* A device's failure names the inputs of the call and the device. */
+    char *tool = test_tool("clenc-run");
+    char *bad[] = {tool, "--model", SMALL_DIR, "--device", "0:1,0:0",
+                   "--batch", "1", "--ids", "2 45 3", "2 99999 3", NULL};
+    char *env[] = {TWO_DEVICES, "RUSTICL_ENABLE=", NULL};
+    char *err = NULL;
+    CU_ASSERT_EQUAL(test_run(bad, env, NULL, &err), 1);
+    CU_ASSERT(err && strstr(err, "input 1 to input 2: CLENC_ERR_INVALID_ARG: "
+                                 "device '") &&
+              strstr(err, "sequences 1..1: clenc_encode: token id 99999"));
+    if (err && !strstr(err, "sequences 1..1"))
+        fprintf(stderr, "\n    %s\n", err);
+    free(err);
+    free(tool);
 }
