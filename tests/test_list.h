@@ -253,7 +253,8 @@
     TEST(pool, test_pool_encode_bad_input_fails_naming_device_and_chunk)      \
     TEST(pool, test_pool_scores_equal_one_device_bit_for_bit_in_order)        \
     TEST(pool, test_pool_pocl_and_rusticl_give_each_text_its_device_result)   \
-    TEST(pool, test_pool_run_ids_and_scores_on_a_device_list)
+    TEST(pool, test_pool_run_ids_and_scores_on_a_device_list)                 \
+    TEST(pool, test_pool_bench_reports_each_device_and_the_ratio)
 
 #define TESTS_RELIABILITY(TEST)                                                \
     TEST(reliability, test_fault_injection_walks_every_point)                 \

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "engine/engine.h"
 #include "helpers.h"
 #include "testmodel.h"
@@ -686,4 +688,70 @@ void test_pool_run_ids_and_scores_on_a_device_list(void)
         fprintf(stderr, "\n    %s\n", err);
     free(err);
     free(tool);
+}
+
+/* clenc-bench --pool on SPEC, --json: the parsed object (NULL: failed). */
+static json_t *bench_pool_json(const char *spec)
+{
+    char *tool = test_tool("clenc-bench");
+    char *argv[] = {tool, "--model", SMALL_DIR, "--pool", (char *)spec,
+                    "--texts", "24", "--seq", "16", "--batch", "4",
+                    "--runs", "3", "--warmup", "0", "--json", NULL};
+    char *env[] = {TWO_DEVICES, "RUSTICL_ENABLE=", NULL};
+    char *out = NULL, *err = NULL;
+    const int rc = test_run(argv, env, &out, &err);
+    if (rc != 0)
+        fprintf(stderr, "\n    clenc-bench --pool %s: exit %d: %s\n", spec,
+                rc, err ? err : "");
+    CU_ASSERT_EQUAL(rc, 0);
+    json_t *root = out ? json_loads(out, 0, NULL) : NULL;
+    CU_ASSERT(root != NULL);
+    free(out);
+    free(err);
+    free(tool);
+    return root;
+}
+
+static double number_at(json_t *object, const char *key)
+{
+    return json_number_value(json_object_get(object, key));
+}
+
+void test_pool_bench_reports_each_device_and_the_ratio(void)
+{
+    json_t *root = bench_pool_json("0:0,0:1");
+    CU_ASSERT_FATAL(root != NULL);
+    json_t *devices = json_object_get(root, "devices");
+    json_t *pool = json_object_get(root, "pool");
+    CU_ASSERT_EQUAL_FATAL(json_array_size(devices), 2);
+    CU_ASSERT_EQUAL(number_at(root, "texts"), 24);
+    CU_ASSERT_EQUAL(number_at(pool, "sessions"), 2);
+    double fastest = 0;
+    for (size_t i = 0; i < 2; i++) {
+        json_t *d = json_array_get(devices, i);
+        const char *spec = json_string_value(json_object_get(d, "spec"));
+        CU_ASSERT(spec && !strcmp(spec, i ? "0:1" : "0:0"));
+        const double rate = number_at(d, "texts_per_s");
+        CU_ASSERT(rate > 0);
+        CU_ASSERT(fabs(rate - 24 / (number_at(d, "median_ms") / 1e3)) <=
+                  1e-3 * rate);
+        fastest = rate > fastest ? rate : fastest;
+    }
+    const double rate = number_at(pool, "texts_per_s");
+    CU_ASSERT(rate > 0);
+    CU_ASSERT(fabs(rate - 24 / (number_at(pool, "median_ms") / 1e3)) <=
+              1e-3 * rate);
+    CU_ASSERT(fabs(number_at(root, "ratio") - rate / fastest) <=
+              1e-3 * rate / fastest);
+    json_t *tokens = json_object_get(root, "tokens");
+    CU_ASSERT(number_at(tokens, "min") >= 3 &&
+              number_at(tokens, "min") < number_at(tokens, "max") &&
+              number_at(tokens, "max") <= 16);
+    json_decref(root);
+    /* One device twice: one device alone, a pool of two sessions. */
+    root = bench_pool_json("0:0,0:0");
+    CU_ASSERT_FATAL(root != NULL);
+    CU_ASSERT_EQUAL(json_array_size(json_object_get(root, "devices")), 1);
+    CU_ASSERT_EQUAL(number_at(json_object_get(root, "pool"), "sessions"), 2);
+    json_decref(root);
 }
