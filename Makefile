@@ -115,8 +115,10 @@ $(B)/bin/clenc-bench-interop: $(B)/obj/tools/bench-interop.o $(TOOL_COMMON) \
 	@mkdir -p $(dir $@)
 	$(CC) $(ALLFLAGS) $(filter %.o,$^) $(B)/libclenc.a $(LIBS) -o $@
 
-# clenc-run's --rerank and --classify are a file of their own.
+# clenc-run's --rerank and --classify are a file of their own; so is
+# clenc-bench's --pool.
 $(B)/bin/clenc-run: $(B)/obj/tools/run_scores.o
+$(B)/bin/clenc-bench: $(B)/obj/tools/bench_pool.o
 
 # The GEMM benchmark links OpenBLAS and oneDNN (on libgomp) too.
 $(B)/bin/clenc-bench-gemm: tools/bench-gemm.c tools/blas_peers.c \

@@ -692,18 +692,19 @@ CLENC_API clenc_status clenc_session_info_get_sized(const clenc_session *session
 
 /* --------------------------------------------------------- several devices */
 
-/* A pool spreads clenc_embed_text over several devices: a context, model
- * and session (max_batch, max_seq) per device and a worker thread each.
- * Texts are handed out in chunks of 4 x max_batch from a shared counter, so
- * a faster device takes more chunks; each text's result is the one its
- * device's session gives alone (sequences are packed, README.md, "Several
- * devices"). devices is "all" (every device clenc_device_list gives) or a
- * comma-separated list of device specs as for clenc_device_find ("0:0,1:0";
- * a device named twice gets two sessions); max_seq 0 is the model's
- * max_text_tokens. An entry that selects no device
- * is CLENC_ERR_NO_DEVICE naming the entry; a device that cannot load the
- * model fails the create, naming the device. The pool is used by one thread
- * at a time; *out is NULL on failure. */
+/* A pool spreads clenc_embed_text, clenc_encode, clenc_score_pairs and
+ * clenc_classify over several devices: a context, model and session
+ * (max_batch, max_seq) per device and a worker thread each. Inputs are
+ * handed out in chunks from a shared counter (4 x max_batch texts or
+ * pairs, max_batch token-id sequences), so a faster device takes more
+ * chunks; each input's result is the one its device's session gives alone
+ * (sequences are packed, README.md, "Several devices"). devices is "all"
+ * (every device clenc_device_list gives) or a comma-separated list of
+ * device specs as for clenc_device_find ("0:0,1:0"; a device named twice
+ * gets two sessions); max_seq 0 is the model's max_text_tokens. An entry
+ * that selects no device is CLENC_ERR_NO_DEVICE naming the entry; a device
+ * that cannot load the model fails the create, naming the device. The pool
+ * is used by one thread at a time; *out is NULL on failure. */
 typedef struct clenc_pool clenc_pool;
 
 CLENC_API clenc_status clenc_pool_create(const char *devices,
@@ -734,7 +735,8 @@ CLENC_API clenc_status clenc_pool_set_pooling(clenc_pool *pool,
  * workers take no more chunks; nothing is retried elsewhere, which would
  * hide a broken device): clenc_last_error() is that device's error,
  * prefixed "device 'NAME' (P:D), texts A..B: ", the chunk it was on (an
- * index in the message after it counts from A). out is then unspecified. n = 0 is CLENC_OK and writes nothing. */
+ * index in the message after it counts from A). out is then unspecified.
+ * n = 0 is CLENC_OK and writes nothing; so for the calls below. */
 CLENC_API clenc_status clenc_pool_embed_text(clenc_pool *pool,
                                              const char *const *texts,
                                              size_t n, float *out);
@@ -742,6 +744,29 @@ CLENC_API clenc_status clenc_pool_embed_text_n(clenc_pool *pool,
                                                const char *const *texts,
                                                const size_t *lengths,
                                                size_t n, float *out);
+/* As clenc_encode over any n sequences ([n][seq] ids and type_ids, n
+ * lengths; type_ids and lengths may be NULL), split into batches of the
+ * pool's max_batch: out receives [n][hidden] floats in input order, or
+ * [n][seq][hidden] for CLENC_POOL_NONE. A batch clenc_encode refuses (seq
+ * over max_seq, an id outside the vocabulary) fails the call as above,
+ * "device 'NAME' (P:D), sequences A..B: ". */
+CLENC_API clenc_status clenc_pool_encode(clenc_pool *pool, const int32_t *ids,
+                                         const int32_t *type_ids,
+                                         const int32_t *lengths, size_t n,
+                                         unsigned seq, clenc_pooling pooling,
+                                         float *out);
+/* As clenc_score_pairs and clenc_classify: scores [n][num_labels] in input
+ * order; a failure names "pairs A..B" or "texts A..B". A model without a
+ * head is CLENC_ERR_UNSUPPORTED before any device runs. */
+CLENC_API clenc_status clenc_pool_score_pairs(clenc_pool *pool,
+                                              const char *const *queries,
+                                              const char *const *passages,
+                                              size_t n, unsigned flags,
+                                              float *scores);
+CLENC_API clenc_status clenc_pool_classify(clenc_pool *pool,
+                                           const char *const *texts,
+                                           size_t n, unsigned flags,
+                                           float *scores);
 
 /* ------------------------------------------------------------- profiling */
 

@@ -249,7 +249,13 @@
     TEST(pool, test_pool_failing_device_fails_the_call_naming_it)             \
     TEST(pool, test_pool_zero_texts_write_nothing)                            \
     TEST(pool, test_pool_bad_device_list_is_refused_naming_the_entry)         \
-    TEST(pool, test_pool_run_device_all_prints_what_one_device_does)
+    TEST(pool, test_pool_run_device_all_prints_what_one_device_does)          \
+    TEST(pool, test_pool_encode_equals_one_device_bit_for_bit_in_order)       \
+    TEST(pool, test_pool_encode_bad_input_fails_naming_device_and_chunk)      \
+    TEST(pool, test_pool_scores_equal_one_device_bit_for_bit_in_order)        \
+    TEST(pool, test_pool_pocl_and_rusticl_give_each_text_its_device_result)   \
+    TEST(pool, test_pool_run_ids_and_scores_on_a_device_list)                 \
+    TEST(pool, test_pool_bench_reports_each_device_and_the_ratio)
 
 /* OpenCL interop (tests/test_interop.c). */
 #define TESTS_INTEROP(TEST)                                                    \

@@ -6,6 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_pool.h"
 #include "cli.h"
 
 #define PROG "clenc-bench"
@@ -13,6 +14,8 @@
 
 static const char usage[] =
     "usage: " PROG " --model DIR [--device SPEC] [--batch LIST] [--seq LIST]\n"
+    "                   [--runs N] [--warmup N] [--precision P] [--json]\n"
+    "       " PROG " --model DIR --pool SPEC [--texts N] [--batch N] [--seq N]\n"
     "                   [--runs N] [--warmup N] [--precision P] [--json]\n"
     "\n"
     "Encodes random token ids over a grid of batch x sequence sizes and\n"
@@ -30,7 +33,18 @@ static const char usage[] =
     "  --warmup N      untimed runs per cell (default 2)\n"
     "  --precision P   fp32 (default) | fp16 | int8 (as CLENC_PRECISION)\n"
     "  --json          one JSON object on stdout instead of the table\n"
-    "  --help, --version\n";
+    "  --help, --version\n"
+    "\n"
+    "Several devices (README: \"Several devices\"):\n"
+    "  --pool SPEC     embeds the same texts of mixed lengths on each device of\n"
+    "                  SPEC alone (one session) and on a pool of them all,\n"
+    "                  interleaved, and prints texts/s (medians) and the pool's\n"
+    "                  ratio to the fastest device alone. SPEC as clenc-run\n"
+    "                  --device takes a list: 'all', '0:0,0:1', '0:0,0:0' (two\n"
+    "                  sessions on one device). --batch N is the sessions'\n"
+    "                  max_batch (default 32), --seq N the longest text in\n"
+    "                  tokens (default 128); --runs 5, --warmup 1 by default\n"
+    "  --texts N       texts a run embeds (default 512)\n";
 
 typedef struct cell {
     unsigned batch, seq;
@@ -39,17 +53,20 @@ typedef struct cell {
 
 typedef struct bench {
     const char *model_path, *device;
+    const char *pool; /* --pool SPEC: bench_pool.c measures instead */
+    unsigned texts;
     unsigned batches[MAX_LIST], seqs[MAX_LIST];
     size_t nb, ns;
     unsigned runs, warmup;
     int json;
+    clenc_precision precision;
 } bench;
 
 static int parse(int argc, char **argv, bench *b)
 {
     int missing = 0;
-    const char *batch = "1,8,32", *seq = "16,128", *runs = "10", *warm = "2";
-    const char *precision = NULL;
+    const char *batch = NULL, *seq = NULL, *runs = NULL, *warm = NULL;
+    const char *precision = NULL, *texts = "512";
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         cli_help_or_version(a, PROG, usage);
@@ -64,7 +81,9 @@ static int parse(int argc, char **argv, bench *b)
                    cli_option(argc, argv, &i, "--runs", &runs, &missing) ||
                    cli_option(argc, argv, &i, "--warmup", &warm, &missing) ||
                    cli_option(argc, argv, &i, "--precision", &precision,
-                              &missing)) {
+                              &missing) ||
+                   cli_option(argc, argv, &i, "--pool", &b->pool, &missing) ||
+                   cli_option(argc, argv, &i, "--texts", &texts, &missing)) {
             if (missing)
                 return cli_usage_error(PROG, "%s needs a value", a);
         } else {
@@ -79,14 +98,30 @@ static int parse(int argc, char **argv, bench *b)
     /* As the variable, so that the --first-result child gets it too. */
     if (precision)
         setenv("CLENC_PRECISION", precision, 1);
-    b->nb = cli_parse_list(batch, b->batches, MAX_LIST, 4096);
-    b->ns = cli_parse_list(seq, b->seqs, MAX_LIST, 1u << 16);
+    b->precision = chosen;
+    /* --pool times whole embedding calls of hundreds of texts: fewer
+     * runs, and one batch size and text length. */
+    b->nb = cli_parse_list(batch ? batch : b->pool ? "32" : "1,8,32",
+                           b->batches, MAX_LIST, 4096);
+    b->ns = cli_parse_list(seq ? seq : b->pool ? "128" : "16,128", b->seqs,
+                           MAX_LIST, 1u << 16);
     if (!b->nb || !b->ns)
         return cli_usage_error(PROG, "--batch and --seq take lists of "
                                      "positive numbers, e.g. 1,8,32");
-    if (cli_parse_list(runs, &b->runs, 1, 100000) != 1 ||
-        sscanf(warm, "%u", &b->warmup) != 1)
+    if (b->pool && (b->nb > 1 || b->ns > 1))
+        return cli_usage_error(PROG, "--pool takes one --batch and one --seq");
+    if (!b->pool && (texts != NULL && strcmp(texts, "512")))
+        return cli_usage_error(PROG, "--texts goes with --pool");
+    if (cli_parse_list(runs ? runs : b->pool ? "5" : "10", &b->runs, 1,
+                       100000) != 1 ||
+        sscanf(warm ? warm : b->pool ? "1" : "2", "%u", &b->warmup) != 1)
         return cli_usage_error(PROG, "--runs and --warmup take a number");
+    if (cli_parse_list(texts, &b->texts, 1, 1u << 24) != 1)
+        return cli_usage_error(PROG, "--texts takes a number, not '%s'",
+                               texts);
+    if (b->pool && b->device)
+        return cli_usage_error(PROG, "--pool SPEC names the devices: not "
+                                     "with --device");
     return 0;
 }
 
@@ -310,6 +345,14 @@ int main(int argc, char **argv)
     int rc = parse(argc, argv, &b);
     if (rc)
         return rc;
+    if (b.pool) {
+        const pool_bench pb = {.model_path = b.model_path, .spec = b.pool,
+                               .precision = b.precision, .texts = b.texts,
+                               .max_batch = b.batches[0],
+                               .max_seq = b.seqs[0], .runs = b.runs,
+                               .warmup = b.warmup, .json = b.json};
+        return bench_pool(&pb);
+    }
     double cold, warm;
     fprintf(stderr, "%s: time to first result (cold, then warm)...", PROG);
     first_result_times(&b, &cold, &warm);

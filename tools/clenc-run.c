@@ -25,7 +25,7 @@ static const char usage[] =
     "\n"
     "  --model DIR         model folder (config.json, model.safetensors, ...)\n"
     "  --device SPEC       gpu | accelerator | cpu | P:D | part of a name;\n"
-    "                      'all' or a list (0:0,1:0) embeds on several devices\n"
+    "                      'all' or a list (0:0,1:0) runs on several devices\n"
     "                      at once (README: \"Several devices\")\n"
     "  --binary FILE       take kernels from a program container, compile none\n"
     "  --precision P       fp32 (default) | fp16 | int8 (README: \"Precision\")\n"
@@ -88,6 +88,8 @@ typedef struct run {
     clenc_model *model;
     clenc_session *session;
     clenc_pool *devices; /* --device all or a list: no ctx, model or session */
+    int32_t *rows;       /* --ids on devices: a group's ids, [group][max_seq] */
+    int32_t *row_lengths;
     clenc_model_info info;
     clenc_device_info device_info;
     clenc_pooling pooling;
@@ -102,7 +104,7 @@ typedef struct run {
     float *group_out;
 } run;
 
-/* --device all or a list of specs: a pool of devices embeds. */
+/* --device all or a list of specs: a pool of devices runs. */
 static int several_devices(const char *device)
 {
     return device && (!strcmp(device, "all") || strchr(device, ','));
@@ -216,11 +218,10 @@ static int parse_args(int argc, char **argv, run *r, int *first_text)
         return cli_usage_error(PROG, "nothing to %s: give %s... or --input "
                                      "FILE",
                                verb, r->rerank ? "PASSAGE" : "TEXT");
-    if (several_devices(r->device) &&
-        (r->rerank || r->classify || r->ids_mode || r->binary))
-        return cli_usage_error(PROG, "--device %s embeds texts on several "
-                                     "devices: not with --rerank, --classify, "
-                                     "--ids or --binary",
+    if (several_devices(r->device) && r->binary)
+        return cli_usage_error(PROG, "--device %s runs on several devices: "
+                                     "not with --binary (a program container "
+                                     "holds one device's kernels)",
                                r->device);
     if (r->similarity && r->pool == CLENC_POOL_NONE)
         return cli_usage_error(PROG, "--similarity needs one vector a text, "
@@ -238,7 +239,23 @@ static void choose_pooling(run *r)
     r->pooling = (clenc_pooling)(mode | (norm ? CLENC_POOL_NORMALIZE : 0));
 }
 
-/* --device all or a list: a pool of devices embeds the texts. */
+/* What the model must have for the mode: a head that fits --rerank or
+ * --classify, a tokenizer unless --ids. 0, or the exit status. */
+static int check_model(const run *r)
+{
+    const int scoring = r->rerank || r->classify;
+    if (scoring && scores_check_model(&r->info, r->rerank != NULL))
+        return 2;
+    if (!r->ids_mode && !r->info.has_tokenizer) {
+        fprintf(stderr, "%s: model '%s' has no tokenizer: %s\n", PROG,
+                r->info.name, scoring ? "scores need texts"
+                                      : "give token ids with --ids");
+        return 1;
+    }
+    return 0;
+}
+
+/* --device all or a list: a pool of devices embeds or scores. */
 static int setup_pool(run *r)
 {
     clenc_status st = clenc_pool_create(r->device, r->model_path, r->precision,
@@ -255,14 +272,14 @@ static int setup_pool(run *r)
         snprintf(r->device_info.name + at, sizeof r->device_info.name - at,
                  " (+%u more)", more);
     }
-    if (!r->info.has_tokenizer) {
-        fprintf(stderr, "%s: model '%s' has no tokenizer\n", PROG,
-                r->info.name);
-        return 1;
-    }
+    const int rc = check_model(r);
+    if (rc)
+        return rc;
     if (!r->max_seq_given)
         r->max_seq = r->info.max_text_tokens;
     choose_pooling(r);
+    if (r->rerank || r->classify)
+        return 0;
     st = clenc_pool_set_pooling(r->devices, r->pooling);
     return st == CLENC_OK ? 0 : cli_fail(PROG, st);
 }
@@ -288,14 +305,9 @@ static int setup(run *r)
     if (st != CLENC_OK)
         return cli_fail(PROG, st);
     const int scoring = r->rerank || r->classify;
-    if (scoring && scores_check_model(&r->info, r->rerank != NULL))
-        return 2;
-    if (!r->ids_mode && !r->info.has_tokenizer) {
-        fprintf(stderr, "%s: model '%s' has no tokenizer: %s\n", PROG,
-                r->info.name, scoring ? "scores need texts"
-                                      : "give token ids with --ids");
-        return 1;
-    }
+    const int rc = check_model(r);
+    if (rc)
+        return rc;
     /* Host buffers are sized by this, never by the positions a config.json
      * claims: the truncation length unless --max-seq says otherwise. */
     if (!r->max_seq_given)
@@ -455,36 +467,106 @@ static int input_failed(const run *r, size_t number, clenc_status st)
     return 1;
 }
 
+/* Input `number`'s token ids into r->ids: their count, or -1 after
+ * naming the input (not 1..max_seq ids). */
+static long ids_of(run *r, const char *text, size_t len, size_t number)
+{
+    char where[512];
+    const long k = parse_ids(r, text, len);
+    if (k > 0 && (size_t)k <= r->max_seq)
+        return k;
+    name_input(r, number, where, sizeof where);
+    if (k > 0)
+        fprintf(stderr, "%s: %s: %ld token ids, more than --max-seq %u\n",
+                PROG, where, k, r->max_seq);
+    else
+        fprintf(stderr, "%s: %s: not 1..%u token ids separated by spaces: "
+                        "'%.60s'\n",
+                PROG, where, r->max_seq, text);
+    return -1;
+}
+
+/* Appends a text, its ids and its vectors at v: 0, or the exit status. */
+static int add_encoded(run *r, const int32_t *ids, size_t n, const float *v)
+{
+    if (!add_text(r, ids, n))
+        return out_of_memory();
+    if (!add_vectors(r, r->count - 1, v)) {
+        keep_texts(r, r->count - 1);
+        return out_of_memory();
+    }
+    return 0;
+}
+
+/* --ids on several devices: a group of inputs at a time in one
+ * clenc_pool_encode, rows of max_seq (packing spends nothing on the
+ * padding). The inputs before a bad one are still encoded and kept; a
+ * device's failure names the group's inputs, and its message the
+ * sequences, counted from the group's first. */
+static int embed_ids_pool(run *r, char **texts, const size_t *lens, size_t n,
+                          size_t first_number)
+{
+    const size_t group = group_texts(r), stride = group_stride(r);
+    if ((!r->rows && !(r->rows = malloc(group * r->max_seq *
+                                        sizeof *r->rows))) ||
+        (!r->row_lengths &&
+         !(r->row_lengths = malloc(group * sizeof *r->row_lengths))))
+        return out_of_memory();
+    for (size_t g = 0; g < n; g += group) {
+        const size_t m = n - g < group ? n - g : group;
+        size_t good = 0;
+        for (long k; good < m; good++) {
+            if ((k = ids_of(r, texts[g + good], lens[g + good],
+                            first_number + g + good)) < 0)
+                break;
+            memcpy(r->rows + good * r->max_seq, r->ids,
+                   (size_t)k * sizeof *r->ids);
+            r->row_lengths[good] = (int32_t)k;
+        }
+        clenc_status st =
+            good ? clenc_pool_encode(r->devices, r->rows, NULL,
+                                     r->row_lengths, good, r->max_seq,
+                                     r->pooling, r->group_out)
+                 : CLENC_OK;
+        if (st != CLENC_OK) {
+            char from[512], to[512];
+            name_input(r, first_number + g, from, sizeof from);
+            name_input(r, first_number + g + good - 1, to, sizeof to);
+            fprintf(stderr, "%s: %s to %s: %s: %s\n", PROG, from, to,
+                    clenc_status_name(st), clenc_last_error());
+            return 1;
+        }
+        for (size_t j = 0; j < good; j++) {
+            const int rc = add_encoded(r, r->rows + j * r->max_seq,
+                                       (size_t)r->row_lengths[j],
+                                       r->group_out + j * stride);
+            if (rc)
+                return rc;
+        }
+        if (good < m)
+            return 1;
+    }
+    return 0;
+}
+
 /* --ids: each text is encoded on its own, with exactly its tokens. */
 static int embed_ids(run *r, char **texts, const size_t *lens, size_t n,
                      size_t first_number)
 {
+    if (r->devices)
+        return embed_ids_pool(r, texts, lens, n, first_number);
     for (size_t i = 0; i < n; i++) {
-        char where[512];
-        long k = parse_ids(r, texts[i], lens[i]);
-        if (k <= 0 || (size_t)k > r->max_seq) {
-            name_input(r, first_number + i, where, sizeof where);
-            if (k > 0)
-                fprintf(stderr, "%s: %s: %ld token ids, more than --max-seq "
-                                "%u\n",
-                        PROG, where, k, r->max_seq);
-            else
-                fprintf(stderr, "%s: %s: not 1..%u token ids separated by "
-                                "spaces: '%.60s'\n",
-                        PROG, where, r->max_seq, texts[i]);
+        const long k = ids_of(r, texts[i], lens[i], first_number + i);
+        if (k < 0)
             return 1;
-        }
         const int32_t len = (int32_t)k;
         clenc_status st = clenc_encode(r->session, r->ids, NULL, &len, 1,
                                        (unsigned)k, r->pooling, r->group_out);
         if (st != CLENC_OK)
             return input_failed(r, first_number + i, st);
-        if (!add_text(r, r->ids, (size_t)k))
-            return out_of_memory();
-        if (!add_vectors(r, r->count - 1, r->group_out)) {
-            keep_texts(r, r->count - 1);
-            return out_of_memory();
-        }
+        const int rc = add_encoded(r, r->ids, (size_t)k, r->group_out);
+        if (rc)
+            return rc;
     }
     return 0;
 }
@@ -765,8 +847,11 @@ int main(int argc, char **argv)
     if (rc)
         return rc;
     if ((rc = setup(&r)) == 0 && (r.rerank || r.classify)) {
-        const scores_run s = {.model = r.model,
+        const scores_run s = {.model = r.devices
+                                           ? clenc_pool_model(r.devices, 0)
+                                           : r.model,
                               .session = r.session,
+                              .pool = r.devices,
                               .info = &r.info,
                               .device_name = r.device_info.name,
                               .input = r.input,
@@ -791,6 +876,8 @@ int main(int argc, char **argv)
     free(r.vectors);
     free(r.ids);
     free(r.group_out);
+    free(r.rows);
+    free(r.row_lengths);
     clenc_pool_destroy(r.devices);
     clenc_session_destroy(r.session);
     clenc_model_destroy(r.model);

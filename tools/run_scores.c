@@ -196,6 +196,24 @@ static int close_input(FILE *f, const char *path)
     return rc;
 }
 
+/* The head's scores on the one device, or spread over the pool's. */
+static clenc_status score_pairs(const scores_run *s, const char *const *queries,
+                                const char *const *passages, size_t n,
+                                unsigned flags, float *scores)
+{
+    return s->pool ? clenc_pool_score_pairs(s->pool, queries, passages, n,
+                                            flags, scores)
+                   : clenc_score_pairs(s->session, queries, passages, n,
+                                       flags, scores);
+}
+
+static clenc_status classify(const scores_run *s, const char *const *texts,
+                             size_t n, unsigned flags, float *scores)
+{
+    return s->pool ? clenc_pool_classify(s->pool, texts, n, flags, scores)
+                   : clenc_classify(s->session, texts, n, flags, scores);
+}
+
 static void report(const char *where, clenc_status st, const char *why)
 {
     fprintf(stderr, "%s: %s: %s: %s\n", PROG, where, clenc_status_name(st),
@@ -308,9 +326,9 @@ int scores_rerank(const scores_run *s, const char *query, char **passages,
     const unsigned flags = s->raw ? CLENC_SCORES_RAW : 0;
     for (size_t g = 0; g < n; g += CHUNK) {
         const size_t m = n - g < CHUNK ? n - g : CHUNK;
-        clenc_status st = clenc_score_pairs(
-            s->session, queries, (const char *const *)passages + g, m, flags,
-            scores + g);
+        clenc_status st = score_pairs(s, queries,
+                                      (const char *const *)passages + g, m,
+                                      flags, scores + g);
         if (st != CLENC_OK) {
             size_t good;
             rc = report_failure(s, st, query, passages + g, m, g + 1,
@@ -424,15 +442,15 @@ int scores_classify(const scores_run *s, char **texts, size_t n)
         if (m == 0)
             break;
         size_t good = m;
-        clenc_status st = clenc_classify(
-            s->session, (const char *const *)group, m, flags, scores);
+        clenc_status st =
+            classify(s, (const char *const *)group, m, flags, scores);
         if (st != CLENC_OK) {
             /* The texts before a bad one are still written, as embedding
              * writes the lines before a bad line. */
             rc = report_failure(s, st, NULL, group, m, done + 1, "input",
                                 &good);
-            if (good && clenc_classify(s->session, (const char *const *)group,
-                                       good, flags, scores) != CLENC_OK)
+            if (good && classify(s, (const char *const *)group, good, flags,
+                                 scores) != CLENC_OK)
                 good = 0;
         }
         print_classified(s, group, scores, good, done, order, width);

@@ -8,8 +8,9 @@
 
 /* What clenc-run has set up for a scoring run. */
 typedef struct scores_run {
-    clenc_model *model;
-    clenc_session *session;
+    const clenc_model *model; /* tokenizer and labels */
+    clenc_session *session;   /* one device, or: */
+    clenc_pool *pool;         /* --device all or a list */
     const clenc_model_info *info;
     const char *device_name;
     const char *input; /* --input FILE ('-': standard input), or NULL */

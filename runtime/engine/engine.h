@@ -151,7 +151,7 @@ void clenc__poison_workspace(int on);
 /* Whether the hook is on. */
 int clenc__poisoning(void);
 
-/* Tests: the next clenc_pool_embed_text arms fault injection (fault.c)
+/* Tests: the pool's next call arms fault injection (fault.c)
  * with `n` in device `index`'s worker thread, where the test's own arming
  * cannot reach (it is thread-local). */
 void clenc__pool_fault_arm(clenc_pool *pool, unsigned index, long n);

@@ -1,4 +1,4 @@
-/* pool.c — several devices at once: a context, model and session per device, a worker thread each, texts handed out in chunks, results in input order. */
+/* pool.c — several devices at once: a context, model and session per device, a worker thread each, inputs (texts, token ids, pairs) handed out in chunks, results in input order. */
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -25,14 +25,32 @@ struct clenc_pool {
     size_t row_floats; /* floats of one text's result */
 };
 
-/* One embedding call's shared state: the next text to hand out, and the
- * first failure (which stops the other workers taking chunks). */
-typedef struct pool_call {
-    clenc_pool *pool;
-    const char *const *texts;
-    const size_t *lengths;
-    size_t n, chunk, next;
+/* What one call computes, a chunk at a time: run() does items
+ * [first, end) on one session and writes their results at out, which is
+ * the call's out + first * row_floats. embed_text, encode and the head
+ * calls differ only here; handing out chunks and failing is shared. */
+typedef struct pool_job pool_job;
+struct pool_job {
+    const char *fn;   /* the public call, for its own messages */
+    const char *what; /* "texts", "sequences", "pairs": the chunk's range */
+    clenc_status (*run)(const pool_job *job, clenc_session *session,
+                        size_t first, size_t end, float *out);
+    size_t n, chunk, row_floats;
     float *out;
+    /* The inputs; each run() reads its own. */
+    const char *const *texts;    /* embed_text, classify; queries */
+    const char *const *passages; /* score_pairs */
+    const size_t *text_lengths;  /* embed_text_n; NULL: NUL-terminated */
+    const int32_t *ids, *type_ids, *seq_lengths; /* encode, [n][seq] */
+    unsigned seq, flags;
+    clenc_pooling pooling;
+};
+
+/* One call's shared state: the next item to hand out, and the first
+ * failure (which stops the other workers taking chunks). */
+typedef struct pool_call {
+    const pool_job *job;
+    size_t next;
     pthread_mutex_t lock;
     int failed;
     clenc_status status;
@@ -51,16 +69,18 @@ typedef struct pool_worker {
 static void record_failure(pool_call *call, const pool_member *m,
                            clenc_status st, size_t first, size_t end)
 {
-    const char *fmt = "device '%s' (%u:%u), texts %zu..%zu: %s";
+    const char *fmt = "device '%s' (%u:%u), %s %zu..%zu: %s";
     const char *why = clenc_last_error();
+    const char *what = call->job->what;
     const int len = snprintf(NULL, 0, fmt, m->device.name,
                              m->device.platform_index,
-                             m->device.device_index, first, end - 1, why);
+                             m->device.device_index, what, first, end - 1,
+                             why);
     char *msg = len < 0 ? NULL : malloc((size_t)len + 1);
     if (msg)
         snprintf(msg, (size_t)len + 1, fmt, m->device.name,
-                 m->device.platform_index, m->device.device_index, first,
-                 end - 1, why);
+                 m->device.platform_index, m->device.device_index, what,
+                 first, end - 1, why);
     pthread_mutex_lock(&call->lock);
     if (call->status == CLENC_OK) {
         call->failed = 1;
@@ -76,6 +96,7 @@ static void *worker_main(void *arg)
 {
     pool_worker *w = arg;
     pool_call *call = w->call;
+    const pool_job *job = call->job;
     pool_member *m = w->member;
     if (m->fault_countdown) {
         clenc__fault_arm(m->fault_countdown);
@@ -84,18 +105,16 @@ static void *worker_main(void *arg)
     for (;;) {
         pthread_mutex_lock(&call->lock);
         const size_t first = call->next;
-        const int stop = call->failed || first >= call->n;
+        const int stop = call->failed || first >= job->n;
         if (!stop)
-            call->next += call->chunk < call->n - first ? call->chunk
-                                                        : call->n - first;
+            call->next += job->chunk < job->n - first ? job->chunk
+                                                      : job->n - first;
         const size_t end = call->next;
         pthread_mutex_unlock(&call->lock);
         if (stop)
             break;
-        clenc_status st = clenc_embed_text_n(
-            m->session, call->texts + first,
-            call->lengths ? call->lengths + first : NULL, end - first,
-            call->out + first * call->pool->row_floats);
+        clenc_status st = job->run(job, m->session, first, end,
+                                   job->out + first * job->row_floats);
         if (st != CLENC_OK) {
             record_failure(call, m, st, first, end);
             break;
@@ -329,36 +348,26 @@ void clenc__pool_fault_arm(clenc_pool *pool, unsigned index, long n)
         pool->members[index].fault_countdown = n;
 }
 
-clenc_status clenc_pool_embed_text_n(clenc_pool *pool,
-                                     const char *const *texts,
-                                     const size_t *lengths, size_t n,
-                                     float *out)
+/* Runs the job on every member at once, a worker thread each, and
+ * returns the first failure, named by its device and chunk. */
+static clenc_status run_job(clenc_pool *pool, const pool_job *job)
 {
-    if (!pool || (n && (!texts || !out)))
-        return clenc__fail(CLENC_ERR_INVALID_ARG,
-                           "clenc_pool_embed_text: %s is NULL",
-                           !pool ? "pool" : !texts ? "texts" : "out");
-    if (n == 0)
+    if (job->n == 0)
         return CLENC_OK;
-    if (n > SIZE_MAX / sizeof(float) / pool->row_floats)
+    if (job->row_floats && job->n > SIZE_MAX / sizeof(float) / job->row_floats)
         return clenc__fail(CLENC_ERR_INVALID_ARG,
-                           "clenc_pool_embed_text: n = %zu results cannot "
-                           "fit in memory",
-                           n);
-    pool_call call = {.pool = pool, .texts = texts, .lengths = lengths,
-                      .n = n, .out = out, .status = CLENC_OK};
-    /* Chunks of a few batches: large enough that each session batches by
-     * length well, small enough that a faster device takes more of them. */
-    call.chunk = 4 * (size_t)(pool->max_batch ? pool->max_batch : 1);
+                           "%s: n = %zu results cannot fit in memory",
+                           job->fn, job->n);
+    pool_call call = {.job = job, .status = CLENC_OK};
     if (pthread_mutex_init(&call.lock, NULL) != 0)
         return clenc__fail(CLENC_ERR_OUT_OF_MEMORY,
-                           "clenc_pool_embed_text: pthread_mutex_init");
+                           "%s: pthread_mutex_init", job->fn);
     pool_worker *workers = clenc__calloc(pool->count, sizeof *workers);
     pthread_t *threads = clenc__calloc(pool->count, sizeof *threads);
     clenc_status st = CLENC_OK;
     unsigned started = 0;
     if (!workers || !threads) {
-        st = clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "clenc_pool_embed_text");
+        st = clenc__fail(CLENC_ERR_OUT_OF_MEMORY, "%s", job->fn);
         goto out_free_workers;
     }
     for (; started < pool->count; started++) {
@@ -378,13 +387,13 @@ clenc_status clenc_pool_embed_text_n(clenc_pool *pool,
     if (call.error)
         st = clenc__fail(call.status, "%s", call.error);
     else if (call.status != CLENC_OK)
-        st = clenc__fail(call.status, "clenc_pool_embed_text: a device "
-                                      "failed (no memory for its message)");
+        st = clenc__fail(call.status, "%s: a device failed (no memory for "
+                                      "its message)",
+                         job->fn);
     else if (call.failed)
         st = clenc__fail(CLENC_ERR_OUT_OF_MEMORY,
-                         "clenc_pool_embed_text: could not start a thread "
-                         "for device %u of %u",
-                         started, pool->count);
+                         "%s: could not start a thread for device %u of %u",
+                         job->fn, started, pool->count);
 out_free_workers:
     free(call.error);
     clenc__free(threads);
@@ -393,8 +402,158 @@ out_free_workers:
     return st;
 }
 
+/* Chunks of a few batches for the calls that tokenize: large enough that
+ * each session batches by length well, small enough that a faster device
+ * takes more of them. */
+static size_t text_chunk(const clenc_pool *pool)
+{
+    return 4 * (size_t)(pool->max_batch ? pool->max_batch : 1);
+}
+
+static clenc_status run_embed_text(const pool_job *job, clenc_session *s,
+                                   size_t first, size_t end, float *out)
+{
+    return clenc_embed_text_n(s, job->texts + first,
+                              job->text_lengths ? job->text_lengths + first
+                                                : NULL,
+                              end - first, out);
+}
+
+clenc_status clenc_pool_embed_text_n(clenc_pool *pool,
+                                     const char *const *texts,
+                                     const size_t *lengths, size_t n,
+                                     float *out)
+{
+    if (!pool || (n && (!texts || !out)))
+        return clenc__fail(CLENC_ERR_INVALID_ARG,
+                           "clenc_pool_embed_text: %s is NULL",
+                           !pool ? "pool" : !texts ? "texts" : "out");
+    const pool_job job = {.fn = "clenc_pool_embed_text", .what = "texts",
+                          .run = run_embed_text, .n = n,
+                          .chunk = text_chunk(pool),
+                          .row_floats = pool->row_floats, .out = out,
+                          .texts = texts, .text_lengths = lengths};
+    return run_job(pool, &job);
+}
+
 clenc_status clenc_pool_embed_text(clenc_pool *pool, const char *const *texts,
                                    size_t n, float *out)
 {
     return clenc_pool_embed_text_n(pool, texts, NULL, n, out);
+}
+
+static clenc_status run_encode(const pool_job *job, clenc_session *s,
+                               size_t first, size_t end, float *out)
+{
+    const size_t at = first * job->seq;
+    return clenc_encode(s, job->ids + at,
+                        job->type_ids ? job->type_ids + at : NULL,
+                        job->seq_lengths ? job->seq_lengths + first : NULL,
+                        (unsigned)(end - first), job->seq, job->pooling, out);
+}
+
+clenc_status clenc_pool_encode(clenc_pool *pool, const int32_t *ids,
+                               const int32_t *type_ids,
+                               const int32_t *lengths, size_t n, unsigned seq,
+                               clenc_pooling pooling, float *out)
+{
+    if (!pool || (n && (!ids || !out)))
+        return clenc__fail(CLENC_ERR_INVALID_ARG,
+                           "clenc_pool_encode: %s is NULL",
+                           !pool ? "pool" : !ids ? "ids" : "out");
+    if (seq == 0)
+        return clenc__fail(CLENC_ERR_INVALID_ARG,
+                           "clenc_pool_encode: seq is 0");
+    clenc_model_info info;
+    clenc_status st = clenc_model_info_get(pool->members[0].model, &info);
+    if (st != CLENC_OK)
+        return st;
+    /* Rows as clenc_encode writes them; a value that is no pooling is
+     * refused by each chunk's clenc_encode, which names the device. */
+    const unsigned mode = (unsigned)(pooling == CLENC_POOL_DEFAULT
+                                         ? info.pooling
+                                         : pooling) &
+                          ~(unsigned)CLENC_POOL_NORMALIZE;
+    const pool_job job = {
+        .fn = "clenc_pool_encode", .what = "sequences", .run = run_encode,
+        .n = n, .chunk = pool->max_batch ? pool->max_batch : 1,
+        .row_floats = (size_t)info.hidden * (mode == CLENC_POOL_NONE ? seq : 1),
+        .out = out, .ids = ids, .type_ids = type_ids, .seq_lengths = lengths,
+        .seq = seq, .pooling = pooling};
+    return run_job(pool, &job);
+}
+
+/* The head's labels per input; a model without a head is refused once,
+ * not by every device. */
+static clenc_status head_labels(const clenc_pool *pool, const char *fn,
+                                size_t *labels)
+{
+    clenc_model_info info;
+    clenc_status st = clenc_model_info_get(pool->members[0].model, &info);
+    if (st != CLENC_OK)
+        return st;
+    if (info.num_labels == 0)
+        return clenc__fail(CLENC_ERR_UNSUPPORTED,
+                           "%s: model '%s' has no sequence-classification "
+                           "head (config.json's architectures names no "
+                           "*ForSequenceClassification)",
+                           fn, info.name);
+    *labels = info.num_labels;
+    return CLENC_OK;
+}
+
+static clenc_status run_score_pairs(const pool_job *job, clenc_session *s,
+                                    size_t first, size_t end, float *out)
+{
+    return clenc_score_pairs(s, job->texts + first, job->passages + first,
+                             end - first, job->flags, out);
+}
+
+clenc_status clenc_pool_score_pairs(clenc_pool *pool,
+                                    const char *const *queries,
+                                    const char *const *passages, size_t n,
+                                    unsigned flags, float *scores)
+{
+    if (!pool || (n && (!queries || !passages || !scores)))
+        return clenc__fail(CLENC_ERR_INVALID_ARG,
+                           "clenc_pool_score_pairs: %s is NULL",
+                           !pool      ? "pool"
+                           : !queries ? "queries"
+                           : !passages ? "passages"
+                                       : "scores");
+    size_t labels = 0;
+    clenc_status st = head_labels(pool, "clenc_pool_score_pairs", &labels);
+    if (st != CLENC_OK)
+        return st;
+    const pool_job job = {.fn = "clenc_pool_score_pairs", .what = "pairs",
+                          .run = run_score_pairs, .n = n,
+                          .chunk = text_chunk(pool), .row_floats = labels,
+                          .out = scores, .texts = queries,
+                          .passages = passages, .flags = flags};
+    return run_job(pool, &job);
+}
+
+static clenc_status run_classify(const pool_job *job, clenc_session *s,
+                                 size_t first, size_t end, float *out)
+{
+    return clenc_classify(s, job->texts + first, end - first, job->flags,
+                          out);
+}
+
+clenc_status clenc_pool_classify(clenc_pool *pool, const char *const *texts,
+                                 size_t n, unsigned flags, float *scores)
+{
+    if (!pool || (n && (!texts || !scores)))
+        return clenc__fail(CLENC_ERR_INVALID_ARG,
+                           "clenc_pool_classify: %s is NULL",
+                           !pool ? "pool" : !texts ? "texts" : "scores");
+    size_t labels = 0;
+    clenc_status st = head_labels(pool, "clenc_pool_classify", &labels);
+    if (st != CLENC_OK)
+        return st;
+    const pool_job job = {.fn = "clenc_pool_classify", .what = "texts",
+                          .run = run_classify, .n = n,
+                          .chunk = text_chunk(pool), .row_floats = labels,
+                          .out = scores, .texts = texts, .flags = flags};
+    return run_job(pool, &job);
 }
