@@ -14,7 +14,8 @@ DEB_PACKAGES := gcc make pkg-config ocl-icd-opencl-dev opencl-headers \
                 libclblast-dev libjansson-dev libutf8proc-dev pocl-opencl-icd \
                 libcunit1-dev mesa-opencl-icd clinfo python3 python3-pip \
                 python3-venv unzip libopenblas-dev valgrind python3-pytest \
-                python3-numpy python3-setuptools libonig-dev
+                python3-numpy python3-setuptools libonig-dev \
+                libmicrohttpd-dev
 # The GEMM benchmark's oneDNN peer: `make bench` installs it, tests and CI
 # do not need it.
 BENCH_DEB_PACKAGES := libdnnl-dev
@@ -56,7 +57,8 @@ TEST_STRICT ?= --strict
 RUNTIME_SRC := $(wildcard runtime/*/*.c)
 KERNELS     := $(sort $(wildcard cl_kernels/*.cl cl_kernels/*.h))
 LIB_OBJ     := $(RUNTIME_SRC:%.c=$(B)/obj/%.o) $(B)/obj/kernels_embedded.o
-TOOL_NAMES  := clenc-info clenc-run clenc-prof clenc-bench clenc-compile
+TOOL_NAMES  := clenc-info clenc-run clenc-prof clenc-bench clenc-compile \
+               clenc-serve
 TOOLS       := $(TOOL_NAMES:%=$(B)/bin/%)
 # examples/NAME.c -> clenc-example-NAME: built with everything, so that
 # they keep compiling against the headers they show.
@@ -117,6 +119,14 @@ $(B)/bin/clenc-bench-interop: $(B)/obj/tools/bench-interop.o $(TOOL_COMMON) \
 
 # clenc-run's --rerank and --classify are a file of their own.
 $(B)/bin/clenc-run: $(B)/obj/tools/run_scores.o
+
+# clenc-serve is tools/serve/ on libmicrohttpd (README, "Serving"); only it
+# links libmicrohttpd, so libclenc does not depend on it.
+SERVE_OBJ := $(patsubst %.c,$(B)/obj/%.o,$(wildcard tools/serve/*.c))
+$(B)/bin/clenc-serve: $(SERVE_OBJ)
+$(B)/bin/clenc-serve: LIBS += $(shell pkg-config --libs libmicrohttpd 2>/dev/null)
+$(SERVE_OBJ) $(B)/obj/tools/clenc-serve.o: ALLFLAGS += \
+    $(shell pkg-config --cflags libmicrohttpd 2>/dev/null)
 
 # The GEMM benchmark links OpenBLAS and oneDNN (on libgomp) too.
 $(B)/bin/clenc-bench-gemm: tools/bench-gemm.c tools/blas_peers.c \
