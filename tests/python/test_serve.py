@@ -119,3 +119,172 @@ def test_health_info_models(small):
     assert status == 200 and models["object"] == "list"
     assert [m["id"] for m in models["data"]] == ["distilbert"]
 
+
+# ------------------------------------------------------- malformed and limits
+
+@pytest.mark.parametrize("body,param,words", [
+    (b'{"input": ["a", ', None, "not JSON"),
+    (b'[1, 2]', None, "JSON object"),
+    ({"inputs": "a"}, "input", "missing"),
+    ({"input": 3}, "input", "must be a string"),
+    ({"input": []}, "input", "empty"),
+    ({"input": ["a", 3]}, "input", "input[1]"),
+    ({"input": [[2, 5], [2, "x"]]}, "input", "input[1][1]"),
+    ({"input": [[2, 3000]]}, "input", "outside the vocabulary"),
+    ({"input": [[]]}, "input", "empty token array"),
+    ({"input": "a", "model": 5}, "model", "'model'"),
+    ({"input": "a", "encoding_format": "int8"}, "encoding_format", "base64"),
+    ({"input": "a", "dimensions": 0}, "dimensions", "1..32"),
+    ({"input": "a", "dimensions": "4"}, "dimensions", "1..32"),
+])
+def test_malformed_requests_are_400_naming_the_field(small, body, param, words):
+    server, _ = small
+    status, _, answer = server.post("/v1/embeddings", body)
+    assert status == 400
+    err = error_of(answer)
+    assert err["type"] == "invalid_request_error" and err["param"] == param
+    assert words in err["message"], err
+
+
+def test_invalid_utf8_is_400_naming_the_input(small):
+    server, _ = small
+    body = b'{"input": ["fine", "bad \xff byte", "fine"]}'
+    status, _, answer = server.post("/v1/embeddings", body)
+    assert status == 400
+    err = error_of(answer)
+    assert err["param"] == "input" and err["message"].startswith("input[1]: ")
+    assert "UTF-8" in err["message"] and "0xFF" in err["message"]
+
+
+def test_json_nul_is_dropped_as_the_library_drops_it(small):
+    server, ref = small
+    status, _, answer = server.post("/v1/embeddings", {"input": ["a\u0000b cat", "x"]})
+    assert status == 200
+    assert same_bits(embeddings_of(answer)[0], ref.encode(["ab cat"])[0])
+
+
+def test_unknown_path_and_wrong_method(small):
+    server, _ = small
+    status, _, answer = server.request("GET", "/v2/nothing")
+    assert status == 404 and error_of(answer)["code"] == "not_found"
+    status, _, answer = server.request("GET", "/v1/embeddings")
+    assert status == 405 and "POST" in error_of(answer)["message"]
+
+
+def test_limits_answer_413():
+    server = Server(EMBEDDER, "--max-body-bytes", "4096", "--max-inputs", "4",
+                    "--no-truncate")
+    try:
+        status, _, answer = server.post("/v1/embeddings", {"input": ["x" * 5000]})
+        assert status == 413 and "--max-body-bytes" in error_of(answer)["message"]
+        status, _, answer = server.post("/v1/embeddings", {"input": ["a"] * 5})
+        assert status == 413 and "--max-inputs" in error_of(answer)["message"]
+        status, _, answer = server.post("/v1/embeddings", {"input": [LONG[:2000]]})
+        assert status == 413 and "truncation is off" in error_of(answer)["message"]
+        status, _, answer = server.post("/v1/embeddings", {"input": [[5] * 41]})
+        assert status == 413
+        status, _, answer = server.post("/embed", {"inputs": [LONG[:2000]], "truncate": True})
+        assert status == 200 and len(answer) == 1
+        # a connection still works after a refused body
+        assert server.post("/v1/embeddings", {"input": ["a"] * 4})[0] == 200
+    finally:
+        assert server.stop() == 0
+
+
+def test_api_key_is_401_without_it():
+    server = Server(EMBEDDER, "--api-key", "s3cret")
+    try:
+        status, headers, answer = server.post("/v1/embeddings", {"input": "a"})
+        assert status == 401 and error_of(answer)["type"] == "authentication_error"
+        assert headers.get("WWW-Authenticate") == "Bearer"
+        wrong = {"Authorization": "Bearer s3cre"}
+        assert server.post("/v1/embeddings", {"input": "a"}, headers=wrong)[0] == 401
+        assert server.request("GET", "/info")[0] == 401
+        right = {"Authorization": "Bearer s3cret"}
+        assert server.post("/v1/embeddings", {"input": "a"}, headers=right)[0] == 200
+        assert server.request("GET", "/health")[0] == 200
+    finally:
+        assert server.stop() == 0
+
+
+def test_full_queue_is_503_with_retry_after():
+    # The first request waits a second for company in the batcher, holding
+    # the only place in the queue.
+    server = Server(EMBEDDER, "--max-queue", "1", "--max-wait-ms", "1500")
+    try:
+        first = {}
+        t = threading.Thread(target=lambda: first.update(
+            r=server.post("/v1/embeddings", {"input": "first"})))
+        t.start()
+        time.sleep(0.5)
+        status, headers, answer = server.post("/v1/embeddings", {"input": "second"})
+        t.join()
+        assert status == 503 and headers.get("Retry-After") == "1"
+        assert "--max-queue" in error_of(answer)["message"]
+        assert first["r"][0] == 200
+    finally:
+        assert server.stop() == 0
+
+
+def test_slow_answer_is_504():
+    server = Server(EMBEDDER, "--request-timeout-ms", "300", "--max-wait-ms", "2000")
+    try:
+        start = time.time()
+        status, _, answer = server.post("/v1/embeddings", {"input": ["a", "b"]})
+        assert status == 504 and error_of(answer)["type"] == "timeout_error"
+        assert time.time() - start < 1.5
+    finally:
+        assert server.stop() == 0
+
+
+def test_too_many_connections_is_503():
+    server = Server(EMBEDDER, "--max-connections", "2")
+    idle = []
+    try:
+        for _ in range(3):
+            idle.append(socket.create_connection(("127.0.0.1", server.port)))
+        time.sleep(0.3)
+        status, headers, answer = server.post("/v1/embeddings", {"input": "a"})
+        assert status == 503 and "--max-connections" in error_of(answer)["message"]
+        for s in idle:
+            s.close()
+        idle.clear()
+        time.sleep(0.3)
+        assert server.post("/v1/embeddings", {"input": "a"})[0] == 200
+    finally:
+        for s in idle:
+            s.close()
+        assert server.stop() == 0
+
+
+def test_usage_errors_exit_2():
+    import subprocess
+    from serve_helpers import SERVE
+    for args in (["--port", "70000"], ["--max-queue", "0"], ["--bogus"], []):
+        r = subprocess.run([SERVE, *(["--model", EMBEDDER] if args else []), *args],
+                           capture_output=True, text=True, timeout=30)
+        assert r.returncode == 2 and "clenc-serve" in r.stderr, (args, r.stderr)
+
+
+def test_sigterm_drains_requests_under_way_and_exits_0():
+    server = Server(EMBEDDER, "--max-wait-ms", "400")
+    ref = reference(EMBEDDER)
+    expected = ref.encode(TEXTS)
+    results = []
+
+    def client():
+        results.append(server.post("/v1/embeddings", {"input": TEXTS}))
+
+    threads = [threading.Thread(target=client) for _ in range(8)]
+    for t in threads:
+        t.start()
+    time.sleep(0.2)  # all eight are queued, waiting for their batch
+    server.proc.send_signal(15)
+    for t in threads:
+        t.join()
+    assert server.proc.wait(30) == 0
+    assert len(results) == 8
+    for status, _, answer in results:
+        assert status == 200 and same_bits(embeddings_of(answer), expected)
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", server.port), timeout=2).close()
