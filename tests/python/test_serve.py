@@ -288,3 +288,81 @@ def test_sigterm_drains_requests_under_way_and_exits_0():
         assert status == 200 and same_bits(embeddings_of(answer), expected)
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", server.port), timeout=2).close()
+
+
+# ------------------------------------------------------- /embed and /rerank
+
+@pytest.fixture(scope="module")
+def reranker():
+    server = Server(RERANKER)
+    yield server, reference(RERANKER)
+    assert server.stop() == 0
+
+
+def test_tei_embed_normalizes_by_default(small):
+    server, ref = small
+    status, _, answer = server.post("/embed", {"inputs": TEXTS})
+    assert status == 200
+    assert same_bits(floats(answer), ref.encode(TEXTS, normalize_embeddings=True))
+    status, _, answer = server.post("/embed", {"inputs": TEXTS[1], "normalize": False})
+    assert status == 200
+    assert same_bits(floats(answer), ref.encode(TEXTS[1:2], normalize_embeddings=False))
+    status, _, answer = server.post("/embed", {"inputs": "a", "normalize": "yes"})
+    assert status == 400 and error_of(answer)["param"] == "normalize"
+
+
+def test_tei_rerank_equals_score_pairs_best_first(reranker):
+    server, ref = reranker
+    query, passages = "what is a cat", TEXTS
+    scores = ref.predict([(query, p) for p in passages])
+    status, _, answer = server.post("/rerank", {"query": query, "texts": passages})
+    assert status == 200, answer
+    assert [r["index"] for r in answer] == sorted(range(len(passages)),
+                                                  key=lambda i: (-scores[i], i))
+    for r in answer:
+        assert set(r) == {"index", "score"}
+        assert same_bits(floats([r["score"]]), scores[r["index"]:r["index"] + 1])
+    raw = ref.predict([(query, p) for p in passages], activation_fn=lambda x: x)
+    status, _, answer = server.post("/rerank", {"query": query, "texts": passages,
+                                                "raw_scores": True, "return_text": True})
+    assert status == 200
+    for r in answer:
+        assert r["text"] == passages[r["index"]]
+        assert same_bits(floats([r["score"]]), raw[r["index"]:r["index"] + 1])
+
+
+def test_endpoint_for_the_other_kind_of_model_is_400(small, reranker):
+    server, _ = reranker
+    for path, body in (("/embed", {"inputs": "a"}), ("/v1/embeddings", {"input": "a"})):
+        status, _, answer = server.post(path, body)
+        assert status == 400
+        message = error_of(answer)["message"]
+        assert "bert_rerank" in message and "head bert" in message
+    status, _, answer = small[0].post("/rerank", {"query": "a", "texts": ["b"]})
+    assert status == 400
+    assert "embedding model (clenc_model_info.head none)" in error_of(answer)["message"]
+    status, _, answer = server.post("/rerank", {"query": "a", "texts": "b"})
+    assert status == 400 and error_of(answer)["param"] == "texts"
+
+
+def test_metrics_count_requests_tokens_and_batches():
+    server = Server(EMBEDDER)
+    ref = reference(EMBEDDER)
+    try:
+        tokens = sum(len(ids) for ids in ref.tokenize(TEXTS)["input_ids"])
+        assert server.post("/embed", {"inputs": TEXTS})[0] == 200
+        assert server.post("/v1/embeddings", {"input": 1.5})[0] == 400
+        status, headers, text = server.request("GET", "/metrics")
+        assert status == 200 and headers["Content-Type"].startswith("text/plain")
+        assert metric(text, "clenc_requests_total", '{endpoint="/embed",status="200"}') == 1
+        assert metric(text, "clenc_requests_total",
+                      '{endpoint="/v1/embeddings",status="400"}') == 1
+        assert metric(text, "clenc_tokens_total") == tokens
+        assert metric(text, "clenc_inputs_total") == len(TEXTS)
+        assert metric(text, "clenc_batch_sequences_count") >= 1
+        assert metric(text, "clenc_batch_sequences_sum") == len(TEXTS)
+        assert metric(text, "clenc_queue_wait_seconds_count") == len(TEXTS)
+        assert metric(text, "clenc_compute_seconds_count") >= 1
+        assert metric(text, "clenc_batch_requests_bucket", '{le="+Inf"}') >= 1
+    finally:
+        assert server.stop() == 0
