@@ -366,3 +366,151 @@ def test_metrics_count_requests_tokens_and_batches():
         assert metric(text, "clenc_batch_requests_bucket", '{le="+Inf"}') >= 1
     finally:
         assert server.stop() == 0
+
+
+# ---------------------------------------------------------------- under load
+
+WORDS = ("the cat sat on a mat while dogs ran far away and birds sang "
+         "songs of summer in gardens full of quiet light").split()
+POOL = [" ".join(WORDS[(i * 7 + k) % len(WORDS)] for k in range(1 + (i * 13) % 60))
+        for i in range(48)]
+LOAD_LIMITS = {"--max-body-bytes": 65536, "--max-connections": 64, "--max-queue": 64,
+               "--max-inputs": 16}
+
+
+def memory_bound_kib(server_info):
+    """What the server may hold beyond its idle size, from its limits:
+    per connection a body, libmicrohttpd's pool and a thread's stack; per
+    admitted request a body copy, its JSON tree (at most ~24 bytes a body
+    byte: "1," becomes a jansson integer and a slot), the token ids, the
+    vectors and the answer text."""
+    lim = server_info["limits"]
+    body, tokens, dim = lim["max_body_bytes"], server_info["max_input_tokens"], server_info["dim"]
+    per_connection = body + 32768 + 65536
+    per_request = 2 * body + 24 * body + lim["max_inputs"] * (4 * tokens + 24 * dim) + 65536
+    connections = lim["max_connections"] + 32  # answered 503 past the limit
+    return (connections * per_connection + lim["max_queue"] * per_request) // 1024
+
+
+def check_answer(kind, answer, picks, plain, normalized):
+    if kind == "embed":
+        return same_bits(floats(answer), normalized[picks])
+    data = answer["data"]
+    if [d["index"] for d in data] != list(range(len(picks))):
+        return False
+    if kind == "base64":
+        got = floats([np.frombuffer(base64.b64decode(d["embedding"]), "<f4") for d in data])
+    else:
+        got = floats([d["embedding"] for d in data])
+    return same_bits(got, plain[picks])
+
+
+def load_client(server, seed, requests, plain, normalized, failures, stop=None):
+    """requests of 1..4 random pool texts on one keep-alive connection, each
+    answer checked; returns the statuses seen."""
+    import http.client
+    rng = np.random.default_rng(seed)
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=120)
+    statuses = []
+    for _ in range(requests):
+        if stop is not None and stop.is_set() and len(statuses) > 2:
+            break
+        picks = rng.integers(0, len(POOL), rng.integers(1, 5))
+        kind = ("float", "base64", "embed")[rng.integers(0, 3)]
+        texts = [POOL[i] for i in picks]
+        if kind == "embed":
+            path, body = "/embed", {"inputs": texts}
+        else:
+            path, body = "/v1/embeddings", {"input": texts, "encoding_format": kind}
+        try:
+            conn.request("POST", path, body=json.dumps(body).encode(),
+                         headers={"Content-Type": "application/json"})
+            r = conn.getresponse()
+            raw = r.read()
+        except OSError as e:
+            statuses.append(type(e).__name__)
+            conn.close()
+            conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=120)
+            if stop is not None and stop.is_set():
+                break
+            continue
+        statuses.append(r.status)
+        if r.status == 200 and not check_answer(kind, json.loads(raw), picks, plain,
+                                                normalized):
+            failures.append((seed, kind, list(picks)))
+        if r.getheader("Connection", "").lower() == "close":
+            conn.close()
+            conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=120)
+    conn.close()
+    return statuses
+
+
+def test_load_32_clients_lose_or_corrupt_nothing(capsys):
+    args = [str(x) for kv in LOAD_LIMITS.items() for x in kv]
+    server = Server(EMBEDDER, *args)
+    ref = reference(EMBEDDER)
+    plain, normalized = ref.encode(POOL), ref.encode(POOL, normalize_embeddings=True)
+    try:
+        info = server.request("GET", "/info")[2]
+        # the longest batch the session takes, so that the arena is touched
+        assert server.post("/embed", {"inputs": [LONG[:1000]] * 16})[0] == 200
+        idle = server.vmhwm_kib()
+        failures, statuses = [], {}
+
+        def client(seed):
+            statuses[seed] = load_client(server, seed, 50, plain, normalized, failures)
+
+        start = time.time()
+        threads = [threading.Thread(target=client, args=(seed,)) for seed in range(32)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        seconds = time.time() - start
+        peak = server.vmhwm_kib()
+        _, _, text = server.request("GET", "/metrics")
+    finally:
+        assert server.stop() == 0
+    assert not failures, failures[:5]
+    assert sum(len(s) for s in statuses.values()) == 32 * 50
+    assert all(s == 200 for seen in statuses.values() for s in seen)
+    # requests shared batches: some batch held inputs of several requests
+    one_request = metric(text, "clenc_batch_requests_bucket", '{le="1"}')
+    batches = metric(text, "clenc_batch_requests_count")
+    assert batches > one_request, text
+    assert metric(text, "clenc_batch_requests_sum") > batches
+    bound = idle["VmRSS"] + memory_bound_kib(info)
+    with capsys.disabled():
+        print(f"\ntest_serve load: 32 clients x 50 requests in {seconds:.1f} s, "
+              f"{batches:.0f} batches, {batches - one_request:.0f} of several requests; "
+              f"server VmHWM {peak['VmHWM']} KiB (idle VmRSS {idle['VmRSS']} KiB, "
+              f"bound from the limits {bound} KiB)")
+    assert peak["VmHWM"] <= max(bound, idle["VmHWM"])
+
+
+def test_sigterm_under_load_answers_or_refuses_cleanly():
+    server = Server(EMBEDDER)
+    ref = reference(EMBEDDER)
+    plain, normalized = ref.encode(POOL), ref.encode(POOL, normalize_embeddings=True)
+    failures, statuses, stop = [], {}, threading.Event()
+
+    def client(seed):
+        statuses[seed] = load_client(server, 100 + seed, 10 ** 6, plain, normalized,
+                                     failures, stop)
+
+    threads = [threading.Thread(target=client, args=(seed,)) for seed in range(16)]
+    for t in threads:
+        t.start()
+    time.sleep(1.5)
+    server.proc.send_signal(15)
+    stop.set()
+    assert server.proc.wait(30) == 0
+    for t in threads:
+        t.join(30)
+        assert not t.is_alive()
+    assert not failures, failures[:5]
+    seen = [s for v in statuses.values() for s in v]
+    assert seen.count(200) > 16
+    # after the signal: answered, refused (503) or the connection went away
+    assert set(seen) <= {200, 503, "ConnectionRefusedError", "RemoteDisconnected",
+                         "ConnectionResetError", "BrokenPipeError"}, set(seen)
