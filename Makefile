@@ -202,6 +202,17 @@ bench-interop: deps
 	@$(MAKE) --no-print-directory all $(B)/bin/clenc-bench-interop
 	$(B)/bin/clenc-bench-interop --model $(MODEL) $(BENCH_ARGS)
 
+# clenc-serve's throughput at saturation against clenc_embed_text offline on
+# the same texts, and its latency at a fixed request rate
+# (tools/bench_serve.py; Debian's Python, no PyPI). BENCH_ARGS passes options
+# (--clients, --per-request, --rate, --serve-args).
+.PHONY: bench-serve
+bench-serve: deps
+	@tools/fetch-model.sh $(MODEL)
+	@$(MAKE) --no-print-directory all
+	$(DEB_PYTHON) -B tools/bench_serve.py --serve $(B)/bin/clenc-serve \
+	  --lib $(B)/libclenc.so --model $(MODEL) $(BENCH_ARGS)
+
 .PHONY: bench-venv accuracy
 bench-venv:
 	@test -x $(BENCH_VENV)/bin/python || python3 -m venv $(BENCH_VENV)
