@@ -13,7 +13,8 @@ import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 LIB = os.path.join(ROOT, "build", "libclenc.so")
-SERVE = os.path.join(ROOT, "build", "bin", "clenc-serve")
+# CLENC_SERVE: another build of the server (build/sanitize/bin/clenc-serve)
+SERVE = os.environ.get("CLENC_SERVE", os.path.join(ROOT, "build", "bin", "clenc-serve"))
 MINILM = os.path.join(ROOT, "models", "all-MiniLM-L6-v2")
 FIXTURES = os.path.join(ROOT, "tests", "fixtures", "models")
 EMBEDDER = os.path.join(FIXTURES, "distilbert")

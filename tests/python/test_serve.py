@@ -514,3 +514,29 @@ def test_sigterm_under_load_answers_or_refuses_cleanly():
     # after the signal: answered, refused (503) or the connection went away
     assert set(seen) <= {200, 503, "ConnectionRefusedError", "RemoteDisconnected",
                          "ConnectionResetError", "BrokenPipeError"}, set(seen)
+
+
+def test_minilm_concurrent_requests_share_batches_bit_for_bit(minilm):
+    server, ref = minilm
+    sentences = TEXTS + [LONG] + POOL[::6]
+    expected = ref.encode(sentences)
+    before = metric(server.request("GET", "/metrics")[2], "clenc_batch_requests_sum")
+    batches0 = metric(server.request("GET", "/metrics")[2], "clenc_batch_requests_count")
+    results, rng = {}, np.random.default_rng(7)
+    picks = [rng.integers(0, len(sentences), 3) for _ in range(24)]
+
+    def client(k):
+        results[k] = server.post("/v1/embeddings",
+                                 {"input": [sentences[i] for i in picks[k]]})
+
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(24)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for k, (status, _, answer) in results.items():
+        assert status == 200 and same_bits(embeddings_of(answer), expected[picks[k]])
+    text = server.request("GET", "/metrics")[2]
+    batches = metric(text, "clenc_batch_requests_count") - batches0
+    shared = metric(text, "clenc_batch_requests_sum") - before
+    assert shared > batches  # some batch held several requests' texts

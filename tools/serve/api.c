@@ -417,6 +417,15 @@ static int read_text(serve *s, body *b, json_t *str, size_t i, int truncate,
                         param, i, s->max_tokens);
         return -1;
     }
+    if (n == 0) {
+        /* clenc_encode takes no empty sequence: refused here, or it would
+         * fail the batch it shares with other requests */
+        bad(reply, param,
+            "%s[%zu] has no tokens (this tokenizer adds no "
+            "special tokens)",
+            param, i);
+        return -1;
+    }
     t->lengths[i] = n;
     return 0;
 }
@@ -744,6 +753,10 @@ static void tei_rerank(serve *s, body *b, json_t *root, double started_ms,
                             "the query with texts[%zu] reaches the model's "
                             "limit of %u tokens, and truncation is off",
                             i, s->max_tokens);
+            goto out_free;
+        }
+        if (count == 0) {
+            bad(reply, "texts", "texts[%zu] with the query has no tokens", i);
             goto out_free;
         }
         items[i] = (serve_item){.query = q,
