@@ -171,8 +171,10 @@ ifdef SANITIZE
 	    [ "$$(basename $$f)" = mesa.icd ] || cp $$f $(B)/icd/; done
 endif
 	$(RUN_ENV) $(TEST_BIN) $(TEST_STRICT)
-	@# The bindings' struct layouts (tests/python); nothing written into the tree.
-	$(DEB_PYTHON) -B -m pytest -q -p no:cacheprovider tests/python
+	@# The bindings' struct layouts and clenc-serve (tests/python; under
+	@# SANITIZE, the sanitized server); nothing written into the tree.
+	CLENC_SERVE=$(CURDIR)/$(B)/bin/clenc-serve $(RUN_ENV) \
+	  $(DEB_PYTHON) -B -m pytest -q -p no:cacheprovider tests/python
 endif
 
 run: deps

@@ -58,8 +58,8 @@ static unsigned authorised(const serve *s, struct MHD_Connection *c,
            same_key(auth + 7, s->api_key);
 }
 
-static enum MHD_Result send_reply(serve *s, struct MHD_Connection *c,
-                                  serve_reply *reply, int close) {
+static enum MHD_Result send_reply(struct MHD_Connection *c, serve_reply *reply,
+                                  int close) {
     if (!reply->body)
         reply->length = 0;
     struct MHD_Response *r = MHD_create_response_from_buffer(
@@ -83,7 +83,6 @@ static enum MHD_Result send_reply(serve *s, struct MHD_Connection *c,
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
     enum MHD_Result ok = MHD_queue_response(c, reply->status, r);
     MHD_destroy_response(r);
-    (void)s;
     return ok;
 }
 
@@ -187,7 +186,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
     close |= s->draining;
     pthread_mutex_unlock(&s->lock);
     serve_metrics_request(s->metrics, url, reply.status);
-    return send_reply(s, c, &reply, close);
+    return send_reply(c, &reply, close);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **state,
