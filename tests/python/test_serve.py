@@ -540,3 +540,33 @@ def test_minilm_concurrent_requests_share_batches_bit_for_bit(minilm):
     batches = metric(text, "clenc_batch_requests_count") - batches0
     shared = metric(text, "clenc_batch_requests_sum") - before
     assert shared > batches  # some batch held several requests' texts
+
+
+def test_batches_keep_to_the_budget_and_split_requests():
+    server = Server(EMBEDDER, "--max-batch", "4", "--max-batch-tokens", "64",
+                    "--max-wait-ms", "20")
+    ref = reference(EMBEDDER)
+    try:
+        expected = ref.encode(POOL)
+        results = {}
+
+        def client(k):
+            results[k] = server.post("/v1/embeddings", {"input": POOL[k::4]})
+
+        threads = [threading.Thread(target=client, args=(k,)) for k in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for k, (status, _, answer) in results.items():
+            assert status == 200 and same_bits(embeddings_of(answer), expected[k::4])
+        text = server.request("GET", "/metrics")[2]
+    finally:
+        assert server.stop() == 0
+    batches = metric(text, "clenc_batch_sequences_count")
+    # 48 texts of 12 a request, 4 at most a batch: every request was split
+    assert batches >= 12
+    assert metric(text, "clenc_batch_sequences_bucket", '{le="4"}') == batches
+    assert metric(text, "clenc_batch_sequences_sum") == len(POOL)
+    # padded tokens (sequences x longest) <= 64, so real tokens too
+    assert metric(text, "clenc_batch_tokens_bucket", '{le="64"}') == batches
