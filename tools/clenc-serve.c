@@ -71,7 +71,8 @@ typedef struct args {
     int no_truncate;
 } args;
 
-static int parse_args(int argc, char **argv, args *a) {
+static int parse_args(int argc, char **argv, args *a)
+{
     static const numeric_option table[OPT_COUNT] = {
         [OPT_MAX_BATCH_TOKENS] = {"--max-batch-tokens", NULL, 1, 1u << 24},
         [OPT_MAX_BATCH] = {"--max-batch", NULL, 1, 4096},
@@ -126,11 +127,13 @@ static int parse_args(int argc, char **argv, args *a) {
     return 0;
 }
 
-static unsigned long option_or(const args *a, int k, unsigned long fallback) {
+static unsigned long option_or(const args *a, int k, unsigned long fallback)
+{
     return a->num[k].value ? a->value[k] : fallback;
 }
 
-static void set_limits(const args *a, serve *s) {
+static void set_limits(const args *a, serve *s)
+{
     serve_limits *l = &s->lim;
     l->max_batch = (unsigned)option_or(a, OPT_MAX_BATCH, 32);
     l->max_batch_tokens = (unsigned)option_or(
@@ -146,7 +149,8 @@ static void set_limits(const args *a, serve *s) {
 
 /* Until every admitted request is answered, or the timeout has passed
  * (a request past it answers 504 anyway). */
-static void wait_idle(serve *s) {
+static void wait_idle(serve *s)
+{
     struct timespec deadline;
     clock_gettime(CLOCK_REALTIME, &deadline);
     deadline.tv_sec += s->lim.request_timeout_ms / 1000 + 2;
@@ -157,7 +161,8 @@ static void wait_idle(serve *s) {
     pthread_mutex_unlock(&s->lock);
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char **argv)
+{
     args a = {0};
     int rc = parse_args(argc, argv, &a);
     if (rc)

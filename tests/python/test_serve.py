@@ -154,6 +154,20 @@ def test_invalid_utf8_is_400_naming_the_input(small):
     err = error_of(answer)
     assert err["param"] == "input" and err["message"].startswith("input[1]: ")
     assert "UTF-8" in err["message"] and "0xFF" in err["message"]
+    # bad bytes in another field, DEL in another input: the input is still
+    # named with its own byte and offset
+    body = b'{"model": "m\xfe", "input": ["fine\x7f", "\xc3\xa9\xc3(", "x"]}'
+    status, _, answer = server.post("/v1/embeddings", body)
+    message = error_of(answer)["message"]
+    assert status == 400 and message.startswith("input[1]: ")
+    assert "0xC3 at byte offset 2" in message, message
+    # U+F7FF (of the escapes' range) is a character like any other...
+    assert server.post("/v1/embeddings", b'{"input": ["\xef\x9f\xbf ok"]}')[0] == 200
+    # ...but beside invalid bytes the body is refused whole
+    status, _, answer = server.post("/v1/embeddings", b'{"input": ["\xef\x9f\xbf", "\xff"]}')
+    err = error_of(answer)
+    assert status == 400 and err["param"] is None
+    assert "body is not valid UTF-8: byte 0xFF at byte offset 19" in err["message"], err
 
 
 def test_json_nul_is_dropped_as_the_library_drops_it(small):
@@ -381,13 +395,14 @@ LOAD_LIMITS = {"--max-body-bytes": 65536, "--max-connections": 64, "--max-queue"
 def memory_bound_kib(server_info):
     """What the server may hold beyond its idle size, from its limits:
     per connection a body, libmicrohttpd's pool and a thread's stack; per
-    admitted request a body copy, its JSON tree (at most ~24 bytes a body
-    byte: "1," becomes a jansson integer and a slot), the token ids, the
-    vectors and the answer text."""
+    admitted request a copy of the body (up to 3x, with invalid bytes
+    escaped), its JSON tree (at most ~24 bytes a body byte: "1," becomes a
+    jansson integer and a slot), the token ids, the vectors and the answer
+    text."""
     lim = server_info["limits"]
     body, tokens, dim = lim["max_body_bytes"], server_info["max_input_tokens"], server_info["dim"]
     per_connection = body + 32768 + 65536
-    per_request = 2 * body + 24 * body + lim["max_inputs"] * (4 * tokens + 24 * dim) + 65536
+    per_request = 4 * body + 24 * body + lim["max_inputs"] * (4 * tokens + 24 * dim) + 65536
     connections = lim["max_connections"] + 32  # answered 503 past the limit
     return (connections * per_connection + lim["max_queue"] * per_request) // 1024
 

@@ -16,7 +16,8 @@ typedef struct sbuf {
     int failed;
 } sbuf;
 
-static int sbuf_room(sbuf *b, size_t more) {
+static int sbuf_room(sbuf *b, size_t more)
+{
     if (b->failed)
         return 0;
     if (b->length + more + 1 <= b->capacity)
@@ -34,7 +35,8 @@ static int sbuf_room(sbuf *b, size_t more) {
     return 1;
 }
 
-static void put(sbuf *b, const char *s, size_t n) {
+static void put(sbuf *b, const char *s, size_t n)
+{
     if (!sbuf_room(b, n))
         return;
     memcpy(b->data + b->length, s, n);
@@ -46,20 +48,23 @@ static void puts_(sbuf *b, const char *s) { put(b, s, strlen(s)); }
 
 /* %.9g: every float32 reads back exactly (README, "clenc-run"). JSON has
  * no NaN or infinity: null stands for them. */
-static void put_float(sbuf *b, float v) {
+static void put_float(sbuf *b, float v)
+{
     char num[32];
     int n = isfinite(v) ? snprintf(num, sizeof num, "%.9g", (double)v)
                         : snprintf(num, sizeof num, "null");
     put(b, num, (size_t)n);
 }
 
-static void put_size(sbuf *b, size_t v) {
+static void put_size(sbuf *b, size_t v)
+{
     char num[32];
     put(b, num, (size_t)snprintf(num, sizeof num, "%zu", v));
 }
 
 /* A JSON string literal of n bytes (NULs and all). */
-static void put_string(sbuf *b, const char *s, size_t n) {
+static void put_string(sbuf *b, const char *s, size_t n)
+{
     json_t *str = json_stringn_nocheck(s, n);
     char *text = str ? json_dumps(str, JSON_ENCODE_ANY) : NULL;
     if (text)
@@ -70,7 +75,8 @@ static void put_string(sbuf *b, const char *s, size_t n) {
     json_decref(str);
 }
 
-static void put_base64(sbuf *b, const unsigned char *p, size_t n) {
+static void put_base64(sbuf *b, const unsigned char *p, size_t n)
+{
     static const char digits[] =
         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     if (!sbuf_room(b, (n + 2) / 3 * 4))
@@ -96,7 +102,8 @@ static void put_base64(sbuf *b, const unsigned char *p, size_t n) {
     b->data[b->length] = '\0';
 }
 
-static void reply_json(serve_reply *reply, unsigned status, sbuf *b) {
+static void reply_json(serve_reply *reply, unsigned status, sbuf *b)
+{
     if (b->failed) {
         free(b->data);
         serve_api_error(reply, 500, "server_error", NULL,
@@ -109,7 +116,8 @@ static void reply_json(serve_reply *reply, unsigned status, sbuf *b) {
     reply->content_type = "application/json";
 }
 
-static void reply_value(serve_reply *reply, unsigned status, json_t *value) {
+static void reply_value(serve_reply *reply, unsigned status, json_t *value)
+{
     sbuf b = {0};
     char *text = value ? json_dumps(value, JSON_COMPACT) : NULL;
     if (text)
@@ -122,7 +130,8 @@ static void reply_value(serve_reply *reply, unsigned status, json_t *value) {
 }
 
 void serve_api_error(serve_reply *reply, unsigned status, const char *type,
-                     const char *param, const char *fmt, ...) {
+                     const char *param, const char *fmt, ...)
+{
     char message[1024];
     va_list ap;
     va_start(ap, fmt);
@@ -155,7 +164,8 @@ void serve_api_error(serve_reply *reply, unsigned status, const char *type,
 static void bad(serve_reply *reply, const char *param, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-static void bad(serve_reply *reply, const char *param, const char *fmt, ...) {
+static void bad(serve_reply *reply, const char *param, const char *fmt, ...)
+{
     char message[900];
     va_list ap;
     va_start(ap, fmt);
@@ -168,17 +178,22 @@ static void bad(serve_reply *reply, const char *param, const char *fmt, ...) {
 
 /* JSON must be UTF-8, and jansson refuses a body that is not, saying
  * nothing of which input was to blame. The library names a text that is
- * not UTF-8, so such bytes are read as DEL (valid in a JSON string) and
- * put back, in order, into the texts that hold them: the tokenizer then
- * refuses them as clenc_embed_text_n does, with the input's index. */
+ * not UTF-8, so each such byte B (0x80..0xFF) is read as the private-use
+ * character U+F700 + B, as Python's surrogateescape does with U+DC00 + B
+ * (jansson refuses surrogates), and put back into each string read: the
+ * tokenizer then refuses it as clenc_embed_text_n does, with the input's
+ * index. A body with both invalid bytes and such characters of its own is
+ * refused whole: the two could not be told apart. */
+#define ESCAPE_BASE 0xF700u
+
 typedef struct body {
     char *text;
     size_t length;
-    unsigned char *bad_bytes; /* the bytes replaced, in order */
-    size_t bad, restored;
+    int escaped; /* invalid bytes are escaped in text */
 } body;
 
-static size_t utf8_sequence(const unsigned char *s, size_t n) {
+static size_t utf8_sequence(const unsigned char *s, size_t n)
+{
     const unsigned c = s[0];
     size_t len;
     unsigned min;
@@ -205,67 +220,95 @@ static size_t utf8_sequence(const unsigned char *s, size_t n) {
     return len;
 }
 
-/* 0, or an answer's status (the body has DEL and invalid bytes both, so
- * the two cannot be told apart). */
+/* The byte an escape at s (n bytes left) stands for, or 0. */
+static unsigned escaped_byte(const unsigned char *s, size_t n)
+{
+    if (n < 3 || s[0] != 0xEF || (s[1] != 0x9E && s[1] != 0x9F) ||
+        (s[2] & 0xC0) != 0x80)
+        return 0;
+    return ((0x0Fu & s[0]) << 12 | (0x3Fu & s[1]) << 6 | (0x3Fu & s[2])) -
+           ESCAPE_BASE;
+}
+
+/* 0, or an answer's status. */
 static unsigned body_read(body *b, const char *data, size_t length,
-                          serve_reply *reply) {
+                          serve_reply *reply)
+{
     memset(b, 0, sizeof *b);
-    b->text = malloc(length + 1);
-    b->bad_bytes = malloc(length + 1);
-    if (!b->text || !b->bad_bytes) {
-        serve_api_error(reply, 500, "server_error", NULL, "out of memory");
-        return 500;
-    }
-    memcpy(b->text, data, length);
-    b->text[length] = '\0';
-    b->length = length;
-    int has_del = 0;
-    size_t first_bad = 0;
+    size_t bad_count = 0, first_bad = 0, has_escapes = 0;
+    const unsigned char *u = (const unsigned char *)data;
     for (size_t i = 0; i < length;) {
-        const unsigned char *u = (const unsigned char *)b->text + i;
-        size_t n = utf8_sequence(u, length - i);
-        has_del |= u[0] == 0x7F;
+        size_t n = utf8_sequence(u + i, length - i);
         if (n) {
+            has_escapes |= n == 3 && escaped_byte(u + i, 3) >= 0x80;
             i += n;
             continue;
         }
-        if (!b->bad)
+        if (!bad_count++)
             first_bad = i;
-        b->bad_bytes[b->bad++] = u[0];
-        b->text[i++] = 0x7F;
+        i++;
     }
-    if (b->bad && has_del) {
+    if (bad_count && has_escapes) {
         bad(reply, NULL,
             "the request body is not valid UTF-8: byte 0x%02X at byte "
             "offset %zu",
-            b->bad_bytes[0], first_bad);
+            u[first_bad], first_bad);
         return 400;
     }
+    /* each escape takes 3 bytes for 1: bounded by 3 x --max-body-bytes */
+    b->text = malloc(length + 2 * bad_count + 1);
+    if (!b->text) {
+        serve_api_error(reply, 500, "server_error", NULL, "out of memory");
+        return 500;
+    }
+    size_t o = 0;
+    for (size_t i = 0; i < length;) {
+        size_t n = bad_count ? utf8_sequence(u + i, length - i) : length;
+        if (n) {
+            memcpy(b->text + o, u + i, n);
+            o += n;
+            i += n;
+            continue;
+        }
+        const unsigned cp = ESCAPE_BASE + u[i++];
+        b->text[o++] = (char)0xEF;
+        b->text[o++] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        b->text[o++] = (char)(0x80 | (cp & 0x3F));
+    }
+    b->text[o] = '\0';
+    b->length = o;
+    b->escaped = bad_count > 0;
     return 0;
 }
 
-static void body_free(body *b) {
-    free(b->text);
-    free(b->bad_bytes);
-}
+static void body_free(body *b) { free(b->text); }
 
-/* A string of the request, with the body's invalid bytes put back; NULL
- * for out of memory. Call in document order (the inputs' order). */
-static char *body_string(body *b, json_t *str, size_t *length) {
+/* A string of the request with its invalid bytes put back (n bytes in
+ * *length, NUL-terminated); NULL for out of memory. */
+static char *body_string(const body *b, json_t *str, size_t *length)
+{
     const size_t n = json_string_length(str);
+    const unsigned char *s = (const unsigned char *)json_string_value(str);
     char *copy = malloc(n + 1);
     if (!copy)
         return NULL;
-    memcpy(copy, json_string_value(str), n);
-    copy[n] = '\0';
-    for (size_t i = 0; b->bad && i < n; i++)
-        if ((unsigned char)copy[i] == 0x7F && b->restored < b->bad)
-            copy[i] = (char)b->bad_bytes[b->restored++];
-    *length = n;
+    size_t o = 0;
+    for (size_t i = 0; i < n;) {
+        unsigned byte = b->escaped ? escaped_byte(s + i, n - i) : 0;
+        if (byte >= 0x80) {
+            copy[o++] = (char)byte;
+            i += 3;
+        } else {
+            copy[o++] = (char)s[i++];
+        }
+    }
+    copy[o] = '\0';
+    *length = o;
     return copy;
 }
 
-static json_t *parse(const body *b, serve_reply *reply) {
+static json_t *parse(const body *b, serve_reply *reply)
+{
     json_error_t err;
     json_t *root = json_loadb(b->text, b->length, JSON_ALLOW_NUL, &err);
     if (!root) {
@@ -285,7 +328,8 @@ static json_t *parse(const body *b, serve_reply *reply) {
 /* An optional boolean field: 0 or 1, `fallback` when absent, -1 (answered
  * 400) when of another type. */
 static int get_bool(json_t *root, const char *name, int fallback,
-                    serve_reply *reply) {
+                    serve_reply *reply)
+{
     json_t *v = json_object_get(root, name);
     if (!v || json_is_null(v))
         return fallback;
@@ -296,7 +340,8 @@ static int get_bool(json_t *root, const char *name, int fallback,
     return json_is_true(v);
 }
 
-static const char *head_name(clenc_head_kind head) {
+static const char *head_name(clenc_head_kind head)
+{
     return head == CLENC_HEAD_BERT         ? "bert"
            : head == CLENC_HEAD_ROBERTA    ? "roberta"
            : head == CLENC_HEAD_DISTILBERT ? "distilbert"
@@ -306,7 +351,8 @@ static const char *head_name(clenc_head_kind head) {
 /* 0 when the model does what the endpoint needs; else answers 400 naming
  * what it is. */
 static int check_kind(serve *s, const char *url, int wants_head,
-                      serve_reply *reply) {
+                      serve_reply *reply)
+{
     const int has_head = s->info.head != CLENC_HEAD_NONE;
     if (wants_head && !has_head) {
         bad(reply, NULL,
@@ -342,14 +388,16 @@ typedef struct tokens {
     size_t *lengths;
 } tokens;
 
-static void tokens_free(tokens *t) {
+static void tokens_free(tokens *t)
+{
     free(t->ids);
     free(t->lengths);
 }
 
 /* The ids of one token array into row i; 0 or -1 (answered). */
 static int read_id_array(serve *s, json_t *arr, size_t i, int truncate,
-                         const char *param, tokens *t, serve_reply *reply) {
+                         const char *param, tokens *t, serve_reply *reply)
+{
     const size_t n = json_array_size(arr);
     if (n == 0) {
         bad(reply, param, "%s[%zu] is an empty token array", param, i);
@@ -386,7 +434,8 @@ static int read_id_array(serve *s, json_t *arr, size_t i, int truncate,
 
 /* One text tokenized into row i; 0 or -1 (answered). */
 static int read_text(serve *s, body *b, json_t *str, size_t i, int truncate,
-                     const char *param, tokens *t, serve_reply *reply) {
+                     const char *param, tokens *t, serve_reply *reply)
+{
     if (!s->info.has_tokenizer) {
         bad(reply, param,
             "model '%s' has no tokenizer: give %s as token arrays",
@@ -433,7 +482,8 @@ static int read_text(serve *s, body *b, json_t *str, size_t i, int truncate,
 /* `input` (OpenAI) or `inputs` (TEI): a string, an array of strings, an
  * array of token ids, or an array of token-id arrays. 0 or -1 (answered). */
 static int read_inputs(serve *s, body *b, json_t *root, const char *param,
-                       int truncate, tokens *t, serve_reply *reply) {
+                       int truncate, tokens *t, serve_reply *reply)
+{
     memset(t, 0, sizeof *t);
     json_t *in = json_object_get(root, param);
     if (!in) {
@@ -496,7 +546,8 @@ static int read_inputs(serve *s, body *b, json_t *root, const char *param,
 /* Encodes the tokens with `pooling` into out ([count][hidden]); 0, or -1
  * (answered). */
 static int embed(serve *s, const tokens *t, clenc_pooling pooling,
-                 double started_ms, float *out, serve_reply *reply) {
+                 double started_ms, float *out, serve_reply *reply)
+{
     serve_item *items = malloc(t->count * sizeof *items);
     if (!items) {
         serve_api_error(reply, 500, "server_error", NULL, "out of memory");
@@ -527,7 +578,8 @@ static int embed(serve *s, const tokens *t, clenc_pooling pooling,
 
 /* POST /v1/embeddings, OpenAI's schema. */
 static void openai_embeddings(serve *s, body *b, json_t *root,
-                              double started_ms, serve_reply *reply) {
+                              double started_ms, serve_reply *reply)
+{
     if (check_kind(s, "/v1/embeddings", 0, reply))
         return;
     json_t *model = json_object_get(root, "model");
@@ -620,7 +672,8 @@ out_free:
 
 /* POST /embed, text-embeddings-inference's: [[floats], ...]. */
 static void tei_embed(serve *s, body *b, json_t *root, double started_ms,
-                      serve_reply *reply) {
+                      serve_reply *reply)
+{
     if (check_kind(s, "/embed", 0, reply))
         return;
     const int normalize = get_bool(root, "normalize", 1, reply);
@@ -663,7 +716,8 @@ out_free:
 
 /* A copy without NUL bytes: the tokenizer drops them (clenc_tokenize_n),
  * and clenc_score_pairs takes C strings. */
-static char *without_nuls(body *b, json_t *str) {
+static char *without_nuls(const body *b, json_t *str)
+{
     size_t n;
     char *text = body_string(b, str, &n);
     if (!text)
@@ -681,7 +735,8 @@ typedef struct ranked {
     float score;
 } ranked;
 
-static int by_score(const void *a, const void *b) {
+static int by_score(const void *a, const void *b)
+{
     const ranked *x = a, *y = b;
     if (x->score != y->score)
         return x->score > y->score ? -1 : 1;
@@ -691,7 +746,8 @@ static int by_score(const void *a, const void *b) {
 /* POST /rerank, text-embeddings-inference's: [{"index", "score"}] best
  * first. */
 static void tei_rerank(serve *s, body *b, json_t *root, double started_ms,
-                       serve_reply *reply) {
+                       serve_reply *reply)
+{
     if (check_kind(s, "/rerank", 1, reply))
         return;
     json_t *query = json_object_get(root, "query");
@@ -816,13 +872,15 @@ out_free:
 
 /* ---------------------------------------------------------- the GETs */
 
-static const char *kind_name(const serve *s) {
+static const char *kind_name(const serve *s)
+{
     return s->info.head == CLENC_HEAD_NONE ? "embedding"
            : s->info.num_labels == 1       ? "reranker"
                                            : "classifier";
 }
 
-static void info(serve *s, serve_reply *reply) {
+static void info(serve *s, serve_reply *reply)
+{
     const serve_limits *l = &s->lim;
     json_t *v = json_pack(
         "{s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:s?,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:"
@@ -842,14 +900,16 @@ static void info(serve *s, serve_reply *reply) {
     reply_value(reply, 200, v);
 }
 
-static void models(serve *s, serve_reply *reply) {
+static void models(serve *s, serve_reply *reply)
+{
     json_t *v = json_pack("{s:s,s:[{s:s,s:s,s:i,s:s}]}", "object", "list",
                           "data", "id", s->info.name, "object", "model",
                           "created", 0, "owned_by", "clenc");
     reply_value(reply, 200, v);
 }
 
-static void metrics(serve *s, serve_reply *reply) {
+static void metrics(serve *s, serve_reply *reply)
+{
     size_t length = 0;
     char *text = serve_metrics_text(s->metrics, &length);
     if (!text) {
@@ -874,7 +934,8 @@ static const struct route {
               {"/metrics", "GET"}};
 
 static void post(serve *s, post_handler handler, const char *data,
-                 size_t length, double started_ms, serve_reply *reply) {
+                 size_t length, double started_ms, serve_reply *reply)
+{
     /* A place in the queue before the body is parsed: what requests hold
      * in memory is bounded by --max-queue, not by the connections. */
     if (serve_batcher_enter(s->batcher)) {
@@ -896,7 +957,8 @@ static void post(serve *s, post_handler handler, const char *data,
 
 void serve_api_handle(serve *s, const char *method, const char *url,
                       const char *data, size_t length, double started_ms,
-                      serve_reply *reply) {
+                      serve_reply *reply)
+{
     const struct route *route = NULL;
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
         if (!strcmp(url, routes[i].url))

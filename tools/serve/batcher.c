@@ -37,13 +37,15 @@ struct serve_batcher {
     float *batch_out;
 };
 
-double serve_now_ms(void) {
+double serve_now_ms(void)
+{
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-static struct timespec deadline_in(double ms) {
+static struct timespec deadline_in(double ms)
+{
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     long long ns = ts.tv_nsec + (long long)(ms * 1e6);
@@ -52,18 +54,21 @@ static struct timespec deadline_in(double ms) {
     return ts;
 }
 
-static size_t item_tokens(const pending *p) {
+static size_t item_tokens(const pending *p)
+{
     return p->job->items[p->index].tokens;
 }
 
-static int by_tokens(const void *a, const void *b) {
+static int by_tokens(const void *a, const void *b)
+{
     size_t x = item_tokens(a), y = item_tokens(b);
     return x < y ? -1 : x > y ? 1 : 0;
 }
 
 /* Moves up to a window of the oldest item's kind out of the queue; the
  * count. Under the lock. */
-static size_t take_window(serve_batcher *b) {
+static size_t take_window(serve_batcher *b)
+{
     const unsigned kind = b->queue[0].job->kind;
     const size_t max_items = (size_t)b->s->lim.max_batch * WINDOW_BATCHES;
     const size_t max_tokens =
@@ -84,7 +89,8 @@ static size_t take_window(serve_batcher *b) {
 }
 
 static void finish_items(serve_batcher *b, const pending *items, size_t n,
-                         clenc_status st, const char *message) {
+                         clenc_status st, const char *message)
+{
     pthread_mutex_lock(&b->lock);
     for (size_t i = 0; i < n; i++) {
         serve_job *job = items[i].job;
@@ -102,7 +108,8 @@ static void finish_items(serve_batcher *b, const pending *items, size_t n,
 
 /* Runs items[0..n), sorted by length, as one batch. Outside the lock:
  * the items' jobs wait for them (running > 0) and cannot go away. */
-static void run_batch(serve_batcher *b, const pending *items, size_t n) {
+static void run_batch(serve_batcher *b, const pending *items, size_t n)
+{
     const unsigned kind = items[0].job->kind;
     const size_t hidden = b->s->hidden;
     const double start = serve_now_ms();
@@ -160,7 +167,8 @@ static void run_batch(serve_batcher *b, const pending *items, size_t n) {
 }
 
 /* Cuts a sorted window into batches within the budget and runs them. */
-static void run_window(serve_batcher *b, size_t n) {
+static void run_window(serve_batcher *b, size_t n)
+{
     qsort(b->window, n, sizeof *b->window, by_tokens);
     size_t from = 0;
     while (from < n) {
@@ -175,7 +183,8 @@ static void run_window(serve_batcher *b, size_t n) {
 }
 
 /* Tokens queued of the oldest item's kind, up to the budget. */
-static size_t ready_tokens(const serve_batcher *b) {
+static size_t ready_tokens(const serve_batcher *b)
+{
     const unsigned kind = b->queue[0].job->kind;
     size_t tokens = 0, n = 0;
     for (size_t i = 0; i < b->queued && tokens < b->s->lim.max_batch_tokens &&
@@ -188,7 +197,8 @@ static size_t ready_tokens(const serve_batcher *b) {
     return n >= b->s->lim.max_batch ? b->s->lim.max_batch_tokens : tokens;
 }
 
-static void *batcher_main(void *arg) {
+static void *batcher_main(void *arg)
+{
     serve_batcher *b = arg;
     pthread_mutex_lock(&b->lock);
     for (;;) {
@@ -226,7 +236,8 @@ static void *batcher_main(void *arg) {
     return NULL;
 }
 
-int serve_batcher_start(serve *s, clenc_session *session, serve_batcher **out) {
+int serve_batcher_start(serve *s, clenc_session *session, serve_batcher **out)
+{
     *out = NULL;
     serve_batcher *b = calloc(1, sizeof *b);
     if (!b)
@@ -265,7 +276,8 @@ int serve_batcher_start(serve *s, clenc_session *session, serve_batcher **out) {
     return 0;
 }
 
-unsigned serve_batcher_enter(serve_batcher *b) {
+unsigned serve_batcher_enter(serve_batcher *b)
+{
     unsigned status = 0;
     pthread_mutex_lock(&b->lock);
     if (b->admitted >= b->s->lim.max_queue)
@@ -278,7 +290,8 @@ unsigned serve_batcher_enter(serve_batcher *b) {
     return status;
 }
 
-void serve_batcher_leave(serve_batcher *b) {
+void serve_batcher_leave(serve_batcher *b)
+{
     pthread_mutex_lock(&b->lock);
     b->admitted--;
     pthread_mutex_unlock(&b->lock);
@@ -286,7 +299,8 @@ void serve_batcher_leave(serve_batcher *b) {
 }
 
 /* Withdraws the job's queued items. Under the lock. */
-static void withdraw(serve_batcher *b, serve_job *job) {
+static void withdraw(serve_batcher *b, serve_job *job)
+{
     size_t kept = 0;
     for (size_t i = 0; i < b->queued; i++)
         if (b->queue[i].job != job)
@@ -295,7 +309,8 @@ static void withdraw(serve_batcher *b, serve_job *job) {
 }
 
 unsigned serve_batcher_run(serve_batcher *b, serve_job *job,
-                           unsigned timeout_ms) {
+                           unsigned timeout_ms)
+{
     unsigned status = 0;
     job->done = job->running = 0;
     job->cancelled = 0;
@@ -331,7 +346,8 @@ unsigned serve_batcher_run(serve_batcher *b, serve_job *job,
     return status;
 }
 
-void serve_batcher_stop(serve_batcher *b) {
+void serve_batcher_stop(serve_batcher *b)
+{
     if (!b)
         return;
     pthread_mutex_lock(&b->lock);

@@ -33,13 +33,15 @@ typedef struct request {
     double started_ms;
 } request;
 
-static const char *header(struct MHD_Connection *c, const char *name) {
+static const char *header(struct MHD_Connection *c, const char *name)
+{
     return MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
 }
 
 /* The same length and bytes, in time that does not depend on where they
  * differ. */
-static int same_key(const char *given, const char *key) {
+static int same_key(const char *given, const char *key)
+{
     const size_t n = strlen(key);
     if (strlen(given) != n)
         return 0;
@@ -50,7 +52,8 @@ static int same_key(const char *given, const char *key) {
 }
 
 static unsigned authorised(const serve *s, struct MHD_Connection *c,
-                           const char *url) {
+                           const char *url)
+{
     if (!s->api_key || !strcmp(url, "/health"))
         return 1;
     const char *auth = header(c, MHD_HTTP_HEADER_AUTHORIZATION);
@@ -59,7 +62,8 @@ static unsigned authorised(const serve *s, struct MHD_Connection *c,
 }
 
 static enum MHD_Result send_reply(struct MHD_Connection *c, serve_reply *reply,
-                                  int close) {
+                                  int close)
+{
     if (!reply->body)
         reply->length = 0;
     struct MHD_Response *r = MHD_create_response_from_buffer(
@@ -89,7 +93,8 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, serve_reply *reply,
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
                                   const char *url, const char *method,
                                   const char *version, const char *upload,
-                                  size_t *upload_size, void **state) {
+                                  size_t *upload_size, void **state)
+{
     serve_http *h = cls;
     serve *s = h->s;
     request *r = *state;
@@ -190,7 +195,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **state,
-                         enum MHD_RequestTerminationCode why) {
+                         enum MHD_RequestTerminationCode why)
+{
     serve_http *h = cls;
     request *r = *state;
     (void)c;
@@ -209,7 +215,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **state,
 }
 
 static void on_connection(void *cls, struct MHD_Connection *c, void **socket,
-                          enum MHD_ConnectionNotificationCode what) {
+                          enum MHD_ConnectionNotificationCode what)
+{
     serve_http *h = cls;
     (void)c;
     (void)socket;
@@ -221,7 +228,8 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket,
 }
 
 serve_http *serve_http_start(serve *s, const char *host, unsigned port,
-                             unsigned *bound_port) {
+                             unsigned *bound_port)
+{
     struct sockaddr_storage addr;
     memset(&addr, 0, sizeof addr);
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION |
@@ -270,13 +278,15 @@ serve_http *serve_http_start(serve *s, const char *host, unsigned port,
     return h;
 }
 
-void serve_http_quiesce(serve_http *h) {
+void serve_http_quiesce(serve_http *h)
+{
     MHD_socket listener = MHD_quiesce_daemon(h->daemon);
     if (listener != MHD_INVALID_SOCKET)
         close(listener);
 }
 
-void serve_http_stop(serve_http *h) {
+void serve_http_stop(serve_http *h)
+{
     if (!h)
         return;
     MHD_stop_daemon(h->daemon);

@@ -64,21 +64,24 @@ struct serve_metrics {
     histogram hist[SERVE_HIST_COUNT];
 };
 
-serve_metrics *serve_metrics_create(void) {
+serve_metrics *serve_metrics_create(void)
+{
     serve_metrics *m = calloc(1, sizeof *m);
     if (m)
         pthread_mutex_init(&m->lock, NULL);
     return m;
 }
 
-void serve_metrics_destroy(serve_metrics *m) {
+void serve_metrics_destroy(serve_metrics *m)
+{
     if (!m)
         return;
     pthread_mutex_destroy(&m->lock);
     free(m);
 }
 
-void serve_metrics_request(serve_metrics *m, const char *url, unsigned status) {
+void serve_metrics_request(serve_metrics *m, const char *url, unsigned status)
+{
     size_t e = ENDPOINTS - 1;
     for (size_t i = 0; i + 1 < ENDPOINTS; i++)
         if (!strcmp(url, endpoints[i]))
@@ -90,14 +93,16 @@ void serve_metrics_request(serve_metrics *m, const char *url, unsigned status) {
     pthread_mutex_unlock(&m->lock);
 }
 
-void serve_metrics_tokens(serve_metrics *m, size_t inputs, size_t tokens) {
+void serve_metrics_tokens(serve_metrics *m, size_t inputs, size_t tokens)
+{
     pthread_mutex_lock(&m->lock);
     m->inputs += inputs;
     m->tokens += tokens;
     pthread_mutex_unlock(&m->lock);
 }
 
-void serve_metrics_observe(serve_metrics *m, serve_histogram h, double v) {
+void serve_metrics_observe(serve_metrics *m, serve_histogram h, double v)
+{
     const histogram_spec *spec = &specs[h];
     size_t b = 0;
     while (b < spec->count && v > spec->bounds[b])
@@ -110,13 +115,15 @@ void serve_metrics_observe(serve_metrics *m, serve_histogram h, double v) {
     pthread_mutex_unlock(&m->lock);
 }
 
-void serve_metrics_connections(serve_metrics *m, int delta) {
+void serve_metrics_connections(serve_metrics *m, int delta)
+{
     pthread_mutex_lock(&m->lock);
     m->connections += delta;
     pthread_mutex_unlock(&m->lock);
 }
 
-void serve_metrics_queue(serve_metrics *m, int delta) {
+void serve_metrics_queue(serve_metrics *m, int delta)
+{
     pthread_mutex_lock(&m->lock);
     m->queue += delta;
     pthread_mutex_unlock(&m->lock);
@@ -131,7 +138,8 @@ typedef struct text {
 static void add(text *t, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-static void add(text *t, const char *fmt, ...) {
+static void add(text *t, const char *fmt, ...)
+{
     for (;;) {
         va_list ap;
         va_start(ap, fmt);
@@ -159,7 +167,8 @@ static void add(text *t, const char *fmt, ...) {
     }
 }
 
-char *serve_metrics_text(serve_metrics *m, size_t *length) {
+char *serve_metrics_text(serve_metrics *m, size_t *length)
+{
     text t = {0};
     pthread_mutex_lock(&m->lock);
     add(&t, "# HELP clenc_requests_total HTTP requests answered, by endpoint "
