@@ -99,7 +99,8 @@ def test_embeddings_dimensions_truncate_and_renormalise(minilm):
     cut = full[:, :64].astype(np.float64)
     want = cut / np.linalg.norm(cut, axis=1, keepdims=True)
     assert got.shape == (3, 64)
-    assert np.max(np.abs(got - want)) < 1e-6
+    # float32 rounding of a float64 quotient: 1.5e-8 measured
+    assert np.max(np.abs(got - want)) < 1e-7
     assert np.allclose(np.linalg.norm(got, axis=1), 1, atol=1e-6)
 
 
