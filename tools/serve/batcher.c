@@ -29,7 +29,8 @@ struct serve_batcher {
     size_t queued, capacity;
     unsigned admitted; /* requests between enter and leave */
     int stopping;
-    clenc_pooling pooling; /* the session's */
+    clenc_pooling pooling;      /* the session's */
+    unsigned long long batches; /* run so far; 0 is no batch's number */
     /* the thread's: a window and one batch's arrays */
     pending *window;
     int32_t *batch_ids, *batch_lengths;
@@ -118,11 +119,9 @@ static void run_batch(serve_batcher *b, const pending *items, size_t n)
         tokens += item_tokens(&items[i]);
         serve_metrics_observe(b->s->metrics, SERVE_HIST_QUEUE_WAIT,
                               (start - items[i].job->submitted_ms) / 1e3);
-        /* a job's items are contiguous or not; count each job once */
-        int seen = 0;
-        for (size_t j = 0; j < i && !seen; j++)
-            seen = items[j].job == items[i].job;
-        requests += !seen;
+        /* each request once, wherever its items are in the batch */
+        requests += items[i].job->last_batch != b->batches;
+        items[i].job->last_batch = b->batches;
     }
     clenc_status st = CLENC_OK;
     if (kind & SERVE_KIND_SCORE) {
@@ -155,6 +154,7 @@ static void run_batch(serve_batcher *b, const pending *items, size_t n)
             memcpy(items[i].job->items[items[i].index].out,
                    b->batch_out + i * hidden, hidden * sizeof *b->batch_out);
     }
+    b->batches++;
     const double end = serve_now_ms();
     serve_metrics_observe(b->s->metrics, SERVE_HIST_COMPUTE,
                           (end - start) / 1e3);
@@ -244,6 +244,7 @@ int serve_batcher_start(serve *s, clenc_session *session, serve_batcher **out)
         return -1;
     b->s = s;
     b->session = session;
+    b->batches = 1;
     b->labels = s->info.num_labels ? s->info.num_labels : 1;
     b->capacity = (size_t)s->lim.max_queue * s->lim.max_inputs;
     const size_t window = (size_t)s->lim.max_batch * WINDOW_BATCHES;
@@ -313,7 +314,7 @@ unsigned serve_batcher_run(serve_batcher *b, serve_job *job,
 {
     unsigned status = 0;
     job->done = job->running = 0;
-    job->cancelled = 0;
+    job->last_batch = 0;
     job->failed = CLENC_OK;
     job->message[0] = '\0';
     pthread_cond_init(&job->cond, NULL);
@@ -336,7 +337,6 @@ unsigned serve_batcher_run(serve_batcher *b, serve_job *job,
         status = 500;
     if (status) {
         /* Nothing may write into the job once this returns. */
-        job->cancelled = 1;
         withdraw(b, job);
         while (job->running)
             pthread_cond_wait(&job->cond, &b->lock);

@@ -147,7 +147,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
                 cap = s->lim.max_body_bytes;
             char *grown = realloc(r->body, cap);
             if (!grown) {
-                r->refuse = 503;
+                r->refuse = 500;
                 return MHD_YES;
             }
             r->body = grown;
@@ -174,6 +174,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
                         "the request body is over %zu bytes "
                         "(--max-body-bytes)",
                         s->lim.max_body_bytes);
+        close = 1;
+        break;
+    case 500:
+        serve_api_error(&reply, 500, "server_error", NULL,
+                        "out of memory for the request body");
         close = 1;
         break;
     default:

@@ -85,11 +85,12 @@ typedef struct serve_job {
     size_t count;
     /* the batcher's, under its lock */
     size_t done, running;
-    int cancelled;
     clenc_status failed;
     char message[512];
     double submitted_ms;
     pthread_cond_t cond;
+    /* the batcher thread's alone: the last batch that held its items */
+    unsigned long long last_batch;
 } serve_job;
 
 /* Starts the thread that owns the session and encodes every batch. */
