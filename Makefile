@@ -14,7 +14,8 @@ DEB_PACKAGES := gcc make pkg-config ocl-icd-opencl-dev opencl-headers \
                 libclblast-dev libjansson-dev libutf8proc-dev pocl-opencl-icd \
                 libcunit1-dev mesa-opencl-icd clinfo python3 python3-pip \
                 python3-venv unzip libopenblas-dev valgrind python3-pytest \
-                python3-numpy python3-setuptools libonig-dev
+                python3-numpy python3-setuptools libonig-dev \
+                libmicrohttpd-dev
 # The GEMM benchmark's oneDNN peer: `make bench` installs it, tests and CI
 # do not need it.
 BENCH_DEB_PACKAGES := libdnnl-dev
@@ -56,7 +57,8 @@ TEST_STRICT ?= --strict
 RUNTIME_SRC := $(wildcard runtime/*/*.c)
 KERNELS     := $(sort $(wildcard cl_kernels/*.cl cl_kernels/*.h))
 LIB_OBJ     := $(RUNTIME_SRC:%.c=$(B)/obj/%.o) $(B)/obj/kernels_embedded.o
-TOOL_NAMES  := clenc-info clenc-run clenc-prof clenc-bench clenc-compile
+TOOL_NAMES  := clenc-info clenc-run clenc-prof clenc-bench clenc-compile \
+               clenc-serve
 TOOLS       := $(TOOL_NAMES:%=$(B)/bin/%)
 # examples/NAME.c -> clenc-example-NAME: built with everything, so that
 # they keep compiling against the headers they show.
@@ -120,6 +122,14 @@ $(B)/bin/clenc-bench-interop: $(B)/obj/tools/bench-interop.o $(TOOL_COMMON) \
 $(B)/bin/clenc-run: $(B)/obj/tools/run_scores.o
 $(B)/bin/clenc-bench: $(B)/obj/tools/bench_pool.o
 
+# clenc-serve is tools/serve/ on libmicrohttpd (README, "Serving"); only it
+# links libmicrohttpd, so libclenc does not depend on it.
+SERVE_OBJ := $(patsubst %.c,$(B)/obj/%.o,$(wildcard tools/serve/*.c))
+$(B)/bin/clenc-serve: $(SERVE_OBJ)
+$(B)/bin/clenc-serve: LIBS += $(shell pkg-config --libs libmicrohttpd 2>/dev/null)
+$(SERVE_OBJ) $(B)/obj/tools/clenc-serve.o: ALLFLAGS += \
+    $(shell pkg-config --cflags libmicrohttpd 2>/dev/null)
+
 # The GEMM benchmark links OpenBLAS and oneDNN (on libgomp) too.
 $(B)/bin/clenc-bench-gemm: tools/bench-gemm.c tools/blas_peers.c \
                            tools/blas_peers.h $(TOOL_COMMON) $(B)/libclenc.a
@@ -163,8 +173,10 @@ ifdef SANITIZE
 	    [ "$$(basename $$f)" = mesa.icd ] || cp $$f $(B)/icd/; done
 endif
 	$(RUN_ENV) $(TEST_BIN) $(TEST_STRICT)
-	@# The bindings' struct layouts (tests/python); nothing written into the tree.
-	$(DEB_PYTHON) -B -m pytest -q -p no:cacheprovider tests/python
+	@# The bindings' struct layouts and clenc-serve (tests/python; under
+	@# SANITIZE, the sanitized server); nothing written into the tree.
+	CLENC_SERVE=$(CURDIR)/$(B)/bin/clenc-serve $(RUN_ENV) \
+	  $(DEB_PYTHON) -B -m pytest -q -p no:cacheprovider tests/python
 endif
 
 run: deps
@@ -193,6 +205,17 @@ bench-interop: deps
 	@tools/fetch-model.sh $(MODEL)
 	@$(MAKE) --no-print-directory all $(B)/bin/clenc-bench-interop
 	$(B)/bin/clenc-bench-interop --model $(MODEL) $(BENCH_ARGS)
+
+# clenc-serve's throughput at saturation against clenc_embed_text offline on
+# the same texts, and its latency at a fixed request rate
+# (tools/bench_serve.py; Debian's Python, no PyPI). BENCH_ARGS passes options
+# (--clients, --per-request, --rate, --serve-args).
+.PHONY: bench-serve
+bench-serve: deps
+	@tools/fetch-model.sh $(MODEL)
+	@$(MAKE) --no-print-directory all
+	$(DEB_PYTHON) -B tools/bench_serve.py --serve $(B)/bin/clenc-serve \
+	  --lib $(B)/libclenc.so --model $(MODEL) $(BENCH_ARGS)
 
 .PHONY: bench-venv accuracy
 bench-venv:

@@ -52,7 +52,7 @@ for f in runtime/*/*.c runtime/*/*.h; do
     done
 done > "${TMPDIR:-/tmp}/check-layers.$$"
 
-for f in tools/*.c tools/*.h examples/*.c examples/*.h; do
+for f in tools/*.c tools/*.h tools/*/*.c tools/*/*.h examples/*.c examples/*.h; do
     [ -e "$f" ] || continue
     dir=$(dirname "$f")
     grep -n '^[[:space:]]*#[[:space:]]*include[[:space:]]*"' "$f" |

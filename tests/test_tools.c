@@ -378,8 +378,9 @@ void test_compile_container_runs_without_compiler(void)
 
 void test_every_tool_has_help_and_version(void)
 {
-    static const char *const tools[] = {"clenc-info", "clenc-run", "clenc-prof",
-                                        "clenc-bench", "clenc-compile"};
+    static const char *const tools[] = {"clenc-info",  "clenc-run",
+                                        "clenc-prof",  "clenc-bench",
+                                        "clenc-compile", "clenc-serve"};
     for (size_t i = 0; i < sizeof tools / sizeof tools[0]; i++) {
         char *out = NULL;
         char *help[] = {NULL, "--help", NULL};
