@@ -115,8 +115,10 @@ $(B)/bin/clenc-bench-interop: $(B)/obj/tools/bench-interop.o $(TOOL_COMMON) \
 	@mkdir -p $(dir $@)
 	$(CC) $(ALLFLAGS) $(filter %.o,$^) $(B)/libclenc.a $(LIBS) -o $@
 
-# clenc-run's --rerank and --classify are a file of their own.
-$(B)/bin/clenc-run: $(B)/obj/tools/run_scores.o
+# clenc-run's --rerank and --classify are a file of their own, as are
+# --output (run_output.c) and its MPI ranks (run_mpi.c).
+$(B)/bin/clenc-run: $(B)/obj/tools/run_scores.o $(B)/obj/tools/run_output.o \
+                    $(B)/obj/tools/run_mpi.o
 
 # The GEMM benchmark links OpenBLAS and oneDNN (on libgomp) too.
 $(B)/bin/clenc-bench-gemm: tools/bench-gemm.c tools/blas_peers.c \
