@@ -15,7 +15,7 @@ DEB_PACKAGES := gcc make pkg-config ocl-icd-opencl-dev opencl-headers \
                 libcunit1-dev mesa-opencl-icd clinfo python3 python3-pip \
                 python3-venv unzip libopenblas-dev valgrind python3-pytest \
                 python3-numpy python3-setuptools libonig-dev \
-                libmicrohttpd-dev
+                libmicrohttpd-dev libopenmpi-dev openmpi-bin
 # The GEMM benchmark's oneDNN peer: `make bench` installs it, tests and CI
 # do not need it.
 BENCH_DEB_PACKAGES := libdnnl-dev
@@ -117,9 +117,11 @@ $(B)/bin/clenc-bench-interop: $(B)/obj/tools/bench-interop.o $(TOOL_COMMON) \
 	@mkdir -p $(dir $@)
 	$(CC) $(ALLFLAGS) $(filter %.o,$^) $(B)/libclenc.a $(LIBS) -o $@
 
-# clenc-run's --rerank and --classify are a file of their own; so is
+# clenc-run's --rerank and --classify are a file of their own, as are
+# --output (run_output.c) and its MPI ranks (run_mpi.c); so is
 # clenc-bench's --pool.
-$(B)/bin/clenc-run: $(B)/obj/tools/run_scores.o
+$(B)/bin/clenc-run: $(B)/obj/tools/run_scores.o $(B)/obj/tools/run_output.o \
+                    $(B)/obj/tools/run_mpi.o
 $(B)/bin/clenc-bench: $(B)/obj/tools/bench_pool.o
 
 # clenc-serve is tools/serve/ on libmicrohttpd (README, "Serving"); only it
@@ -129,6 +131,28 @@ $(B)/bin/clenc-serve: $(SERVE_OBJ)
 $(B)/bin/clenc-serve: LIBS += $(shell pkg-config --libs libmicrohttpd 2>/dev/null)
 $(SERVE_OBJ) $(B)/obj/tools/clenc-serve.o: ALLFLAGS += \
     $(shell pkg-config --cflags libmicrohttpd 2>/dev/null)
+
+# MPI: clenc-run shares --input between the ranks of an MPI job where Open
+# MPI's development files are installed (pkg-config ompi-c, else mpicc
+# --showme), and runs as one process otherwise. $(B)/mpi.state holds the
+# choice and is rewritten when it changes, which rebuilds run_mpi.o. MPI's
+# headers are system headers, outside -Werror's reach.
+MPI_PC     := $(shell pkg-config --exists ompi-c 2>/dev/null && echo yes)
+MPI_CFLAGS := $(if $(MPI_PC),$(shell pkg-config --cflags ompi-c),$(shell mpicc --showme:compile 2>/dev/null))
+MPI_LIBS   := $(if $(MPI_PC),$(shell pkg-config --libs ompi-c),$(shell mpicc --showme:link 2>/dev/null))
+MPI_STATE  := $(if $(MPI_LIBS),on,off)
+
+$(shell mkdir -p $(B) && { [ "$$(cat $(B)/mpi.state 2>/dev/null)" = $(MPI_STATE) ] || \
+  echo $(MPI_STATE) > $(B)/mpi.state; })
+
+$(B)/obj/tools/run_mpi.o: $(B)/mpi.state
+$(B)/obj/tools/run_mpi.o: ALLFLAGS += $(if $(MPI_LIBS),-DCLENC_RUN_MPI \
+                           $(patsubst -I%,-isystem %,$(MPI_CFLAGS)))
+MPI_SAYS   := $(if $(MPI_LIBS),with MPI ($(shell mpirun --version 2>/dev/null | head -n 1)): mpirun -np N clenc-run shares --input,without MPI (no Open MPI development files: apt-get install libopenmpi-dev))
+$(B)/bin/clenc-run: $(B)/obj/tools/clenc-run.o $(TOOL_COMMON) $(B)/libclenc.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALLFLAGS) $(filter %.o,$^) $(B)/libclenc.a $(LIBS) $(MPI_LIBS) -o $@
+	@echo "clenc-run: built $(MPI_SAYS)"
 
 # The GEMM benchmark links OpenBLAS and oneDNN (on libgomp) too.
 $(B)/bin/clenc-bench-gemm: tools/bench-gemm.c tools/blas_peers.c \
@@ -178,6 +202,16 @@ endif
 	CLENC_SERVE=$(CURDIR)/$(B)/bin/clenc-serve $(RUN_ENV) \
 	  $(DEB_PYTHON) -B -m pytest -q -p no:cacheprovider tests/python
 endif
+
+# `make test-mpi`: clenc-run --input --output under mpirun, 2 and 3 ranks
+# on this machine (tests/mpi): the file byte for byte a single process's,
+# rows equal to --json's, a failing rank named and no file left. Needs the
+# MPI build (make deps installs Open MPI). About 10 s here (2 cores).
+.PHONY: test-mpi
+test-mpi: deps
+	@$(MAKE) --no-print-directory all
+	CLENC_RUN=$(CURDIR)/$(B)/bin/clenc-run $(DEB_PYTHON) -B -m pytest -q \
+	  -p no:cacheprovider tests/mpi
 
 run: deps
 	@tools/fetch-model.sh $(MODEL)

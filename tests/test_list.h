@@ -233,6 +233,8 @@
     TEST(tools, test_run_reports_bad_usage_and_input)                         \
     TEST(tools, test_run_input_names_bad_line_and_keeps_the_rest)             \
     TEST(tools, test_run_max_seq_bounds_what_is_planned)                      \
+    TEST(tools, test_run_output_npy_rows_match_the_library)                   \
+    TEST(tools, test_run_output_failure_leaves_no_file)                       \
     TEST(tools, test_run_rerank_json_ranks_as_clenc_score_pairs)              \
     TEST(tools, test_run_rerank_text_raw_scores_and_label_count)              \
     TEST(tools, test_run_classify_json_text_and_input)                        \

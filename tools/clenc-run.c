@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "run_mpi.h"
+#include "run_output.h"
 #include "run_scores.h"
 
 #define PROG "clenc-run"
@@ -39,6 +41,10 @@ static const char usage[] =
     "  --input FILE        one text a line ('-': standard input), streamed;\n"
     "                      a bad line is named FILE:LINE, the lines before it\n"
     "                      are still written, and the status is 1\n"
+    "  --output FILE.npy   with --input: the vectors, a float32 row a line,\n"
+    "                      in a NumPy file, named so only once complete; a\n"
+    "                      bad line fails the run. Under mpirun or srun the\n"
+    "                      ranks share the lines (README: \"Scale-out\")\n"
     "  --batch N           sequences per batch (default 32)\n"
     "  --max-seq N         longest sequence in tokens (default: the model's\n"
     "                      truncation length)\n"
@@ -76,6 +82,7 @@ typedef struct done_text {
 
 typedef struct run {
     const char *model_path, *device, *binary, *input;
+    const char *output; /* --output FILE.npy */
     const char *rerank; /* --rerank's query */
     clenc_precision precision;
     int json, similarity, ids_mode, normalize; /* normalize: -1 default */
@@ -147,6 +154,8 @@ static int parse_args(int argc, char **argv, run *r, int *first_text)
                    cli_option(argc, argv, &i, "--precision", &precision,
                               &missing) ||
                    cli_option(argc, argv, &i, "--input", &r->input,
+                              &missing) ||
+                   cli_option(argc, argv, &i, "--output", &r->output,
                               &missing) ||
                    cli_option(argc, argv, &i, "--rerank", &r->rerank,
                               &missing) ||
@@ -223,6 +232,12 @@ static int parse_args(int argc, char **argv, run *r, int *first_text)
                                      "not with --binary (a program container "
                                      "holds one device's kernels)",
                                r->device);
+    if (r->output && (!r->input || r->json || r->similarity || r->rerank ||
+                      r->classify || r->pool == CLENC_POOL_NONE))
+        return cli_usage_error(PROG, "--output writes a vector for each line "
+                                     "of --input FILE: not with --json, "
+                                     "--similarity, --rerank, --classify or "
+                                     "--pooling none");
     if (r->similarity && r->pool == CLENC_POOL_NONE)
         return cli_usage_error(PROG, "--similarity needs one vector a text, "
                                      "not --pooling none");
@@ -450,7 +465,7 @@ static long parse_ids(run *r, const char *s, size_t len)
 static void name_input(const run *r, size_t number, char *buf, size_t cap)
 {
     if (r->input)
-        snprintf(buf, cap, "%s:%zu",
+        snprintf(buf, cap, "%s%s:%zu", run_mpi_label(),
                  strcmp(r->input, "-") ? r->input : "(standard input)",
                  number);
     else
@@ -826,6 +841,17 @@ static int run_input(run *r)
     return rc;
 }
 
+/* --output's embedding of a chunk of lines (run_output.c reads them). */
+static int embed_rows(void *arg, char **texts, const size_t *lens, size_t n,
+                      size_t first_number, const float **rows)
+{
+    run *r = arg;
+    keep_texts(r, 0);
+    int rc = embed(r, texts, lens, n, first_number);
+    *rows = r->vectors;
+    return rc;
+}
+
 static int run_arguments(run *r, char **texts, size_t n)
 {
     size_t *lens = malloc((n ? n : 1) * sizeof *lens);
@@ -846,7 +872,9 @@ int main(int argc, char **argv)
     int first = 0, rc = parse_args(argc, argv, &r, &first);
     if (rc)
         return rc;
-    if ((rc = setup(&r)) == 0 && (r.rerank || r.classify)) {
+    if ((rc = run_mpi_start(PROG, r.input && r.output, &r.device)) == 0)
+        rc = run_mpi_agree(setup(&r));
+    if (rc == 0 && (r.rerank || r.classify)) {
         const scores_run s = {.model = r.devices
                                            ? clenc_pool_model(r.devices, 0)
                                            : r.model,
@@ -866,6 +894,13 @@ int main(int argc, char **argv)
                              sizeof *r.group_out);
         if (!r.group_out)
             rc = out_of_memory();
+        else if (r.output)
+            rc = output_run(&(output_job){.prog = PROG,
+                                          .input = r.input,
+                                          .output = r.output,
+                                          .dim = r.info.hidden,
+                                          .embed = embed_rows,
+                                          .arg = &r});
         else if (r.input)
             rc = run_input(&r);
         else
@@ -882,5 +917,5 @@ int main(int argc, char **argv)
     clenc_session_destroy(r.session);
     clenc_model_destroy(r.model);
     clenc_context_destroy(r.ctx);
-    return rc;
+    return run_mpi_finish(rc);
 }
