@@ -17,7 +17,7 @@ extern "C" {
 #endif
 
 #define CLENC_VERSION_MAJOR 0
-#define CLENC_VERSION_MINOR 4
+#define CLENC_VERSION_MINOR 5
 #define CLENC_VERSION_PATCH 0
 #define CLENC_VERSION_HEX                                                      \
     ((CLENC_VERSION_MAJOR << 16) | (CLENC_VERSION_MINOR << 8) |               \

@@ -16,7 +16,7 @@ from ._library import (BinaryError, BuildError, Error, InvalidArgumentError, IOE
                        ModelFormatError, NoDeviceError, OpenCLError, OutOfMemoryError,
                        UnsupportedError, library_path, use_library)
 
-__version__ = "0.4.0"
+__version__ = "0.5.0"
 
 
 def library_version():
