@@ -238,23 +238,35 @@ void clenc_pool_destroy(clenc_pool *pool)
     clenc__free(pool);
 }
 
+/* The model's hidden size and the pooling mode `pooling` means for it
+ * (CLENC_POOL_DEFAULT resolved, NORMALIZE dropped): what sizes a row. */
+static clenc_status pool_mode(const clenc_pool *pool, clenc_pooling pooling,
+                              unsigned *hidden, unsigned *mode)
+{
+    clenc_model_info info;
+    clenc_status st = clenc_model_info_get(pool->members[0].model, &info);
+    if (st != CLENC_OK)
+        return st;
+    *hidden = info.hidden;
+    *mode = (unsigned)(pooling == CLENC_POOL_DEFAULT ? info.pooling
+                                                    : pooling) &
+            ~(unsigned)CLENC_POOL_NORMALIZE;
+    return CLENC_OK;
+}
+
 /* The floats of one text's result under `pooling`, as clenc_embed_text
  * writes them. */
 static clenc_status set_row_floats(clenc_pool *pool, clenc_pooling pooling)
 {
-    clenc_model_info info;
+    unsigned hidden, mode;
     clenc_session_info sinfo;
-    clenc_status st = clenc_model_info_get(pool->members[0].model, &info);
+    clenc_status st = pool_mode(pool, pooling, &hidden, &mode);
     if (st == CLENC_OK)
         st = clenc_session_info_get(pool->members[0].session, &sinfo);
     if (st != CLENC_OK)
         return st;
-    const unsigned mode = (unsigned)(pooling == CLENC_POOL_DEFAULT
-                                         ? info.pooling
-                                         : pooling) &
-                          ~(unsigned)CLENC_POOL_NORMALIZE;
-    pool->row_floats = (size_t)info.hidden *
-                       (mode == CLENC_POOL_NONE ? sinfo.max_seq : 1);
+    pool->row_floats =
+        (size_t)hidden * (mode == CLENC_POOL_NONE ? sinfo.max_seq : 1);
     return CLENC_OK;
 }
 
@@ -464,20 +476,16 @@ clenc_status clenc_pool_encode(clenc_pool *pool, const int32_t *ids,
     if (seq == 0)
         return clenc__fail(CLENC_ERR_INVALID_ARG,
                            "clenc_pool_encode: seq is 0");
-    clenc_model_info info;
-    clenc_status st = clenc_model_info_get(pool->members[0].model, &info);
-    if (st != CLENC_OK)
-        return st;
     /* Rows as clenc_encode writes them; a value that is no pooling is
      * refused by each chunk's clenc_encode, which names the device. */
-    const unsigned mode = (unsigned)(pooling == CLENC_POOL_DEFAULT
-                                         ? info.pooling
-                                         : pooling) &
-                          ~(unsigned)CLENC_POOL_NORMALIZE;
+    unsigned hidden, mode;
+    clenc_status st = pool_mode(pool, pooling, &hidden, &mode);
+    if (st != CLENC_OK)
+        return st;
     const pool_job job = {
         .fn = "clenc_pool_encode", .what = "sequences", .run = run_encode,
         .n = n, .chunk = pool->max_batch ? pool->max_batch : 1,
-        .row_floats = (size_t)info.hidden * (mode == CLENC_POOL_NONE ? seq : 1),
+        .row_floats = (size_t)hidden * (mode == CLENC_POOL_NONE ? seq : 1),
         .out = out, .ids = ids, .type_ids = type_ids, .seq_lengths = lengths,
         .seq = seq, .pooling = pooling};
     return run_job(pool, &job);
