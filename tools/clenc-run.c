@@ -111,12 +111,6 @@ typedef struct run {
     float *group_out;
 } run;
 
-/* --device all or a list of specs: a pool of devices runs. */
-static int several_devices(const char *device)
-{
-    return device && (!strcmp(device, "all") || strchr(device, ','));
-}
-
 static int parse_args(int argc, char **argv, run *r, int *first_text)
 {
     int missing = 0;
@@ -227,7 +221,7 @@ static int parse_args(int argc, char **argv, run *r, int *first_text)
         return cli_usage_error(PROG, "nothing to %s: give %s... or --input "
                                      "FILE",
                                verb, r->rerank ? "PASSAGE" : "TEXT");
-    if (several_devices(r->device) && r->binary)
+    if (cli_several_devices(r->device) && r->binary)
         return cli_usage_error(PROG, "--device %s runs on several devices: "
                                      "not with --binary (a program container "
                                      "holds one device's kernels)",
@@ -301,7 +295,7 @@ static int setup_pool(run *r)
 
 static int setup(run *r)
 {
-    if (several_devices(r->device))
+    if (cli_several_devices(r->device))
         return setup_pool(r);
     clenc_options opt;
     clenc_options_init(&opt);

@@ -22,7 +22,11 @@ static const char usage[] =
     "  --host ADDR             address to bind (default 127.0.0.1; 0.0.0.0\n"
     "                          or :: for every interface)\n"
     "  --port N                port (default 8080; 0: any free one, printed)\n"
-    "  --device SPEC           gpu | accelerator | cpu | P:D | part of a name\n"
+    "  --device SPEC           gpu | accelerator | cpu | P:D | part of a name;\n"
+    "                          'all' or a list (0:0,1:0) splits each batch\n"
+    "                          over several devices; a device's failure\n"
+    "                          fails its batch, not retried (README:\n"
+    "                          \"Several devices\")\n"
     "  --precision P           fp32 (default) | fp16 | int8\n"
     "  --api-key K             every endpoint but /health wants\n"
     "                          'Authorization: Bearer K' (also $CLENC_API_KEY)\n"
@@ -147,6 +151,45 @@ static void set_limits(const args *a, serve *s)
     l->truncate = !a->no_truncate;
 }
 
+/* How many devices --device all or a list names, to size each device's
+ * session so that a batch of --max-batch spreads over all of them. */
+static unsigned devices_named(const char *spec)
+{
+    size_t n = 0;
+    if (!strcmp(spec, "all"))
+        return clenc_device_list(NULL, 0, &n) == CLENC_OK && n ? (unsigned)n
+                                                                : 1;
+    unsigned entries = 1;
+    for (const char *p = spec; *p; p++)
+        entries += *p == ',';
+    return entries;
+}
+
+/* --device all or a list: a pool, its first device's model for tokenizing
+ * and every device for /info. max_seq 0 is the model's truncation. */
+static clenc_status open_pool(const args *a, clenc_precision precision,
+                              serve *s, clenc_device_info **devices,
+                              clenc_pool **out)
+{
+    const unsigned max_batch = (unsigned)option_or(a, OPT_MAX_BATCH, 32);
+    const unsigned named = devices_named(a->device);
+    clenc_status st =
+        clenc_pool_create(a->device, a->model, precision,
+                          (max_batch + named - 1) / named, 0, out);
+    if (st != CLENC_OK)
+        return st;
+    s->device_count = clenc_pool_device_count(*out);
+    *devices = calloc(s->device_count, sizeof **devices);
+    if (!*devices)
+        return CLENC_ERR_OUT_OF_MEMORY;
+    for (unsigned i = 0; st == CLENC_OK && i < s->device_count; i++)
+        st = clenc_pool_device(*out, i, &(*devices)[i]);
+    s->devices = *devices;
+    s->device = (*devices)[0];
+    s->model = clenc_pool_model(*out, 0);
+    return st;
+}
+
 /* Until every admitted request is answered, or the timeout has passed
  * (a request past it answers 504 anyway). */
 static void wait_idle(serve *s)
@@ -193,22 +236,31 @@ int main(int argc, char **argv)
     clenc_context *ctx = NULL;
     clenc_model *model = NULL;
     clenc_session *session = NULL;
+    clenc_pool *pool = NULL;
+    clenc_device_info *pool_devices = NULL;
     serve_http *http = NULL;
     rc = 1;
-    clenc_status st = clenc_context_create(&opt, &ctx);
+    clenc_status st = CLENC_OK;
+    if (cli_several_devices(a.device)) {
+        st = open_pool(&a, precision, &s, &pool_devices, &pool);
+    } else {
+        st = clenc_context_create(&opt, &ctx);
+        if (st == CLENC_OK)
+            st = cli_warn_cache(PROG, ctx);
+        if (st == CLENC_OK)
+            st = clenc_context_device(ctx, &s.device);
+        if (st == CLENC_OK)
+            st = clenc_model_load(ctx, a.model, &model);
+        s.model = model;
+        s.devices = &s.device;
+        s.device_count = 1;
+    }
     if (st == CLENC_OK)
-        st = cli_warn_cache(PROG, ctx);
-    if (st == CLENC_OK)
-        st = clenc_context_device(ctx, &s.device);
-    if (st == CLENC_OK)
-        st = clenc_model_load(ctx, a.model, &model);
-    if (st == CLENC_OK)
-        st = clenc_model_info_get(model, &s.info);
+        st = clenc_model_info_get(s.model, &s.info);
     if (st != CLENC_OK) {
         cli_fail(PROG, st);
         goto out_destroy;
     }
-    s.model = model;
     s.hidden = s.info.hidden;
     s.max_tokens = s.info.max_text_tokens;
     if (s.info.head == CLENC_HEAD_NONE &&
@@ -221,7 +273,9 @@ int main(int argc, char **argv)
         goto out_destroy;
     }
     set_limits(&a, &s);
-    st = clenc_session_create(model, s.lim.max_batch, s.max_tokens, &session);
+    if (!pool)
+        st = clenc_session_create(model, s.lim.max_batch, s.max_tokens,
+                                  &session);
     if (st != CLENC_OK) {
         cli_fail(PROG, st);
         fprintf(stderr,
@@ -231,7 +285,7 @@ int main(int argc, char **argv)
         goto out_destroy;
     }
     if (!(s.metrics = serve_metrics_create()) ||
-        serve_batcher_start(&s, session, &s.batcher)) {
+        serve_batcher_start(&s, session, pool, &s.batcher)) {
         fprintf(stderr, "%s: out of memory\n", PROG);
         goto out_destroy;
     }
@@ -240,11 +294,17 @@ int main(int argc, char **argv)
     if (!(http = serve_http_start(
               &s, host, (unsigned)option_or(&a, OPT_PORT, 8080), &port)))
         goto out_destroy;
-    fprintf(
-        stderr, "%s: serving %s (%s, %s) on %s on http://%s%s%s:%u/\n", PROG,
-        s.info.name, s.info.head == CLENC_HEAD_NONE ? "embedding" : "reranker",
-        clenc_precision_name(s.info.precision), s.device.name,
-        strchr(host, ':') ? "[" : "", host, strchr(host, ':') ? "]" : "", port);
+    fprintf(stderr, "%s: serving %s (%s, %s) on ", PROG, s.info.name,
+            s.info.head == CLENC_HEAD_NONE ? "embedding" : "reranker",
+            clenc_precision_name(s.info.precision));
+    for (unsigned i = 0; i < s.device_count; i++)
+        if (s.device_count == 1)
+            fprintf(stderr, "%s", s.devices[i].name);
+        else
+            fprintf(stderr, "%s%s (%u:%u)", i ? ", " : "", s.devices[i].name,
+                    s.devices[i].platform_index, s.devices[i].device_index);
+    fprintf(stderr, " on http://%s%s%s:%u/\n", strchr(host, ':') ? "[" : "",
+            host, strchr(host, ':') ? "]" : "", port);
     int sig = 0;
     sigwait(&stop, &sig);
     fprintf(stderr,
@@ -262,6 +322,8 @@ out_destroy:
     serve_batcher_stop(s.batcher);
     serve_metrics_destroy(s.metrics);
     clenc_session_destroy(session);
+    clenc_pool_destroy(pool);
+    free(pool_devices);
     clenc_model_destroy(model);
     clenc_context_destroy(ctx);
     pthread_mutex_destroy(&s.lock);

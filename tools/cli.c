@@ -103,6 +103,11 @@ void cli_json_string(FILE *f, const char *s)
     fputc('"', f);
 }
 
+int cli_several_devices(const char *device)
+{
+    return device && (!strcmp(device, "all") || strchr(device, ','));
+}
+
 int cli_precision(const char *prog, const char *value, clenc_precision *out)
 {
     static const clenc_precision all[] = {CLENC_PRECISION_FP32,

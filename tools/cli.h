@@ -27,6 +27,9 @@ void cli_print_version(const char *prog);
 void cli_help_or_version(const char *arg, const char *prog, const char *usage);
 /* A JSON string literal, escaped. */
 void cli_json_string(FILE *f, const char *s);
+/* --device all, or a comma-separated list of specs (0:0,1:0): the tool
+ * runs on a pool of devices (clenc_pool_create) rather than one. */
+int cli_several_devices(const char *device);
 /* --precision's value (fp32, fp16, int8) into *out; a usage error (2)
  * naming the value otherwise. NULL value: DEFAULT. */
 int cli_precision(const char *prog, const char *value, clenc_precision *out);

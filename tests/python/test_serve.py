@@ -7,6 +7,7 @@ real model; all-MiniLM-L6-v2 for the realistic one.
 """
 import base64
 import json
+import os
 import socket
 import threading
 import time
@@ -586,3 +587,63 @@ def test_batches_keep_to_the_budget_and_split_requests():
     assert metric(text, "clenc_batch_sequences_sum") == len(POOL)
     # padded tokens (sequences x longest) <= 64, so real tokens too
     assert metric(text, "clenc_batch_tokens_bucket", '{le="64"}') == batches
+
+
+# ---------------------------------------------------------- several devices
+
+TWO_DEVICES = {"POCL_DEVICES": "pthread pthread"}
+
+
+@pytest.fixture(scope="module")
+def minilm_pool():
+    server = Server(MINILM, "--device", "0:0,0:1", env=TWO_DEVICES)
+    yield server, reference(MINILM)
+    assert server.stop() == 0
+
+
+def test_pool_embeddings_equal_library_bit_for_bit(minilm_pool):
+    server, ref = minilm_pool
+    # 24 texts in one batch: the pool's sessions hold 16 (32 over two
+    # devices), so the batch is two chunks
+    texts = (TEXTS + [LONG] + POOL)[:24]
+    status, _, answer = server.post("/v1/embeddings", {"input": texts})
+    assert status == 200, answer
+    assert same_bits(embeddings_of(answer), ref.encode(texts))
+    status, _, answer = server.post("/embed", {"inputs": texts[:5]})
+    assert status == 200
+    assert same_bits(floats(answer), ref.encode(texts[:5], normalize_embeddings=True))
+
+
+def test_pool_info_lists_every_device(minilm_pool):
+    server, _ = minilm_pool
+    status, _, info = server.request("GET", "/info")
+    assert status == 200
+    assert [d["device"] for d in info["devices"]] == ["0:0", "0:1"]
+    assert all(d["name"] and d["device_type"] == "CPU" for d in info["devices"])
+    assert info["device"] == info["devices"][0]["name"]
+    assert "(0:0), " in server.log[0] and "(0:1) on http://" in server.log[0]
+
+
+def test_pool_rerank_equals_score_pairs():
+    server = Server(RERANKER, "--device", "0:0,0:1", env=TWO_DEVICES)
+    ref = reference(RERANKER)
+    try:
+        query, passages = "what is a cat", TEXTS + POOL[:10]
+        raw = ref.predict([(query, p) for p in passages], activation_fn=lambda x: x)
+        status, _, answer = server.post("/rerank", {"query": query, "texts": passages,
+                                                    "raw_scores": True})
+        assert status == 200, answer
+        assert len(answer) == len(passages)
+        for r in answer:
+            assert same_bits(floats([r["score"]]), raw[r["index"]:r["index"] + 1])
+    finally:
+        assert server.stop() == 0
+
+
+def test_pool_with_a_device_that_is_not_there_fails_naming_it():
+    import subprocess
+    from serve_helpers import SERVE
+    r = subprocess.run([SERVE, "--model", EMBEDDER, "--port", "0", "--device", "0:0,7:7"],
+                       capture_output=True, text=True, timeout=60,
+                       env=dict(os.environ, **TWO_DEVICES))
+    assert r.returncode == 1 and "entry '7:7'" in r.stderr, r.stderr

@@ -897,6 +897,23 @@ static void info(serve *s, serve_reply *reply)
         (json_int_t)l->max_body_bytes, "max_inputs", (json_int_t)l->max_inputs,
         "max_connections", (json_int_t)l->max_connections, "request_timeout_ms",
         (json_int_t)l->request_timeout_ms, "truncate", l->truncate);
+    /* "device" stays the first device's name; "devices" lists them all,
+     * with the P:D spec that selects each. */
+    json_t *devices = json_array();
+    for (unsigned i = 0; v && devices && i < s->device_count; i++) {
+        const clenc_device_info *d = &s->devices[i];
+        char spec[32];
+        snprintf(spec, sizeof spec, "%u:%u", d->platform_index,
+                 d->device_index);
+        json_array_append_new(devices,
+                              json_pack("{s:s,s:s,s:s}", "name", d->name,
+                                        "device", spec, "device_type",
+                                        clenc_device_type_name(d->type)));
+    }
+    if (v)
+        json_object_set_new(v, "devices", devices);
+    else
+        json_decref(devices);
     reply_value(reply, 200, v);
 }
 

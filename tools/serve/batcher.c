@@ -1,4 +1,4 @@
-/* batcher.c — clenc-serve's dynamic batching: one thread owns the session and merges the queued texts of concurrent requests into length-grouped batches under a token budget. */
+/* batcher.c — clenc-serve's dynamic batching: one thread owns the session (or the pool of devices) and merges the queued texts of concurrent requests into length-grouped batches under a token budget. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +19,8 @@ typedef struct pending {
 
 struct serve_batcher {
     serve *s;
-    clenc_session *session;
+    clenc_session *session; /* or, on several devices, the pool */
+    clenc_pool *pool;
     unsigned labels; /* scores a pair */
     pthread_t thread;
     pthread_mutex_t lock;
@@ -130,8 +131,13 @@ static void run_batch(serve_batcher *b, const pending *items, size_t n)
             b->queries[i] = it->query;
             b->passages[i] = it->passage;
         }
-        st = clenc_score_pairs(b->session, b->queries, b->passages, n,
-                               kind & CLENC_SCORES_RAW, b->batch_out);
+        st = b->pool ? clenc_pool_score_pairs(b->pool, b->queries,
+                                              b->passages, n,
+                                              kind & CLENC_SCORES_RAW,
+                                              b->batch_out)
+                     : clenc_score_pairs(b->session, b->queries, b->passages,
+                                         n, kind & CLENC_SCORES_RAW,
+                                         b->batch_out);
         for (size_t i = 0; st == CLENC_OK && i < n; i++)
             memcpy(items[i].job->items[items[i].index].out,
                    b->batch_out + i * b->labels,
@@ -147,9 +153,13 @@ static void run_batch(serve_batcher *b, const pending *items, size_t n)
                    (seq - it->tokens) * sizeof *it->ids);
             b->batch_lengths[i] = (int32_t)it->tokens;
         }
-        st = clenc_encode(b->session, b->batch_ids, NULL, b->batch_lengths,
-                          (unsigned)n, (unsigned)seq, (clenc_pooling)kind,
-                          b->batch_out);
+        st = b->pool ? clenc_pool_encode(b->pool, b->batch_ids, NULL,
+                                         b->batch_lengths, n, (unsigned)seq,
+                                         (clenc_pooling)kind, b->batch_out)
+                     : clenc_encode(b->session, b->batch_ids, NULL,
+                                    b->batch_lengths, (unsigned)n,
+                                    (unsigned)seq, (clenc_pooling)kind,
+                                    b->batch_out);
         for (size_t i = 0; st == CLENC_OK && i < n; i++)
             memcpy(items[i].job->items[items[i].index].out,
                    b->batch_out + i * hidden, hidden * sizeof *b->batch_out);
@@ -221,7 +231,9 @@ static void *batcher_main(void *arg)
         pthread_mutex_unlock(&b->lock);
         if (!(kind & SERVE_KIND_SCORE) && kind != (unsigned)b->pooling) {
             clenc_status st =
-                clenc_session_set_pooling(b->session, (clenc_pooling)kind);
+                b->pool ? clenc_pool_set_pooling(b->pool, (clenc_pooling)kind)
+                        : clenc_session_set_pooling(b->session,
+                                                    (clenc_pooling)kind);
             if (st != CLENC_OK) {
                 finish_items(b, b->window, n, st, clenc_last_error());
                 pthread_mutex_lock(&b->lock);
@@ -236,7 +248,8 @@ static void *batcher_main(void *arg)
     return NULL;
 }
 
-int serve_batcher_start(serve *s, clenc_session *session, serve_batcher **out)
+int serve_batcher_start(serve *s, clenc_session *session, clenc_pool *pool,
+                        serve_batcher **out)
 {
     *out = NULL;
     serve_batcher *b = calloc(1, sizeof *b);
@@ -244,6 +257,7 @@ int serve_batcher_start(serve *s, clenc_session *session, serve_batcher **out)
         return -1;
     b->s = s;
     b->session = session;
+    b->pool = pool;
     b->batches = 1;
     b->labels = s->info.num_labels ? s->info.num_labels : 1;
     b->capacity = (size_t)s->lim.max_queue * s->lim.max_inputs;

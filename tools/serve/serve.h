@@ -31,7 +31,10 @@ typedef struct serve {
     const char *api_key;      /* NULL: none asked */
     const clenc_model *model; /* tokenizing only: HTTP threads never encode */
     clenc_model_info info;
-    clenc_device_info device;
+    clenc_device_info device; /* the first device */
+    /* every device: &device alone, or a pool's (--device all or a list) */
+    const clenc_device_info *devices;
+    unsigned device_count;
     unsigned hidden, max_tokens; /* max_tokens: the model's truncation */
     serve_batcher *batcher;
     serve_metrics *metrics;
@@ -93,8 +96,11 @@ typedef struct serve_job {
     unsigned long long last_batch;
 } serve_job;
 
-/* Starts the thread that owns the session and encodes every batch. */
-int serve_batcher_start(serve *s, clenc_session *session, serve_batcher **out);
+/* Starts the thread that owns the session, or the pool of devices (one of
+ * them is NULL), and encodes every batch: a pool splits each batch over
+ * its devices, and a device's failure fails the batch (no retry). */
+int serve_batcher_start(serve *s, clenc_session *session, clenc_pool *pool,
+                        serve_batcher **out);
 /* Takes a place in the queue of requests (--max-queue): 0, or 503 when
  * the queue is full. serve_batcher_leave gives it back. */
 unsigned serve_batcher_enter(serve_batcher *b);
