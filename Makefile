@@ -427,17 +427,20 @@ $(foreach t,$(FUZZ_TARGETS),$(eval $(call FUZZ_TARGET,$(t))))
 # and each new OpenCL context truncates its --log file. So its reports are
 # read from stderr, and any report fails the run. -cl-opt-disable: Oclgrind
 # 21.10's uninitialised-value check stops at the `freeze` instructions of
-# optimised code. About 4 minutes here (2 cores).
+# optimised code. About 5 minutes here (2 cores).
 #
 # `make test-rusticl`: the whole suite on Mesa's Rusticl, whose llvmpipe
 # device is a CPU that runs work-groups GPU-style, in SIMD lanes. Tests that
 # leave the kernel family to the default get the gpu family there: the cpu
 # family's one-work-item groups fill one lane of eight, and a MiniLM pass of
 # 1 x 64 tokens took 48.5 s in it against 8.8 s in the gpu family. Tests
-# that name a family still run both. RUSTICL_SKIP names tests to leave out
-# (SUITE/TEST, printed as skipped): CI leaves out the two all-MiniLM-L6-v2
-# parity tests and the cpu family's GEMM tests, minutes each on llvmpipe,
-# which PoCL's run has checked (.ci/run names them).
+# that name a family still run both. RUSTICL_TESTS narrows the run to
+# suites or tests (SUITE or SUITE/TEST; empty: all), RUSTICL_SKIP leaves
+# tests out (printed as skipped). The whole suite takes over half an hour
+# on llvmpipe from a cold cache (its compiler is single-threaded, and the
+# peak probes and tile sweeps run minutes each there), so CI runs the impl
+# suite only: every kernel at awkward shapes in both families, then real
+# encodes on every path, clenc_encode_cl's included (4 minutes cold).
 OCLGRIND_FLAGS  := --check-api --data-races --uninitialized \
                    --build-options -cl-opt-disable
 OCLGRIND_REPORT := '^[[:space:]]+Kernel: |Oclgrind|OCLGRIND'
@@ -474,7 +477,8 @@ test-oclgrind: deps oclgrind-deps
 test-rusticl: deps
 	@tools/fetch-model.sh $(MODEL)
 	@$(MAKE) --no-print-directory all $(TEST_BIN)
-	$(RUSTICL_ENV) $(TEST_BIN) $(foreach t,$(RUSTICL_SKIP),--skip $(t))
+	$(RUSTICL_ENV) $(TEST_BIN) $(RUSTICL_TESTS) \
+	  $(foreach t,$(RUSTICL_SKIP),--skip $(t))
 
 # `make test-mutants`: can the kernel tests fail? tests/mutants.py breaks
 # every kernel of the runtime's table and every probe kernel on purpose,
