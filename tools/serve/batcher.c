@@ -248,6 +248,20 @@ static void *batcher_main(void *arg)
     return NULL;
 }
 
+/* The batcher's memory (the thread, lock and condition are the caller's
+ * to end first). */
+static void free_batcher(serve_batcher *b)
+{
+    free(b->queue);
+    free(b->window);
+    free(b->batch_ids);
+    free(b->batch_lengths);
+    free(b->queries);
+    free(b->passages);
+    free(b->batch_out);
+    free(b);
+}
+
 int serve_batcher_start(serve *s, clenc_session *session, clenc_pool *pool,
                         serve_batcher **out)
 {
@@ -277,14 +291,7 @@ int serve_batcher_start(serve *s, clenc_session *session, clenc_pool *pool,
     if (!b->queue || !b->window || !b->batch_ids || !b->batch_lengths ||
         !b->queries || !b->passages || !b->batch_out ||
         pthread_create(&b->thread, NULL, batcher_main, b) != 0) {
-        free(b->queue);
-        free(b->window);
-        free(b->batch_ids);
-        free(b->batch_lengths);
-        free(b->queries);
-        free(b->passages);
-        free(b->batch_out);
-        free(b);
+        free_batcher(b);
         return -1;
     }
     *out = b;
@@ -371,12 +378,5 @@ void serve_batcher_stop(serve_batcher *b)
     pthread_join(b->thread, NULL);
     pthread_mutex_destroy(&b->lock);
     pthread_cond_destroy(&b->wake);
-    free(b->queue);
-    free(b->window);
-    free(b->batch_ids);
-    free(b->batch_lengths);
-    free(b->queries);
-    free(b->passages);
-    free(b->batch_out);
-    free(b);
+    free_batcher(b);
 }
